@@ -1,0 +1,79 @@
+"""The feature encoder E and instance-wise average pooling.
+
+E is an encoder–decoder (stem, stride-2 convs, up-convs, 7×7 conv, tanh) whose output is averaged
+inside every instance, so each object gets one low-dimensional code: its appearance.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from model.networks.blocks import NormLayer, down, instance_norm, stem, to_rgb, up
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    input_nc: int = 3
+    feat_num: int = 3
+    nef: int = 16
+    n_downsampling: int = 4
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class FeatureEncoder(nn.Module):
+    """Keys match pix2pixHD's ``Encoder`` (``model.N``)."""
+
+    def __init__(
+        self, input_nc: int = 3, feat_num: int = 3, nef: int = 16, n_downsampling: int = 4,
+        norm_layer: NormLayer = instance_norm,
+    ) -> None:
+        super().__init__()
+        layers = stem(input_nc, nef, norm_layer)
+        for i in range(n_downsampling):
+            layers += down(nef * 2**i, nef * 2 ** (i + 1), norm_layer)
+        for i in range(n_downsampling, 0, -1):
+            layers += up(nef * 2**i, nef * 2 ** (i - 1), norm_layer)
+        layers += to_rgb(nef, feat_num)
+        self.model = nn.Sequential(*layers)
+
+    @classmethod
+    def from_config(cls, config: EncoderConfig) -> FeatureEncoder:
+        return cls(config.input_nc, config.feat_num, config.nef, config.n_downsampling)
+
+    def forward(self, image: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+        """N×3×H×W image, N×H×W instance ids → N×F×H×W map, constant inside every instance."""
+        return instance_average(self.model(image), instances)
+
+
+def instance_segments(instances: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Number every (image, instance id) pair: returns (N·H·W segment index, (segments, 2) [n, id])."""
+    if instances.dim() == 4:
+        instances = instances[:, 0]
+    n = instances.shape[0]
+    batch = torch.arange(n, device=instances.device).view(n, 1, 1).expand_as(instances)
+    keys = torch.stack([batch.reshape(-1), instances.reshape(-1).long()], dim=1)
+    unique, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    return inverse, unique
+
+
+def instance_means(
+    features: torch.Tensor, instances: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per (image, instance) segment: (pixel → segment index, S×2 [n, id], S×C mean feature, S pixel count)."""
+    c = features.shape[1]
+    segment, unique = instance_segments(instances)
+    flat = features.permute(0, 2, 3, 1).reshape(-1, c)
+    sums = torch.zeros(len(unique), c, dtype=features.dtype, device=features.device).index_add_(0, segment, flat)
+    counts = torch.bincount(segment, minlength=len(unique))
+    return segment, unique, sums / counts.to(features.dtype).unsqueeze(1), counts
+
+
+def instance_average(features: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+    """Replace each pixel's features by the mean over its instance (per image), vectorised."""
+    n, c, h, w = features.shape
+    segment, _, means, _ = instance_means(features, instances)
+    return means[segment].reshape(n, h, w, c).permute(0, 3, 1, 2)
