@@ -1,0 +1,1 @@
+"""Rendering a label map through a generator: full frames, incremental updates and benchmarks."""

@@ -1,0 +1,112 @@
+"""Full-frame rendering: label map + instance map + styles → RGB image.
+
+``Renderer`` owns a loaded generator and everything needed to feed it: the label set, the
+instance-feature cluster table and the device. Sizes that are not a multiple of the network's
+stride are padded (edge-replicated) and the output is cropped back.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model.checkpoint import LoadedModel, load_checkpoint
+from model.encoding import generator_input
+from model.errors import ImageFileError
+from model.labels import LabelSet
+from model.render.device import choose_device, configure_cpu_threads
+from model.render.styles import StyleTable
+from model.scene_io import Style
+
+log = logging.getLogger(__name__)
+
+
+def to_uint8(image: torch.Tensor) -> np.ndarray:
+    """1×3×H×W tanh output → H×W×3 uint8, as pix2pixHD's tensor2im: (x+1)/2·255, clipped, truncated."""
+    array = image[0].detach().float().cpu().permute(1, 2, 0).numpy()
+    return np.clip((array + 1.0) / 2.0 * 255.0, 0, 255).astype(np.uint8)
+
+
+def pad_amounts(height: int, width: int, stride: int) -> tuple[int, int]:
+    return (-height) % stride, (-width) % stride
+
+
+class Renderer:
+    def __init__(self, model: LoadedModel, device: str | torch.device | None = None) -> None:
+        self.model = model
+        self.device = choose_device(str(device) if device is not None else None)
+        if self.device.type == "cpu":
+            configure_cpu_threads()
+        self.generator = model.generator.to(self.device).eval()
+        config = model.config
+        self.label_set: LabelSet = config.label_set
+        self.stride = config.generator.stride
+        self.feat_num = config.feat_num
+        self.use_edges = config.use_edges
+        self.styles = StyleTable(model.clusters, self.label_set.num_classes, self.feat_num)
+
+    @classmethod
+    def from_checkpoint(
+        cls, path: str | Path, device: str | torch.device | None = None, label_set: LabelSet | None = None
+    ) -> Renderer:
+        return cls(load_checkpoint(path, label_set), device)
+
+    def num_styles(self, class_id: int) -> int:
+        return self.styles.num_styles(class_id) if self.feat_num else 0
+
+    # ----- inputs -------------------------------------------------------------------------------
+    def check_maps(self, labels: np.ndarray, instances: np.ndarray) -> None:
+        if labels.shape != instances.shape or labels.ndim != 2:
+            raise ImageFileError(f"label map {labels.shape} and instance map {instances.shape} differ in size")
+        self.label_set.check_ids(labels)
+
+    def network_input(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int = 0
+    ) -> torch.Tensor:
+        """1×C×H'×W' input on the device, padded to the stride."""
+        pad_h, pad_w = pad_amounts(*labels.shape, self.stride)
+        if pad_h or pad_w:
+            labels = np.pad(labels, ((0, pad_h), (0, pad_w)), mode="edge")
+            instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
+        features = None
+        if self.feat_num:
+            features = torch.from_numpy(self.styles.feature_map(instances, styles, seed))[None].to(self.device)
+        return generator_input(
+            torch.from_numpy(labels.astype(np.int64))[None].to(self.device),
+            torch.from_numpy(instances.astype(np.int64))[None].to(self.device),
+            self.label_set.num_classes,
+            features,
+            self.use_edges,
+        )
+
+    # ----- rendering ----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def render_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        return self.generator(x)
+
+    def render(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None, seed: int = 0
+    ) -> np.ndarray:
+        """H×W labels + instances → H×W×3 uint8."""
+        self.check_maps(labels, instances)
+        height, width = labels.shape
+        out = self.render_tensor(self.network_input(labels, instances, styles or {}, seed))
+        return to_uint8(out[:, :, :height, :width])
+
+    def render_crop(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None,
+        box: tuple[int, int, int, int],
+        seed: int = 0,
+    ) -> np.ndarray:
+        """Render only the crop ``box`` = (x0, y0, x1, y1) as a standalone image (style thumbnails)."""
+        x0, y0, x1, y1 = box
+        height, width = labels.shape
+        x0, x1 = max(0, x0), min(width, x1)
+        y0, y1 = max(0, y0), min(height, y1)
+        return self.render(labels[y0:y1, x0:x1], instances[y0:y1, x0:x1], styles, seed)

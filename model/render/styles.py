@@ -1,0 +1,73 @@
+"""Per-instance feature codes: turn a styles dict into the F×H×W feature map G takes.
+
+A style is a cluster index into the instance's class centres, or an explicit code vector.
+Instances without a chosen style get a cluster picked by a hash of (seed, instance id), so a
+render is reproducible and an unstyled object keeps its look while other objects change.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from model.labels import class_of_instance
+from model.scene_io import Style
+
+
+class StyleTable:
+    """Cluster centres of every class, packed for vectorised lookup."""
+
+    def __init__(self, clusters: Mapping[int, np.ndarray], num_classes: int, feat_num: int) -> None:
+        self.feat_num = feat_num
+        self.num_classes = num_classes
+        self.counts = np.zeros(num_classes, dtype=np.int64)
+        kmax = max((len(c) for c in clusters.values()), default=1)
+        self.centres = np.zeros((num_classes, max(kmax, 1), feat_num), dtype=np.float32)
+        for class_id, centres in clusters.items():
+            if 0 <= class_id < num_classes:
+                self.counts[class_id] = len(centres)
+                self.centres[class_id, : len(centres)] = centres
+
+    def num_styles(self, class_id: int) -> int:
+        return int(self.counts[class_id]) if 0 <= class_id < self.num_classes else 0
+
+    def default_cluster(self, instance_ids: np.ndarray, seed: int) -> np.ndarray:
+        """A reproducible pseudo-random cluster index per instance id (0 where a class has none)."""
+        classes = class_of_instance(instance_ids)
+        counts = self.counts[np.clip(classes, 0, self.num_classes - 1)]
+        return (_mix(instance_ids.astype(np.uint64) ^ np.uint64(seed * 0x9E3779B1 & 0xFFFFFFFF))
+                % np.maximum(counts, 1).astype(np.uint64)).astype(np.int64)
+
+    def codes(self, instance_ids: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
+        """len(ids)×F code per instance id."""
+        instance_ids = np.asarray(instance_ids, dtype=np.int64)
+        classes = np.clip(class_of_instance(instance_ids), 0, self.num_classes - 1)
+        cluster = self.default_cluster(instance_ids, seed)
+        chosen = {k: v for k, v in styles.items() if isinstance(v, int)}
+        if chosen:
+            keys = np.fromiter(chosen.keys(), dtype=np.int64, count=len(chosen))
+            values = np.fromiter(chosen.values(), dtype=np.int64, count=len(chosen))
+            order = np.argsort(keys)
+            keys, values = keys[order], values[order]
+            pos = np.clip(np.searchsorted(keys, instance_ids), 0, len(keys) - 1)
+            hit = keys[pos] == instance_ids
+            cluster = np.where(hit, values[pos] % np.maximum(self.counts[classes], 1), cluster)
+        codes = self.centres[classes, np.minimum(cluster, self.centres.shape[1] - 1)]
+        codes[self.counts[classes] == 0] = 0.0
+        for inst_id, vector in styles.items():  # explicit code vectors (rare: user-made styles)
+            if not isinstance(vector, int):
+                codes[instance_ids == inst_id] = np.asarray(vector, dtype=np.float32)[: self.feat_num]
+        return codes
+
+    def feature_map(self, instances: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
+        """H×W instance ids → F×H×W float32 feature map."""
+        unique, inverse = np.unique(instances, return_inverse=True)
+        codes = self.codes(unique, styles, seed)
+        return np.ascontiguousarray(codes[inverse.reshape(instances.shape)].transpose(2, 0, 1))
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a cheap, well-spread integer hash."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
