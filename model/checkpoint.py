@@ -250,6 +250,8 @@ def infer_official_generator(state: Mapping[str, torch.Tensor], path: Path | Non
         levels = sorted({int(m.group(1)) for k in state if (m := re.match(r"model(\d+)_1\.", k))})
         convs, blocks = _sequence_layers(state, "model")
         stem_weight = state["model.1.weight"]
+        if stem_weight.dim() != 4 or tuple(stem_weight.shape[2:]) != (7, 7) or not blocks:
+            raise CheckpointError("not a pix2pixHD generator (no 7×7 stem conv or no ResNet blocks)", path)
         global_ngf, input_nc = int(stem_weight.shape[0]), int(stem_weight.shape[1])
         n_down = sum(1 for i in convs if 1 < i < blocks[0]) if blocks else 0
         n_local = len(levels)
