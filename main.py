@@ -34,6 +34,7 @@ def run_command(argv: list[str]) -> int:
     try:
         return int(module.run(args) or 0)
     except EditorError as exc:
+        logging.getLogger("main").debug("%s failed", name, exc_info=True)
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -43,7 +44,9 @@ def run_command(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from model.app_logging import setup_logging
+
+    setup_logging(logging.INFO)
     if argv and argv[0] in COMMANDS:
         return run_command(argv)
     if argv and argv[0] in ("-h", "--help"):
