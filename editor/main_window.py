@@ -1,0 +1,415 @@
+"""The main window: wires the canvas, panels, actions, status bar, render worker and files together.
+
+It holds no editing logic (EditorState), no drawing (Canvas), no panel internals (their modules)
+and no file code (FileController).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QSlider,
+                               QToolBar, QWidget)
+
+from editor.canvas import Canvas, ViewMode
+from editor.document import Document
+from editor.files import FileController
+from editor.history_panel import HistoryPanel
+from editor.label_palette import LabelPalette, frequent_ids
+from editor.model_loader import DEFAULT_CHECKPOINT, ModelLoader
+from editor.render_worker import RenderRequest, RenderResult, RenderWorker
+from editor.state import EditorState, InstanceMode
+from editor.style_palette import StylePalette
+from editor.tool_options import ToolOptions
+from editor.tools import TOOL_CLASSES, Tool
+from model.errors import EditorError
+from model.labels import cityscapes
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "pix2pixHD editor"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: QSettings | None = None, renderer: Any = None, checkpoint: Path | None = None,
+                 load_default: bool = True, size: tuple[int, int] = (2048, 1024)) -> None:
+        super().__init__()
+        self.settings = settings or QSettings()
+        self.worker = RenderWorker(renderer)
+        label_set = renderer.label_set if renderer is not None else cityscapes()
+        road = 7 if label_set is cityscapes() else label_set.unlabeled_id
+        self.document = Document.new(size[0], size[1], label_set, fill=road)
+        self.state = EditorState(self.document, self.worker, self)
+        self.canvas = Canvas(self.state)
+        self.files = FileController(self.state, self.settings, self)
+        self.files.export_source = self._render_for_export
+        self.render_version = -1
+        self.render_seconds = 0.0
+        self._loader: ModelLoader | None = None
+        self.model_name = "" if renderer is None else "injected model"
+        self.setCentralWidget(self.canvas)
+        self._build_status_bar()
+        self._build_actions()
+        self._build_docks()
+        self._build_menus_and_toolbar()
+        self._connect()
+        self.worker.start()
+        self.set_tool("brush")
+        self.set_view(self.canvas.view_mode)
+        self._update_title()
+        self._show_model_state()
+        self.resize(1500, 900)
+        if renderer is not None:
+            self.state.request_render()
+        elif checkpoint is not None:
+            self.load_model(checkpoint)
+        elif load_default and DEFAULT_CHECKPOINT.exists():
+            self.load_model(DEFAULT_CHECKPOINT)
+
+    # ----- construction -------------------------------------------------------------------------
+    def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | list | None, tip: str,
+                slot: Callable[..., Any] | None = None, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if isinstance(shortcut, list):
+            action.setShortcuts([QKeySequence(s) for s in shortcut])
+        elif shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        action.setStatusTip(tip)
+        action.setCheckable(checkable)
+        if slot is not None:
+            action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)  # shortcuts work even when menus are hidden
+        return action
+
+    def _build_actions(self) -> None:
+        s, f = self.state, self.files
+        a = self._action
+        self.act_new = a("&New scene…", QKeySequence.StandardKey.New, "Create an empty scene of a chosen size", f.new_scene)
+        self.act_open = a("&Open…", QKeySequence.StandardKey.Open, "Open a scene, a Cityscapes labelIds PNG or a colour label PNG", f.open_dialog)
+        self.act_save = a("&Save", QKeySequence.StandardKey.Save, "Save labelIds + instanceIds PNGs and styles JSON", f.save)
+        self.act_save_as = a("Save &as…", "Ctrl+Shift+S", "Save the scene under a new name", f.save_as)
+        self.act_export = a("&Export render…", "Ctrl+E", "Export the rendered image as a full-resolution PNG", f.export_dialog)
+        self.act_quit = a("&Quit", QKeySequence.StandardKey.Quit, "Quit the editor", self.close)
+        self.act_undo = self.state.stack.createUndoAction(self, "&Undo")
+        self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
+        self.act_redo = self.state.stack.createRedoAction(self, "&Redo")
+        self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        for act in (self.act_undo, self.act_redo):
+            self.addAction(act)
+        self.act_delete = a("Delete object", "Delete", "Delete the selected object; the surrounding stuff fills it", s.delete_selected)
+        self.act_relabel = a("Relabel object", "L", "Give the selected object the current label (new id, same shape)", s.relabel_selected)
+        self.act_duplicate = a("Duplicate object", "Ctrl+D", "Copy the selected object next to itself", s.duplicate_selected)
+        self.act_deselect = a("Deselect", "Ctrl+Shift+A", "Clear the selection", lambda: s.select(None))
+        self.act_random = a("Random style", "Ctrl+R", "A random style for the selected object", self._random_style)
+        self.act_resample = a("Resample all styles", "Ctrl+Shift+R", "A random style for every object and region", s.resample_all)
+        self.act_mode = a("New object mode", "N", "Thing strokes create a new object (on) or extend the one under the stroke (off)",
+                          self._toggle_mode, checkable=True)
+        self.act_mode.setChecked(True)
+        self.act_smaller = a("Smaller brush", "[", "Make the brush smaller", lambda: s.grow_brush(1 / 1.2))
+        self.act_larger = a("Larger brush", "]", "Make the brush larger", lambda: s.grow_brush(1.2))
+        self.act_find_label = a("Find label", "Ctrl+F", "Search the label palette", self._focus_label_search)
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        self.tools: dict[str, Tool] = {}
+        for cls in TOOL_CLASSES:
+            tool = cls(self.state)
+            self.tools[cls.name] = tool
+            action = a(cls.label, cls.shortcut, cls.tip.split(":")[0] + ": " + cls.tip.split(":", 1)[1].strip(),
+                       lambda name=cls.name: self.set_tool(name), checkable=True)
+            action.setToolTip(cls.tip)
+            self.tool_group.addAction(action)
+            self.tool_actions[cls.name] = action
+        self.view_group = QActionGroup(self)
+        self.view_actions: dict[ViewMode, QAction] = {}
+        for i, (mode, text) in enumerate(((ViewMode.LABELS, "Labels"), (ViewMode.RENDER, "Render"), (ViewMode.BLEND, "Blend"))):
+            action = a(text, f"Ctrl+{i + 1}", f"Show the {text.lower()} view", lambda m=mode: self.set_view(m), checkable=True)
+            self.view_group.addAction(action)
+            self.view_actions[mode] = action
+        self.view_actions[self.canvas.view_mode].setChecked(True)
+        self.act_fit = a("Fit to window", ["Ctrl+0", "F"], "Fit the whole scene in the window", self.canvas.fit)
+        self.act_actual = a("Actual pixels", "Ctrl+Alt+0", "Zoom to 100 %", lambda: self.canvas.set_zoom(1.0))
+        self.act_open_model = a("Open &model…", "Ctrl+M", "Load a checkpoint folder or an official latest_net_G.pth", self.open_model_dialog)
+        self.act_default_model = a("Load &default model", None, "Load the bundled model from checkpoints/default", lambda: self.load_model(DEFAULT_CHECKPOINT))
+        self.label_actions: list[QAction] = []
+        self._build_label_shortcuts()
+
+    def _build_label_shortcuts(self) -> None:
+        for action in self.label_actions:
+            self.removeAction(action)
+        self.label_actions = []
+        for i, label_id in enumerate(frequent_ids(self.state.label_set)):
+            name = self.state.label_set.by_id(label_id).name
+            self.label_actions.append(self._action(f"Label: {name}", str((i + 1) % 10), f"Paint with {name}",
+                                                   lambda lid=label_id: self.state.set_label(lid)))
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "_"))
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _build_docks(self) -> None:
+        self.label_palette = LabelPalette(self.state)
+        self.tool_options = ToolOptions(self.state, [self.act_delete, self.act_relabel, self.act_duplicate, self.act_deselect])
+        self.style_palette = StylePalette(self.state, self.worker)
+        self.history = HistoryPanel(self.state.stack)
+        left = Qt.DockWidgetArea.LeftDockWidgetArea
+        right = Qt.DockWidgetArea.RightDockWidgetArea
+        self.dock_labels = self._dock("Labels", self.label_palette, left)
+        self.dock_options = self._dock("Tool options", self.tool_options, left)
+        self.dock_styles = self._dock("Styles", self.style_palette, right)
+        self.dock_history = self._dock("History", self.history, right)
+        self.resizeDocks([self.dock_labels, self.dock_styles], [250, 250], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.dock_labels, self.dock_options], [560, 240], Qt.Orientation.Vertical)
+
+    def _build_menus_and_toolbar(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.act_new, self.act_open])
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_save, self.act_save_as, self.act_export])
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        edit = bar.addMenu("&Edit")
+        edit.addActions([self.act_undo, self.act_redo])
+        edit.addSeparator()
+        edit.addActions([self.act_delete, self.act_relabel, self.act_duplicate, self.act_deselect])
+        edit.addSeparator()
+        edit.addActions([self.act_random, self.act_resample])
+        view = bar.addMenu("&View")
+        view.addActions(list(self.view_actions.values()))
+        view.addSeparator()
+        view.addActions([self.act_fit, self.act_actual])
+        view.addSeparator()
+        for dock in (self.dock_labels, self.dock_options, self.dock_styles, self.dock_history):
+            view.addAction(dock.toggleViewAction())
+        tools = bar.addMenu("&Tools")
+        tools.addActions(list(self.tool_actions.values()))
+        tools.addSeparator()
+        tools.addActions([self.act_mode, self.act_smaller, self.act_larger, self.act_find_label])
+        labels = tools.addMenu("Frequent labels")
+        labels.addActions(self.label_actions)
+        model = bar.addMenu("&Model")
+        model.addActions([self.act_open_model, self.act_default_model])
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts))
+
+        toolbar = QToolBar("Tools")
+        toolbar.setObjectName("tools")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([self.act_open, self.act_save, self.act_export])
+        toolbar.addSeparator()
+        toolbar.addActions([self.act_undo, self.act_redo])
+        toolbar.addSeparator()
+        toolbar.addActions(list(self.tool_actions.values()))
+        toolbar.addSeparator()
+        toolbar.addWidget(QLabel(" View "))
+        self.view_combo = QComboBox()
+        for mode in ViewMode:
+            self.view_combo.addItem(mode.value.capitalize(), mode)
+        self.view_combo.setToolTip("Labels, rendered image, or both blended (Ctrl+1 / Ctrl+2 / Ctrl+3)")
+        toolbar.addWidget(self.view_combo)
+        toolbar.addWidget(QLabel("  Label opacity "))
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.opacity.setFixedWidth(120)
+        self.opacity.setValue(round(self.canvas.label_opacity * 100))
+        self.opacity.setToolTip("Opacity of the label colours over the render in the blend view")
+        toolbar.addWidget(self.opacity)
+        toolbar.addSeparator()
+        toolbar.addAction(self.act_fit)
+        self.addToolBar(toolbar)
+        self._fill_recent(self.files.recent())
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.cursor_label = QLabel("—")
+        self.selection_label = QLabel("No selection")
+        self.render_label = QLabel()
+        self.model_label = QLabel()
+        self.zoom_label = QLabel()
+        self.cursor_label.setMinimumWidth(330)
+        self.cursor_label.setToolTip("Cursor position, label and instance id under it")
+        self.selection_label.setToolTip("Selected object: its instance id and class")
+        self.render_label.setToolTip("Render state and the time the last render took")
+        bar.addWidget(self.cursor_label)
+        bar.addWidget(self.selection_label, 1)
+        for w in (self.render_label, self.model_label, self.zoom_label):
+            bar.addPermanentWidget(w)
+
+    def _connect(self) -> None:
+        s = self.state
+        self.canvas.cursor_moved.connect(self._show_cursor)
+        self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        s.selection_changed.connect(self._show_selection)
+        s.committed.connect(lambda: self._show_selection(s.selection))
+        s.mode_changed.connect(lambda m: self.act_mode.setChecked(m is InstanceMode.NEW))
+        s.label_set_changed.connect(lambda _ls: self._build_label_shortcuts())
+        s.message.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        s.render_requested.connect(self._on_render_requested)
+        s.stack.cleanChanged.connect(lambda _c: self._update_title())
+        self.worker.rendered.connect(self._on_rendered)
+        self.worker.failed.connect(self._on_render_failed)
+        self.files.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.files.path_changed.connect(lambda _p: self._update_title())
+        self.files.recent_changed.connect(self._fill_recent)
+        self.view_combo.currentIndexChanged.connect(lambda _i: self.set_view(self.view_combo.currentData()))
+        self.opacity.valueChanged.connect(lambda v: self.canvas.set_label_opacity(v / 100))
+
+    # ----- tools and views ----------------------------------------------------------------------
+    def set_tool(self, name: str) -> None:
+        self.tool_actions[name].setChecked(True)
+        self.canvas.set_tool(self.tools[name])
+
+    def set_view(self, mode: ViewMode) -> None:
+        self.canvas.set_view_mode(mode)
+        self.view_actions[mode].setChecked(True)
+        self.view_combo.blockSignals(True)
+        self.view_combo.setCurrentIndex(list(ViewMode).index(mode))
+        self.view_combo.blockSignals(False)
+        self.opacity.setEnabled(mode is ViewMode.BLEND)
+
+    def _toggle_mode(self) -> None:
+        self.state.set_mode(InstanceMode.NEW if self.act_mode.isChecked() else InstanceMode.EXTEND)
+
+    def _random_style(self) -> None:
+        if self.state.selection is not None:
+            self.state.random_style(self.state.selection)
+
+    def _focus_label_search(self) -> None:
+        self.dock_labels.show()
+        self.label_palette.search.setFocus()
+        self.label_palette.search.selectAll()
+
+    # ----- status bar ---------------------------------------------------------------------------
+    def _show_cursor(self, pos: tuple[int, int] | None) -> None:
+        if pos is None:
+            self.cursor_label.setText("—")
+            return
+        x, y = pos
+        doc = self.state.document
+        label = doc.label_at(x, y)
+        inst = doc.instance_at(x, y)
+        try:
+            name = doc.label_set.by_id(label).name
+        except EditorError:
+            name = "?"
+        self.cursor_label.setText(f"x {x}, y {y}   {name} ({label})   instance {inst}")
+
+    def _show_selection(self, sel: int | None) -> None:
+        if sel is None:
+            self.selection_label.setText("No selection")
+        else:
+            style = self.state.document.styles.get(sel)
+            extra = "" if style is None else f" · style {style if isinstance(style, int) else 'custom'}"
+            self.selection_label.setText(f"Selected: {self.state.describe_instance(sel)}{extra}")
+
+    def _show_model_state(self) -> None:
+        if self.worker.renderer is None:
+            self.model_label.setText("No model loaded")
+            self.render_label.setText("label view only (Model ▸ Open model…)")
+        else:
+            self.model_label.setText(f"Model: {self.model_name} ({self.worker.renderer.label_set.name})")
+
+    def _on_render_requested(self, request: RenderRequest) -> None:
+        if self.worker.renderer is not None:
+            self.render_label.setText("rendering…")
+
+    def _on_rendered(self, result: RenderResult) -> None:
+        if result.image.shape[:2] != self.document.labels.shape:
+            return
+        self.canvas.set_render(result.image, None)
+        self.render_version = result.version
+        self.render_seconds = result.seconds
+        if result.version == self.document.version:
+            self.render_label.setText(f"up to date · {result.seconds * 1000:.0f} ms")
+        else:
+            self.render_label.setText(f"rendering… (last {result.seconds * 1000:.0f} ms)")
+        self.files.render_arrived(result.version, result.image)
+
+    def _on_render_failed(self, _version: int, message: str) -> None:
+        self.render_label.setText("render failed")
+        self.statusBar().showMessage(message, 8000)
+
+    def _render_for_export(self, version: int) -> np.ndarray | None:
+        return self.canvas.render_image() if self.render_version == version else None
+
+    def _update_title(self) -> None:
+        path = self.state.document.path
+        name = path.name if path else "Untitled"
+        self.setWindowTitle(f"{name}{' •' if not self.state.stack.isClean() else ''} — {APP_NAME}")
+
+    def _fill_recent(self, items: list[str]) -> None:
+        self.recent_menu.clear()
+        for path in items:
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.files.confirm_discard() and self.files.open_path(p))
+        self.recent_menu.setEnabled(bool(items))
+
+    def show_shortcuts(self) -> None:
+        lines = []
+        for action in self.actions():
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            if keys:
+                lines.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;{action.text().replace('&', '')}</td></tr>")
+        lines.append("<tr><td><b>Space+drag / middle drag</b></td><td>&nbsp;Pan</td></tr>")
+        lines.append("<tr><td><b>Wheel</b></td><td>&nbsp;Zoom around the cursor</td></tr>")
+        QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>")
+
+    # ----- model --------------------------------------------------------------------------------
+    def open_model_dialog(self) -> None:
+        start = str(DEFAULT_CHECKPOINT.parent)
+        path, _ = QFileDialog.getOpenFileName(self, "Open model: a checkpoint's config.json or an official latest_net_G.pth",
+                                              start, "Checkpoints (*.pth *.json *.safetensors);;All files (*)")
+        if path:
+            chosen = Path(path)
+            self.load_model(chosen if chosen.suffix == ".pth" else chosen.parent)
+
+    def load_model(self, path: Path) -> None:
+        if self._loader is not None and self._loader.isRunning():
+            self.statusBar().showMessage("A model is already loading", 4000)
+            return
+        self.model_label.setText(f"Loading model {Path(path).name}…")
+        self._loader = ModelLoader(Path(path), self)
+        self._loader.loaded.connect(self._on_model_loaded)
+        self._loader.failed.connect(self._on_model_failed)
+        self._loader.start()
+
+    def _on_model_loaded(self, renderer: Any, path: Path) -> None:
+        try:
+            renderer.label_set.check_ids(self.document.labels)
+        except EditorError as exc:
+            self._on_model_failed(f"{path}: this model's label set cannot render the open scene ({exc})")
+            return
+        self.worker.set_renderer(renderer)
+        self.model_name = path.name if path.name != "default" else "default"
+        if renderer.label_set != self.state.label_set:
+            self.state.set_label_set(renderer.label_set)
+        self._show_model_state()
+        self.style_palette.refresh()
+        self.state.request_render()
+
+    def _on_model_failed(self, message: str) -> None:
+        self._show_model_state()
+        self.files.error(message)
+
+    # ----- lifetime -----------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.files.confirm_discard():
+            event.ignore()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        self.worker.stop()
+        if self._loader is not None:
+            self._loader.wait(30000)

@@ -1,0 +1,260 @@
+"""Editor state shared by the canvas, the tools and the panels (the only place that pushes commands).
+
+It owns the :class:`Document` (one object for the app's life; opening a file swaps its maps), the
+undo stack, the current label, brush size, instance mode and selection, and it schedules renders:
+one request per undo-stack step (so one stroke = one request), never during a drag.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from enum import Enum
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from editor.commands import BoundedUndoStack, apply_edit
+from editor.document import Box, Change, Delta, Document, Edit, union_box
+from editor.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
+from editor.render_worker import RenderRequest, RenderWorker
+from model.labels import INSTANCE_FACTOR, LabelSet, class_of_instance
+from model.scene_io import Style
+
+log = logging.getLogger(__name__)
+
+
+class InstanceMode(Enum):
+    NEW = "new"  # a thing stroke creates a new object
+    EXTEND = "extend"  # a thing stroke extends the object under its start
+
+
+def class_of(instance: int) -> int:
+    return instance // INSTANCE_FACTOR if instance >= INSTANCE_FACTOR else instance
+
+
+class EditorState(QObject):
+    label_changed = Signal(int)
+    brush_changed = Signal(int)
+    mode_changed = Signal(object)
+    selection_changed = Signal(object)  # int | None
+    label_set_changed = Signal(object)  # LabelSet
+    document_reset = Signal()
+    committed = Signal()  # an undo step was pushed, undone or redone
+    render_requested = Signal(object)  # RenderRequest
+    message = Signal(str)
+
+    MIN_BRUSH, MAX_BRUSH = 1, 400
+
+    def __init__(self, document: Document, worker: RenderWorker | None = None,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.worker = worker
+        self.stack = BoundedUndoStack(self)
+        self.current_label = 7 if document.label_set.valid_mask.size > 7 and document.label_set.valid_mask[7] else \
+            document.label_set.labels[0].id
+        self.brush_size = 24  # diameter in pixels
+        self.mode = InstanceMode.NEW
+        self.selection: int | None = None
+        self.seed = 0
+        self._dirty: Box | None = None
+        self._dirty_all = True
+        self._stroke_open = False
+        document.subscribe(self._on_change)
+        self.stack.indexChanged.connect(self._on_index_changed)
+
+    # ----- simple settings ----------------------------------------------------------------------
+    @property
+    def label_set(self) -> LabelSet:
+        return self.document.label_set
+
+    def set_label(self, label_id: int) -> None:
+        label_set = self.label_set
+        if not (0 <= label_id < label_set.num_classes and label_set.valid_mask[label_id]):
+            return
+        if label_id != self.current_label:
+            self.current_label = label_id
+            self.label_changed.emit(label_id)
+
+    def set_brush_size(self, size: int) -> None:
+        size = int(np.clip(size, self.MIN_BRUSH, self.MAX_BRUSH))
+        if size != self.brush_size:
+            self.brush_size = size
+            self.brush_changed.emit(size)
+
+    def grow_brush(self, factor: float) -> None:
+        step = max(1, round(self.brush_size * (factor - 1))) if factor > 1 else -max(1, round(self.brush_size * (1 - factor)))
+        self.set_brush_size(self.brush_size + step)
+
+    def set_mode(self, mode: InstanceMode) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            self.mode_changed.emit(mode)
+
+    def set_label_set(self, label_set: LabelSet) -> None:
+        self.document.label_set = label_set
+        if not (0 <= self.current_label < label_set.num_classes and label_set.valid_mask[self.current_label]):
+            self.current_label = label_set.labels[0].id
+        self.label_set_changed.emit(label_set)
+        self.label_changed.emit(self.current_label)
+
+    # ----- selection ----------------------------------------------------------------------------
+    def select(self, instance: int | None) -> None:
+        if instance is not None and self.document.instance_box(instance) is None:
+            instance = None
+        if instance != self.selection:
+            self.selection = instance
+            self.selection_changed.emit(instance)
+
+    def describe_instance(self, instance: int) -> str:
+        cls = class_of(instance)
+        try:
+            name = self.label_set.by_id(cls).name
+        except Exception:
+            name = f"class {cls}"
+        kind = f"object {instance}" if instance >= INSTANCE_FACTOR else f"stuff id {instance}"
+        return f"{name} · {kind}"
+
+    # ----- painting -----------------------------------------------------------------------------
+    def stroke_target(self, x: int, y: int) -> tuple[int, int]:
+        """(label, instance id) a stroke or fill starting at (x, y) paints with."""
+        doc = self.document
+        label = self.current_label
+        if not doc.is_thing(label):
+            return label, label
+        if self.mode is InstanceMode.EXTEND:
+            under = doc.instance_at(x, y) if doc.contains(x, y) else -1
+            if under >= INSTANCE_FACTOR and doc.is_thing(class_of(under)):
+                return class_of(under), under
+            if self.selection is not None and self.selection >= INSTANCE_FACTOR and class_of(self.selection) == label:
+                return label, self.selection
+        return label, doc.new_instance_id(label)
+
+    def begin_stroke(self, description: str) -> None:
+        self.document.begin_group(description)
+        self._stroke_open = True
+
+    def paint(self, edit: Edit) -> None:
+        self.document.apply(edit)
+
+    def end_stroke(self) -> Delta | None:
+        self._stroke_open = False
+        delta = self.document.end_group()
+        if delta is not None:
+            self.stack.push_delta(delta)
+        return delta
+
+    def cancel_stroke(self) -> None:
+        if self.document.in_group:
+            self.document.cancel_group()
+        self._stroke_open = False
+
+    def apply(self, edit: Edit) -> Delta | None:
+        return apply_edit(self.document, self.stack, edit)
+
+    # ----- object operations --------------------------------------------------------------------
+    def delete_selected(self) -> bool:
+        if self.selection is None or self.selection < INSTANCE_FACTOR:
+            self.message.emit("Select an object (a thing, not stuff) to delete it")
+            return False
+        delta = self.apply(DeleteInstance(self.selection))
+        self.select(None)
+        return delta is not None
+
+    def relabel_selected(self, new_class: int | None = None) -> bool:
+        if self.selection is None:
+            return False
+        new_class = self.current_label if new_class is None else new_class
+        edit = RelabelInstance(self.selection, new_class)
+        if self.apply(edit) is None:
+            return False
+        self.select(edit.new_instance)
+        return True
+
+    def move_selected(self, dx: int, dy: int, copy: bool = False) -> bool:
+        if self.selection is None or self.selection < INSTANCE_FACTOR:
+            return False
+        edit = MoveInstance(self.selection, dx, dy, copy=copy)
+        edit.description = "Copy object" if copy else "Move object"
+        if self.apply(edit) is None:
+            return False
+        self.select(edit.new_instance)
+        return True
+
+    def duplicate_selected(self, offset: int = 24) -> bool:
+        return self.move_selected(offset, offset, copy=True)
+
+    # ----- styles -------------------------------------------------------------------------------
+    def num_styles(self, instance: int) -> int:
+        renderer = self.worker.renderer if self.worker is not None else None
+        return renderer.num_styles(class_of(instance)) if renderer is not None else 0
+
+    def set_style(self, instance: int, style: Style | None) -> bool:
+        edit = SetStyles({instance: style}, description="Style")
+        return self.apply(edit) is not None
+
+    def random_style(self, instance: int) -> bool:
+        n = self.num_styles(instance)
+        if n <= 0:
+            return False
+        current = self.document.styles.get(instance)
+        choices = [i for i in range(n) if i != current] or [0]
+        return self.set_style(instance, random.choice(choices))
+
+    def resample_all(self) -> bool:
+        ids = self.document.instance_ids()
+        classes = class_of_instance(ids)
+        styles: dict[int, Style | None] = {}
+        for inst, cls in zip(ids.tolist(), classes.tolist()):
+            n = self.num_styles(inst)
+            if n > 0:
+                styles[inst] = random.randrange(n)
+        if not styles:
+            self.message.emit("The model has no styles to resample")
+            return False
+        return self.apply(SetStyles(styles, description="Resample all styles")) is not None
+
+    # ----- document swaps -----------------------------------------------------------------------
+    def reset_document(self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style], path=None) -> None:
+        self.cancel_stroke()
+        self.stack.clear_history()
+        self.document.path = path
+        self.selection = None
+        self.document.replace(labels, instances, styles)
+        self.stack.setClean()
+        self.selection_changed.emit(None)
+        self.document_reset.emit()
+        self.request_render()
+
+    # ----- rendering ----------------------------------------------------------------------------
+    def _on_change(self, change: Change) -> None:
+        if change.kind == "reset":
+            self._dirty_all = True
+        elif change.kind == "styles":
+            if self.selection is not None:
+                self._dirty = union_box(self._dirty, self.document.instance_box(self.selection))
+            else:
+                self._dirty_all = True
+        else:
+            self._dirty = union_box(self._dirty, change.region)
+
+    def _on_index_changed(self, _index: int) -> None:
+        if self.stack.rebuilding:
+            return
+        if self.selection is not None and self.document.instance_box(self.selection) is None:
+            self.select(None)
+        self.committed.emit()
+        self.request_render()
+
+    def request_render(self) -> RenderRequest | None:
+        region = None if self._dirty_all else self._dirty
+        self._dirty, self._dirty_all = None, False
+        doc = self.document
+        if self.worker is None or self.worker.renderer is None:
+            self.render_requested.emit(RenderRequest(region, doc.version))
+            return None
+        request = RenderRequest(region, doc.version, doc.labels.copy(), doc.instances.copy(), dict(doc.styles),
+                                self.seed)
+        self.render_requested.emit(request)
+        self.worker.submit(request)
+        return request

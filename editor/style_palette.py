@@ -1,0 +1,162 @@
+"""The style palette: the selected object's k-means styles, each a small render of that object.
+
+Thumbnails are crops around the object rendered on the worker thread (at most THUMB_SIDE pixels a
+side; big regions are subsampled first). Clicking one sets the object's style through an undo
+command. Stuff classes (selected by clicking a stuff region) have per-class styles here too.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QIcon, QImage, QPixmap
+from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton,
+                               QVBoxLayout, QWidget)
+
+from editor.document import Box, Document
+from editor.render_worker import RenderWorker, ThumbnailRequest, ThumbnailResult
+from editor.state import EditorState, class_of
+
+log = logging.getLogger(__name__)
+
+THUMB_SIDE = 160
+ICON = QSize(96, 72)
+
+
+def thumbnail_crop(doc: Document, instance: int, box: Box, max_side: int = THUMB_SIDE) -> tuple[np.ndarray, np.ndarray]:
+    """Label and instance crops around an object (padded by a third, subsampled to max_side)."""
+    x0, y0, x1, y1 = box
+    pad_x, pad_y = max(8, (x1 - x0) // 3), max(8, (y1 - y0) // 3)
+    x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
+    x1, y1 = min(doc.width, x1 + pad_x), min(doc.height, y1 + pad_y)
+    step = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / max_side)))
+    return doc.labels[y0:y1:step, x0:x1:step].copy(), doc.instances[y0:y1:step, x0:x1:step].copy()
+
+
+def to_icon(image: np.ndarray) -> QIcon:
+    image = np.ascontiguousarray(image[..., :3])
+    height, width = image.shape[:2]
+    qimage = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_RGB888).copy()
+    return QIcon(QPixmap.fromImage(qimage).scaled(ICON, Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.SmoothTransformation))
+
+
+class StylePalette(QWidget):
+    COLUMNS = 2
+
+    def __init__(self, state: EditorState, worker: RenderWorker, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.worker = worker
+        self.title = QLabel("Select an object (V) to choose its style")
+        self.title.setWordWrap(True)
+        self.buttons: list[QToolButton] = []
+        self._token: tuple[int, int] | None = None
+        self.grid_host = QWidget()
+        self.grid = QGridLayout(self.grid_host)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(4)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(self.grid_host)
+        self.default_button = QPushButton("Default")
+        self.default_button.setToolTip("Clear this object's style (the model's default code)")
+        self.random_button = QPushButton("Random")
+        self.random_button.setToolTip("Pick a random style for the selected object (Ctrl+R)")
+        self.resample_button = QPushButton("Resample all")
+        self.resample_button.setToolTip("Pick a random style for every object and region (Ctrl+Shift+R)")
+        row = QHBoxLayout()
+        for b in (self.default_button, self.random_button, self.resample_button):
+            row.addWidget(b)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.title)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(row)
+        self.default_button.clicked.connect(self._clear)
+        self.random_button.clicked.connect(self.random_selected)
+        self.resample_button.clicked.connect(state.resample_all)
+        state.selection_changed.connect(lambda _s: self.refresh())
+        state.committed.connect(self._on_committed)
+        worker.thumbnail.connect(self._on_thumbnail)
+        self.refresh()
+
+    # ----- actions ------------------------------------------------------------------------------
+    def apply_style(self, index: int) -> None:
+        sel = self.state.selection
+        if sel is not None:
+            self.state.set_style(sel, index)
+
+    def random_selected(self) -> None:
+        if self.state.selection is not None:
+            self.state.random_style(self.state.selection)
+
+    def _clear(self) -> None:
+        if self.state.selection is not None:
+            self.state.set_style(self.state.selection, None)
+
+    # ----- contents -----------------------------------------------------------------------------
+    def _on_committed(self) -> None:
+        # pixels or styles changed: thumbnails of the selection are stale only if its pixels moved
+        self._mark_current()
+        if self.state.selection is not None and self._token is not None:
+            if self._token[1] != self._shape_key(self.state.selection):
+                self.refresh()
+
+    def _shape_key(self, instance: int) -> int:
+        box = self.state.document.instance_box(instance)
+        return hash((box, int((self.state.document.instances == instance).sum()))) if box else 0
+
+    def refresh(self) -> None:
+        for button in self.buttons:
+            button.deleteLater()
+        self.buttons = []
+        sel = self.state.selection
+        self._token = None
+        self.worker.submit_thumbnails(None)
+        enabled = sel is not None
+        for b in (self.default_button, self.random_button):
+            b.setEnabled(enabled)
+        if sel is None:
+            self.title.setText("Select an object or region (V) to choose its style")
+            return
+        n = self.state.num_styles(sel)
+        name = self.state.describe_instance(sel)
+        if self.worker.renderer is None:
+            self.title.setText(f"<b>{name}</b><br>No model loaded: styles need a model")
+            return
+        if n == 0:
+            self.title.setText(f"<b>{name}</b><br>The model has no styles for this class")
+            return
+        self.title.setText(f"<b>{name}</b><br>{n} styles (k-means clusters of the instance features)")
+        box = self.state.document.instance_box(sel)
+        if box is None:
+            return
+        for i in range(n):
+            button = QToolButton()
+            button.setIconSize(ICON)
+            button.setText(f"Style {i}")
+            button.setToolTip(f"Apply style {i} (cluster {i}) to {name}")
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+            button.setCheckable(True)
+            button.setAutoRaise(True)
+            button.clicked.connect(lambda _checked=False, index=i: self.apply_style(index))
+            self.grid.addWidget(button, i // self.COLUMNS, i % self.COLUMNS)
+            self.buttons.append(button)
+        self._mark_current()
+        self._token = (sel, self._shape_key(sel))
+        labels, instances = thumbnail_crop(self.state.document, sel, box)
+        styles = dict(self.state.document.styles)
+        self.worker.submit_thumbnails(ThumbnailRequest(self._token, sel, labels, instances, styles, tuple(range(n))))
+
+    def _mark_current(self) -> None:
+        sel = self.state.selection
+        current = self.state.document.styles.get(sel) if sel is not None else None
+        for i, button in enumerate(self.buttons):
+            button.setChecked(current == i)
+
+    def _on_thumbnail(self, result: ThumbnailResult) -> None:
+        if result.token != self._token or result.index >= len(self.buttons):
+            return
+        self.buttons[result.index].setIcon(to_icon(result.image))
