@@ -1,6 +1,6 @@
 """pix2pixHD editor: ``python main.py [SCENE]`` opens the editor; ``python main.py COMMAND …`` runs a tool.
 
-Commands: render, make-dataset, train, encode-features, evaluate, export-onnx, bench.
+Commands: render, convert-labels, make-dataset, train, encode-features, evaluate, export-onnx, bench.
 Every command reports a bad input as one line on stderr (exit status 2), never as a traceback.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import sys
 # command name → module exposing add_arguments(parser) and run(args) -> int
 COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("model.cli_render", "render a label map to an image"),
+    "convert-labels": ("model.cli_convert", "convert colour-coded label PNGs to labelIds PNGs and back"),
     "make-dataset": ("model.cli_make_dataset", "write procedural street scenes"),
     "train": ("model.cli_train", "train a pix2pixHD model"),
     "encode-features": ("model.cli_encode_features", "cluster per-instance features into styles"),

@@ -77,3 +77,16 @@ def test_instance_classes_and_agreement():
     check_instances_agree(np.array([[26, 26, 7], [24, 11, 11]]), inst)
     with pytest.raises(ImageFileError, match="26002"):
         check_instances_agree(np.array([[26, 27, 7], [24, 11, 11]]), inst)
+
+
+def test_convert_labels_command_both_ways(tmp_path):
+    import main
+    from PIL import Image
+
+    ids = np.array([[7, 8, 26, 26], [23, 21, 11, 0]], dtype=np.uint8)
+    Image.fromarray(ids).save(tmp_path / "ids.png")
+    assert main.main(["convert-labels", str(tmp_path / "ids.png"), str(tmp_path / "c.png"), "--to", "color"]) == 0
+    colour = np.array(Image.open(tmp_path / "c.png"))
+    assert colour.shape == (2, 4, 3) and tuple(colour[0, 2]) == (0, 0, 142)
+    assert main.main(["convert-labels", str(tmp_path / "c.png"), str(tmp_path / "back.png"), "--to", "ids"]) == 0
+    assert np.array_equal(np.array(Image.open(tmp_path / "back.png")), ids)
