@@ -1,0 +1,1 @@
+"""Training data: procedural street scenes (procedural.py) and dataset folder loaders (folders.py)."""

@@ -10,6 +10,7 @@ albedo images are gathered from the primitive table at the end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -47,10 +48,11 @@ class Camera:
 
     def project(self, pts: np.ndarray) -> np.ndarray:
         """(..., 3) street points → (..., 2) pixel coordinates (Z must be positive)."""
-        z = pts[..., 2]
-        x = self.cx + self.fx * pts[..., 0] / z
-        y = self.cy - self.fy * (pts[..., 1] - self.height) / z
-        return np.stack([x, y], axis=-1)
+        out = np.empty(pts.shape[:-1] + (2,), dtype=np.float64)
+        inv = 1.0 / pts[..., 2]
+        out[..., 0] = self.cx + self.fx * pts[..., 0] * inv
+        out[..., 1] = self.cy - self.fy * (pts[..., 1] - self.height) * inv
+        return out
 
     def ground_scale(self, z: float) -> float:
         """Output pixels per metre at depth z (vertical)."""
@@ -59,7 +61,7 @@ class Camera:
 
 def clip_near(poly: np.ndarray, near: float = NEAR) -> np.ndarray:
     """Clip a convex-or-simple 3D polygon (N×3) against the plane Z = near (Sutherland–Hodgman)."""
-    if (poly[:, 2] >= near).all():
+    if poly[:, 2].min() >= near:
         return poly
     out: list[np.ndarray] = []
     n = len(poly)
@@ -97,8 +99,8 @@ class Canvas:
         """Register a primitive and return its index (index 0 is whatever is drawn first)."""
         self.labels.append(label)
         self.instances.append(instance)
-        c = np.clip(np.asarray(color, dtype=np.float64), 0.0, 1.5)
-        self.colors.append((float(c[0]), float(c[1]), float(c[2])))
+        r, g, b = (min(1.5, max(0.0, float(v))) for v in color)
+        self.colors.append((r, g, b))
         self.materials.append(material)
         self.depths.append(depth)
         self.planes.append(plane)
@@ -109,7 +111,9 @@ class Canvas:
         """Fill 2D pixel polygons (each N×2 float) with a primitive index."""
         if not polys:
             return
-        pts = [np.round(np.clip(p, -1e5, 1e5) * (1 << SHIFT)).astype(np.int32) for p in polys if len(p) >= 3]
+        # After near-plane clipping coordinates stay far below the int32 range, so no clamping
+        # (which would bend edges that cross the image) is needed.
+        pts = [np.round(p * (1 << SHIFT)).astype(np.int32) for p in polys if len(p) >= 3]
         if pts:
             cv2.fillPoly(self.pid, pts, int(prim), lineType=cv2.LINE_8, shift=SHIFT)
 
@@ -117,7 +121,7 @@ class Canvas:
         """Fill 3D street polygons (each N×3), clipped at the near plane, with a primitive index."""
         polys = []
         for poly in polys3d:
-            poly = clip_near(np.asarray(poly, dtype=np.float64))
+            poly = clip_near(poly)
             if len(poly) >= 3:
                 polys.append(self.camera.project(poly))
         self.fill_px(polys, prim)
@@ -154,11 +158,21 @@ class Canvas:
         }
 
 
+@lru_cache(maxsize=64)
+def _circle(n: int, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
+    t = np.linspace(start, stop, n, endpoint=False)
+    return np.cos(t), np.sin(t)
+
+
 def ellipse_poly(cx: float, cy: float, z: float, rx: float, ry: float, n: int = 20,
                  start: float = 0.0, stop: float = 2 * np.pi) -> np.ndarray:
     """An ellipse (or arc) in the vertical plane Z = z, as an n×3 polygon."""
-    t = np.linspace(start, stop, n, endpoint=False)
-    return np.stack([cx + rx * np.cos(t), cy + ry * np.sin(t), np.full(n, z)], axis=1)
+    cos, sin = _circle(n, start, stop)
+    out = np.empty((n, 3))
+    out[:, 0] = cx + rx * cos
+    out[:, 1] = cy + ry * sin
+    out[:, 2] = z
+    return out
 
 
 def ground_ellipse(cx: float, cz: float, rx: float, rz: float, n: int = 16) -> np.ndarray:

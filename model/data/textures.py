@@ -30,26 +30,33 @@ def value_noise(rng: np.random.Generator, size: tuple[int, int], cell: float,
 
 
 def fbm(rng: np.random.Generator, size: tuple[int, int], cell: float, octaves: int = 3,
-        aspect: float = 1.0, gain: float = 0.5) -> np.ndarray:
-    """Fractal (multi-octave) noise: `octaves` layers of value noise, each half the cell size."""
-    total = np.zeros((size[1], size[0]), dtype=np.float32)
+        aspect: float = 1.0, gain: float = 0.5, reduce: int = 1) -> np.ndarray:
+    """Fractal (multi-octave) noise: `octaves` layers of value noise, each half the cell size.
+
+    reduce > 1 sums the octaves at 1/reduce of the size and upsamples once (for smooth fields).
+    """
+    small = (max(2, size[0] // reduce), max(2, size[1] // reduce)) if reduce > 1 else size
+    total = np.zeros((small[1], small[0]), dtype=np.float32)
     amp, norm = 1.0, 0.0
     for _ in range(octaves):
-        total += amp * value_noise(rng, size, cell, aspect)
+        total += amp * value_noise(rng, small, cell, aspect)
         norm += amp
         amp *= gain
         cell /= 2.0
-    return total / norm
+    total /= norm
+    if small != size:
+        total = cv2.resize(total, size, interpolation=cv2.INTER_LINEAR)
+    return total
 
 
 def grain(rng: np.random.Generator, size: tuple[int, int], blur_base_px: float = 0.8) -> np.ndarray:
     """Fine grain at base-frame pixel scale (for asphalt): per-pixel noise, blurred, then resized."""
-    field = rng.standard_normal((BASE_H, BASE_W), dtype=np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), blur_base_px)
+    # drawn at half the base resolution: the grain is a couple of base pixels wide anyway
+    field = rng.random((BASE_H // 2, BASE_W // 2), dtype=np.float32)
+    field = cv2.GaussianBlur(field, (0, 0), blur_base_px / 2)
+    field -= float(field.mean())
     field /= max(float(field.std()), 1e-6)
-    if (size[0], size[1]) != (BASE_W, BASE_H):
-        field = cv2.resize(field, size, interpolation=cv2.INTER_LINEAR)
-    return field
+    return cv2.resize(field, size, interpolation=cv2.INTER_LINEAR)
 
 
 def cell_hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:
