@@ -92,7 +92,8 @@ class Canvas(QGraphicsView):
         doc = self.state.document
         self._label_buf = np.ascontiguousarray(self._palette[doc.labels])
         self._label_img = numpy_qimage(self._label_buf)
-        self.scene().setSceneRect(0, 0, doc.width, doc.height)
+        # a margin of one image around it lets zooming keep any point under the cursor
+        self.scene().setSceneRect(-doc.width, -doc.height, 3 * doc.width, 3 * doc.height)
         if self._render_buf is not None and self._render_buf.shape[:2] != doc.labels.shape:
             self._render_buf = self._render_img = None
         self.viewport().update()

@@ -76,16 +76,16 @@ class BoundedUndoStack(QUndoStack):
             total -= sizes[drop]
             drop += 1
         log.info("undo history over %d MB: dropping the %d oldest steps", self.memory_limit >> 20, drop)
-        kept = self._commands[drop:]
+        kept = [(c.delta, c.text()) for c in self._commands[drop:]]  # read before clear() deletes them
         clean = self.cleanIndex() - drop if self.cleanIndex() >= 0 else -1
         self.rebuilding = True
         try:
             self.clear()
             self._commands = []
-            for i, old in enumerate(kept):
+            for i, (delta, text) in enumerate(kept):
                 if i == clean:
                     self.setClean()
-                command = DeltaCommand(old.delta, old.text(), applied=True)
+                command = DeltaCommand(delta, text, applied=True)
                 self._commands.append(command)
                 self.push(command)
             if clean == len(kept):

@@ -6,6 +6,7 @@ and no file code (FileController).
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -410,6 +411,14 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
+        """Stop the threads and cut the stack's signals (it emits while being destroyed)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for signal in (self.state.stack.cleanChanged, self.state.stack.indexChanged):
+                try:
+                    signal.disconnect()
+                except (RuntimeError, TypeError):
+                    pass
         self.worker.stop()
         if self._loader is not None:
             self._loader.wait(30000)
