@@ -25,7 +25,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def dark_palette():  # noqa: ANN201
+def dark_palette():
     from PySide6.QtGui import QColor, QPalette
 
     palette = QPalette()

@@ -13,8 +13,17 @@ from enum import Enum
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import (QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPen, QPolygonF, QTransform,
-                           QWheelEvent)
+from PySide6.QtGui import (
+    QColor,
+    QImage,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPen,
+    QPolygonF,
+    QTransform,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from editor.document import Box, Change
@@ -156,7 +165,7 @@ class Canvas(QGraphicsView):
             doc = self.state.document
             box = doc.instance_box(sel)
             if box is not None:
-                x0, y0, x1, y1 = box
+                x0, y0, _x1, _y1 = box
                 mask = doc.instance_mask(sel, box).astype(np.uint8)
                 contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
                 self._outline = [
@@ -286,7 +295,7 @@ class Canvas(QGraphicsView):
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
             self.tool.double_click(self._doc_point(event), event)
 
-    def leaveEvent(self, event) -> None:  # noqa: ANN001
+    def leaveEvent(self, event) -> None:
         old, self.hover = self.hover, None
         self.cursor_moved.emit(None)
         self._update_overlay(old, None)

@@ -42,7 +42,7 @@ class BrushDab:
         canvas = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
         shift = 4  # sub-pixel precision for cv2 drawing
         scale = 1 << shift
-        pts = [(int(round((px - x0) * scale)), int(round((py - y0) * scale))) for px, py in self.points]
+        pts = [(round((px - x0) * scale), round((py - y0) * scale)) for px, py in self.points]
         r = max(0.5, self.radius)
         if r < 1.0:  # a one-pixel pencil
             for px, py in self.points:
@@ -52,11 +52,11 @@ class BrushDab:
             if len(pts) > 1:
                 cv2.polylines(canvas, [np.array(pts, dtype=np.int32)], False, 1, 1, cv2.LINE_8, shift)
         else:
-            radius_fixed = int(round(r * scale))
+            radius_fixed = round(r * scale)
             for p in pts:
                 cv2.circle(canvas, p, radius_fixed, 1, -1, cv2.LINE_8, shift)
             if len(pts) > 1:
-                thickness = max(1, int(round(2 * r)))
+                thickness = max(1, round(2 * r))
                 cv2.polylines(canvas, [np.array(pts, dtype=np.int32)], False, 1, thickness, cv2.LINE_8, shift)
         return Patch(box, canvas.astype(bool), self.label, self.instance)
 

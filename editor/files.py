@@ -9,8 +9,16 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QMessageBox,
-                               QSpinBox, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QMessageBox,
+    QSpinBox,
+    QWidget,
+)
 
 from editor.state import EditorState
 from model.errors import EditorError
@@ -200,12 +208,12 @@ class FileController(QObject):
             return True
         return self._write_export(path, image)
 
-    def render_arrived(self, version: int, image) -> None:  # noqa: ANN001
+    def render_arrived(self, version: int, image) -> None:
         if self.pending_export is not None and version == self.state.document.version:
             path, self.pending_export = self.pending_export, None
             self._write_export(path, image)
 
-    def _write_export(self, path: Path, image) -> bool:  # noqa: ANN001
+    def _write_export(self, path: Path, image) -> bool:
         try:
             write_png(path, image)
         except EditorError as exc:

@@ -6,6 +6,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from editor.state import EditorState
+from model.errors import LabelSetError
 from model.labels import LabelSet
 
 # Frequent classes for keys 1…9, 0 (by name; classes the label set lacks are skipped)
@@ -89,7 +90,7 @@ class LabelPalette(QWidget):
     def _show_current(self, label_id: int) -> None:
         try:
             label = self.state.label_set.by_id(label_id)
-        except Exception:
+        except LabelSetError:
             return
         r, g, b = label.color
         fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"

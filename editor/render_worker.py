@@ -165,7 +165,7 @@ class RenderWorker(QThread):
         height, width = request.labels.shape
         try:
             image = renderer.render_crop(request.labels, request.instances, styles, (0, 0, width, height))
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a thumbnail must not stop the worker
             log.warning("thumbnail failed: %s", exc)
             return
         self.thumbnail.emit(ThumbnailResult(request.token, index, np.ascontiguousarray(image)))

@@ -17,6 +17,7 @@ from editor.commands import BoundedUndoStack, apply_edit
 from editor.document import Box, Change, Delta, Document, Edit, union_box
 from editor.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
 from editor.render_worker import RenderRequest, RenderWorker
+from model.errors import LabelSetError
 from model.labels import INSTANCE_FACTOR, LabelSet, class_of_instance
 from model.scene_io import Style
 
@@ -110,7 +111,7 @@ class EditorState(QObject):
         cls = class_of(instance)
         try:
             name = self.label_set.by_id(cls).name
-        except Exception:
+        except LabelSetError:
             name = f"class {cls}"
         kind = f"object {instance}" if instance >= INSTANCE_FACTOR else f"stuff id {instance}"
         return f"{name} · {kind}"

@@ -11,12 +11,20 @@ import logging
 import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QIcon, QImage, QPixmap
-from PySide6.QtWidgets import (QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QToolButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from editor.document import Box, Document
 from editor.render_worker import RenderWorker, ThumbnailRequest, ThumbnailResult
-from editor.state import EditorState, class_of
+from editor.state import EditorState
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +108,9 @@ class StylePalette(QWidget):
     def _on_committed(self) -> None:
         # pixels or styles changed: thumbnails of the selection are stale only if its pixels moved
         self._mark_current()
-        if self.state.selection is not None and self._token is not None:
-            if self._token[1] != self._shape_key(self.state.selection):
-                self.refresh()
+        sel = self.state.selection
+        if sel is not None and self._token is not None and self._token[1] != self._shape_key(sel):
+            self.refresh()
 
     def _shape_key(self, instance: int) -> int:
         box = self.state.document.instance_box(instance)

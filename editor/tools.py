@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def _pixel(pos: QPointF) -> tuple[int, int]:
-    return int(math.floor(pos.x())), int(math.floor(pos.y()))
+    return math.floor(pos.x()), math.floor(pos.y())
 
 
 def _cosmetic(colour: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:

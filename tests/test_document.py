@@ -1,11 +1,22 @@
 """Qt-free tests of the editor document: edits, deltas, grouping, undo bit-exactness."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
 from editor.document import Document
-from editor.edits import BrushDab, DeleteInstance, FillPolygon, FloodFill, MoveInstance, RelabelInstance, SetStyles, rectangle
+from editor.edits import (
+    BrushDab,
+    DeleteInstance,
+    FillPolygon,
+    FloodFill,
+    MoveInstance,
+    RelabelInstance,
+    SetStyles,
+    rectangle,
+)
 from model.labels import cityscapes
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK, PERSON = 7, 8, 11, 23, 26, 27, 24
@@ -43,7 +54,7 @@ def test_brush_stroke_group_is_one_delta_and_undo_is_bit_exact() -> None:
     doc.subscribe(changes.append)
     doc.begin_group("Brush")
     points = [(10.0 + 3 * i, 60.0 + i) for i in range(40)]
-    for a, b in zip(points, points[1:]):
+    for a, b in itertools.pairwise(points):
         assert doc.apply(BrushDab([a, b], 6, SIDEWALK, SIDEWALK)) is None  # inside a group
     # paint over the same place twice: earliest old value must win in the merged delta
     doc.apply(BrushDab([points[0], points[5]], 8, BUILDING, BUILDING))
@@ -203,3 +214,16 @@ def test_random_edit_sequences_round_trip(seed: int) -> None:
     for i, delta in enumerate(deltas):
         delta.reapply()
         assert_same(doc, history[i + 1])
+
+
+def test_sample_scenes_load_and_agree() -> None:
+    from pathlib import Path
+
+    from model.scene_io import load_scene
+
+    samples = sorted((Path(__file__).resolve().parents[1] / "assets" / "scenes").glob("*_labelIds.png"))
+    assert len(samples) >= 3
+    for path in samples:
+        scene = load_scene(path, cityscapes())
+        assert scene.size == (2048, 1024)
+        assert (scene.instances >= 1000).any()  # they have objects to select
