@@ -1,0 +1,185 @@
+"""Running plan layers on boxes: full passes (live InstanceNorm statistics) and frozen-statistics passes.
+
+Every layer computes an output box from a window of its input that is read from the activation
+store, clipped to the image and padded the way the layer pads (reflection or zeros), so a box at
+the image border gives exactly what the whole-image layer gives there. Transposed convs read the
+input rows that scatter into the box. The average-pool pyramid divides by the count of in-image
+taps (count_include_pad=False).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from model.render.frozen_norm import FoldedWeights, NormStats, fold, measure
+from model.render.inputs import InputMaps
+from model.render.plan import Layer, Plan
+from model.render.region import Box
+
+log = logging.getLogger(__name__)
+
+Cancelled = Callable[[], bool]
+CHANNELS_LAST = torch.channels_last
+
+
+class RenderCancelled(Exception):
+    """Raised inside a pass when ``cancelled()`` turns true; the caller discards or rolls back."""
+
+
+@dataclass
+class Store:
+    """Activations of one render: tensor id → 1×C×H×W (channels-last), plus the input maps."""
+
+    tensors: dict[int, torch.Tensor]
+    inputs: InputMaps
+    shapes: dict[int, tuple[int, int]]
+
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in self.tensors.values())
+
+
+def tensor_shapes(plan: Plan, height: int, width: int) -> dict[int, tuple[int, int]]:
+    return {spec.id: (height // spec.scale, width // spec.scale) for spec in plan.tensors}
+
+
+class Executor:
+    """Computes layer outputs on boxes. ``band_pixels`` bounds the work between cancellation checks."""
+
+    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 18) -> None:
+        self.plan = plan
+        self.device = device
+        self.band_pixels = band_pixels
+        self.input_like = {spec.id for spec in plan.tensors if spec.is_input_like}
+        self.raw = {layer.dst: FoldedWeights(layer.weight.to(device) if layer.weight is not None else None,
+                                             layer.bias.to(device) if layer.bias is not None else None)
+                    for layer in plan.layers}
+
+    # ----- reading windows ----------------------------------------------------------------------
+    def fetch(self, store: Store, tensor: int, y0: int, y1: int, x0: int, x1: int,
+              mode: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Window [y0, y1)×[x0, x1) of a tensor, padded outside the image; (window, channel idx or None)."""
+        height, width = store.shapes[tensor]
+        cy0, cy1, cx0, cx1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
+        if tensor == 0:
+            window, idx = store.inputs.window(cy0, cy1, cx0, cx1)
+            window = window.to(self.device)
+        else:
+            window = store.tensors[tensor][:, :, cy0:cy1, cx0:cx1]
+            if window.dtype != torch.float32:
+                window = window.float()
+            idx = None
+            if tensor in self.input_like:
+                present = window.abs().amax(dim=(0, 2, 3)) > 0
+                if not bool(present.all()):
+                    idx = torch.nonzero(present).flatten()
+                    window = window[:, idx]
+        pads = (cx0 - x0, x1 - cx1, cy0 - y0, y1 - cy1)
+        if any(pads):
+            window = F.pad(window, pads, mode="reflect" if mode == "reflect" else "constant")
+        return window, idx
+
+    # ----- one box --------------------------------------------------------------------------------
+    def raw_box(self, layer: Layer, store: Store, box: Box, weights: FoldedWeights) -> torch.Tensor:
+        """The layer's output on ``box`` before norm-with-live-stats, activation and skip."""
+        y0, y1, x0, x1 = box
+        k, s, p = layer.kernel, layer.stride, layer.pad
+        if layer.kind == "convT":
+            h, w = store.shapes[layer.src]
+            iy0, iy1 = max(0, -((-(y0 + p - k + 1)) // s)), min(h, (y1 - 1 + p) // s + 1)
+            ix0, ix1 = max(0, -((-(x0 + p - k + 1)) // s)), min(w, (x1 - 1 + p) // s + 1)
+            window, _ = self.fetch(store, layer.src, iy0, iy1, ix0, ix1, "zeros")
+            out = F.conv_transpose2d(window.contiguous(memory_format=CHANNELS_LAST), weights.weight,
+                                     weights.bias, stride=s)
+            oy, ox = y0 - (iy0 * s - p), x0 - (ix0 * s - p)
+            return out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0]
+        window, idx = self.fetch(store, layer.src, y0 * s - p, (y1 - 1) * s + k - p, x0 * s - p,
+                                 (x1 - 1) * s + k - p, layer.pad_mode)
+        if layer.kind == "pool":
+            summed = F.avg_pool2d(window, k, s, divisor_override=1)
+            h, w = store.shapes[layer.src]
+            counts = (_tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :])
+            out = summed / counts.to(summed.device)
+            if idx is not None:
+                full = torch.zeros(1, store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels,
+                                   y1 - y0, x1 - x0, device=out.device)
+                full[:, idx] = out
+                out = full
+            return out.contiguous(memory_format=CHANNELS_LAST)
+        weight = weights.weight if idx is None else weights.weight[:, idx]
+        return F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), weight, weights.bias, stride=s)
+
+    def finish(self, layer: Layer, out: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+        if layer.act == "relu":
+            out = torch.relu_(out)
+        elif layer.act == "tanh":
+            out = torch.tanh_(out)
+        if skip is not None:
+            out = out.add_(skip)
+        return out
+
+    def frozen_box(self, layer: Layer, store: Store, box: Box, weights: FoldedWeights) -> torch.Tensor:
+        """The layer's final output on ``box`` with frozen (folded) statistics."""
+        out = self.raw_box(layer, store, box, weights)
+        if layer.kind != "pool":
+            out = out.contiguous(memory_format=CHANNELS_LAST)
+        skip = None
+        if layer.skip is not None:
+            y0, y1, x0, x1 = box
+            skip = store.tensors[layer.skip][:, :, y0:y1, x0:x1].float()
+        return self.finish(layer, out, skip)
+
+    # ----- whole passes ---------------------------------------------------------------------------
+    def bands(self, height: int, width: int) -> list[Box]:
+        rows = max(8, self.band_pixels // max(1, width))
+        return [(y, min(height, y + rows), 0, width) for y in range(0, height, rows)]
+
+    def full_pass(self, store: Store, cancelled: Cancelled | None = None,
+                  frozen: dict[int, FoldedWeights] | None = None,
+                  cache_dtype: torch.dtype = torch.float32) -> dict[int, NormStats]:
+        """Compute every layer over the whole image into ``store``.
+
+        With ``frozen`` (folded weights per layer) the statistics are not measured: that is the
+        reference an incremental pass must equal. Otherwise InstanceNorm uses live statistics,
+        which are returned. Raises RenderCancelled between bands when ``cancelled()`` is true.
+        """
+        stats: dict[int, NormStats] = {}
+        for layer in self.plan.layers:
+            height, width = store.shapes[layer.dst]
+            channels = self.plan.tensors[layer.dst].channels
+            dst = torch.empty(1, channels, height, width, device=self.device).contiguous(memory_format=CHANNELS_LAST)
+            live = frozen is None and layer.norm is not None
+            weights = frozen[layer.dst] if frozen is not None and layer.dst in frozen else self.raw[layer.dst]
+            for box in self.bands(height, width):
+                if cancelled is not None and cancelled():
+                    raise RenderCancelled
+                y0, y1, x0, x1 = box
+                if live:
+                    dst[:, :, y0:y1] = self.raw_box(layer, store, box, weights)
+                else:
+                    dst[:, :, y0:y1] = self.frozen_box(layer, store, box, weights)
+            if live:
+                assert layer.norm is not None
+                stats[layer.dst] = measure(dst, layer.norm)
+                stats[layer.dst].apply_(dst)
+                skip = store.tensors[layer.skip].float() if layer.skip is not None else None
+                self.finish(layer, dst, skip)
+            store.tensors[layer.dst] = dst if cache_dtype == torch.float32 or layer.dst == self.plan.output \
+                else dst.to(cache_dtype)
+        return stats
+
+    def fold_all(self, stats: dict[int, NormStats]) -> dict[int, FoldedWeights]:
+        folded = {}
+        for layer in self.plan.layers:
+            raw = self.raw[layer.dst]
+            folded[layer.dst] = fold(layer, raw, stats[layer.dst]) if layer.norm is not None else raw
+        return folded
+
+
+def _tap_counts(o0: int, o1: int, size: int, k: int, s: int, p: int) -> torch.Tensor:
+    """For outputs o0..o1-1 of a k/s/p window op: how many taps fall inside 0..size-1."""
+    start = torch.arange(o0, o1) * s - p
+    return ((start + k).clamp(max=size) - start.clamp(min=0)).to(torch.float32)

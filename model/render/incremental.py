@@ -1,0 +1,323 @@
+"""Incremental rendering: recompute only what an edit changes, from the last full render's activations.
+
+``full()`` renders the whole frame with live InstanceNorm statistics and keeps every layer's
+activation (the cache) plus those statistics. ``update()`` then finds what changed in the maps
+(it compares them with the cached ones, so a region hint that a latest-wins queue dropped loses
+nothing), and walks the layers:
+
+* a layer's *candidate* positions are the outputs whose receptive window reads a changed input
+  position (``region.propagate``: reflection / zero padding, stride 2, transposed conv, pool), plus
+  the changed positions of its skip input;
+* the candidates are covered by a few boxes, each recomputed from padded windows of the cache
+  with the statistics frozen (folded into the conv weights);
+* the new values are compared with the cached ones, and only positions that moved by more than
+  ``epsilon`` are passed on as the next layer's changed positions.
+
+``epsilon=0`` is the exact mode: equal (to float rounding) to a full pass with the same frozen
+statistics. A small positive epsilon (the fast mode) lets a change die out where it fades, instead
+of spreading over the whole receptive field of the 1/16-resolution bottleneck.
+
+Every cache write of an update is journalled; a cancelled update rolls the journal back, so the
+cache always describes one consistent document state and a cancelled update returns nothing.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+import torch
+
+from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
+from model.render.frozen_norm import FoldedWeights, NormStats
+from model.render.full import Renderer, pad_amounts, to_uint8
+from model.render.inputs import InputMaps, feature_map
+from model.render.plan import Plan, build_plan
+from model.render.region import Box, Region, box_union, cover_boxes, propagate, union
+from model.scene_io import Style
+
+log = logging.getLogger(__name__)
+
+ImageBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, as the editor's RenderRequest
+DEFAULT_EPSILON = 0.02
+DEFAULT_CACHE_LIMIT = int(os.environ.get("P2P_CACHE_MB", "6144")) * 2**20
+
+
+class Tile(NamedTuple):
+    """An updated part of the frame: H×W×3 uint8 pixels and where they go (x0, y0, x1, y1)."""
+
+    image: np.ndarray
+    box: ImageBox
+
+
+@dataclass
+class UpdateStats:
+    ms: float = 0.0
+    changed_pixels: int = 0  # input pixels whose label / instance / style changed
+    recomputed: int = 0  # output positions recomputed over all layers
+    total: int = 0  # output positions of all layers (a full pass)
+    layers: int = 0  # layers that recomputed anything
+    epsilon: float = 0.0
+    full: bool = False
+
+    @property
+    def work_fraction(self) -> float:
+        return self.recomputed / max(1, self.total)
+
+
+@dataclass
+class _Journal:
+    entries: list[tuple[int, Box, torch.Tensor]] = field(default_factory=list)
+    maps: list[tuple[Box, np.ndarray, np.ndarray, np.ndarray | None]] = field(default_factory=list)
+
+
+class IncrementalRenderer:
+    """Full renders that keep their activations, and incremental updates from them.
+
+    Not thread-safe: one worker thread owns it (see ``model.render.queue.RenderLoop``).
+    """
+
+    def __init__(self, renderer: Renderer, epsilon: float = DEFAULT_EPSILON,
+                 cache_limit_bytes: int = DEFAULT_CACHE_LIMIT) -> None:
+        self.renderer = renderer
+        self.device = renderer.device
+        self.epsilon = epsilon
+        self.cache_limit_bytes = cache_limit_bytes
+        self.plan: Plan = build_plan(renderer.generator)
+        self.executor = Executor(self.plan, self.device)
+        self._store: Store | None = None
+        self._frozen: dict[int, FoldedWeights] = {}
+        self._stats: dict[int, NormStats] = {}
+        self._styles: dict[int, Style] = {}
+        self._seed = 0
+        self._size: tuple[int, int] = (0, 0)  # unpadded H, W
+        self.cache_dtype = torch.float32
+        self.last_stats = UpdateStats()
+
+    # ----- introspection --------------------------------------------------------------------------
+    @property
+    def ready(self) -> bool:
+        return self._store is not None
+
+    @property
+    def cache_bytes(self) -> int:
+        """Bytes held by the activation cache and the input maps (0 before the first full render)."""
+        if self._store is None:
+            return 0
+        maps = self._store.inputs
+        extra = maps.labels.nbytes + maps.instances.nbytes + (maps.features.nbytes if maps.features is not None else 0)
+        return self._store.nbytes() + extra
+
+    def estimate_cache_bytes(self, height: int, width: int, dtype: torch.dtype = torch.float32) -> int:
+        """The activation cache's size for an H×W frame (input maps not included)."""
+        ph, pw = pad_amounts(height, width, self.renderer.stride)
+        shapes = tensor_shapes(self.plan, height + ph, width + pw)
+        size = torch.tensor([], dtype=dtype).element_size()
+        return sum(spec.channels * shapes[spec.id][0] * shapes[spec.id][1] * (4 if spec.id == self.plan.output else size)
+                   for spec in self.plan.tensors if spec.id != 0)
+
+    def output_tensor(self) -> torch.Tensor:
+        """The cached 1×3×H×W float output (padded size)."""
+        if self._store is None:
+            raise RuntimeError("no full render yet")
+        return self._store.tensors[self.plan.output]
+
+    def image(self) -> np.ndarray:
+        """The current frame as H×W×3 uint8."""
+        height, width = self._size
+        return to_uint8(self.output_tensor()[:, :, :height, :width])
+
+    # ----- inputs ---------------------------------------------------------------------------------
+    def _padded(self, labels: np.ndarray, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        pad_h, pad_w = pad_amounts(*labels.shape, self.renderer.stride)
+        if pad_h or pad_w:
+            labels = np.pad(labels, ((0, pad_h), (0, pad_w)), mode="edge")
+            instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
+        return labels, instances
+
+    def _input_maps(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
+                    seed: int) -> InputMaps:
+        labels, instances = self._padded(labels, instances)
+        instances = instances.astype(np.int64)
+        features = feature_map(self.renderer.styles, instances, styles, seed) if self.renderer.feat_num else None
+        return InputMaps(labels.astype(np.int64), instances, features,
+                         self.renderer.label_set.num_classes, self.renderer.use_edges)
+
+    # ----- full render ----------------------------------------------------------------------------
+    @torch.inference_mode()
+    def full(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
+             seed: int = 0, cancelled: Callable[[], bool] | None = None) -> np.ndarray | None:
+        """Render the whole frame with live statistics and make it the new cache; None if cancelled
+        (the previous cache is kept)."""
+        start = time.perf_counter()
+        self.renderer.check_maps(labels, instances)
+        styles = dict(styles or {})
+        maps = self._input_maps(labels, instances, styles, seed)
+        shapes = tensor_shapes(self.plan, *maps.shape)
+        store = Store({}, maps, shapes)
+        dtype = self._choose_dtype(*labels.shape)
+        try:
+            stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype)
+        except RenderCancelled:
+            log.debug("full render cancelled")
+            return None
+        self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
+        self._frozen = self.executor.fold_all(stats)
+        self._size = labels.shape
+        self.cache_dtype = dtype
+        self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
+        return self.image()
+
+    def _choose_dtype(self, height: int, width: int) -> torch.dtype:
+        if self.estimate_cache_bytes(height, width) <= self.cache_limit_bytes:
+            return torch.float32
+        half = self.estimate_cache_bytes(height, width, torch.float16)
+        log.warning("activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
+                    "incremental updates become approximate", width, height, self.cache_limit_bytes / 2**20,
+                    half / 2**20)
+        return torch.float16
+
+    @torch.inference_mode()
+    def frozen_reference(self, labels: np.ndarray, instances: np.ndarray,
+                         styles: Mapping[int, Style] | None = None, seed: int = 0) -> torch.Tensor:
+        """A full pass with the cached (frozen) statistics, without touching the cache: what an exact
+        incremental update must equal. Returns the padded 1×3×H×W float output."""
+        if not self._frozen:
+            raise RuntimeError("no full render yet")
+        maps = self._input_maps(labels, instances, dict(styles or {}), seed)
+        store = Store({}, maps, tensor_shapes(self.plan, *maps.shape))
+        self.executor.full_pass(store, frozen=self._frozen)
+        return store.tensors[self.plan.output]
+
+    # ----- incremental update ---------------------------------------------------------------------
+    def changed_region(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
+                       hint: ImageBox | None = None) -> Region | None:
+        """Input pixels whose label, instance or style differ from the cache (padded coordinates)."""
+        assert self._store is not None
+        maps = self._store.inputs
+        labels, instances = self._padded(labels, instances)
+        diff = (labels != maps.labels) | (instances != maps.instances)
+        changed_ids = {k for k in set(styles) | set(self._styles) if styles.get(k) != self._styles.get(k)}
+        if changed_ids and self.renderer.feat_num:
+            diff |= np.isin(maps.instances, np.fromiter(changed_ids, dtype=np.int64)) | np.isin(
+                instances, np.fromiter(changed_ids, dtype=np.int64))
+        rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
+        if len(rows) == 0:
+            return None
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+        return Region(y0, x0, torch.from_numpy(diff[y0:y1, x0:x1].copy()))
+
+    @torch.inference_mode()
+    def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
+               region: ImageBox | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
+               epsilon: float | None = None) -> Tile | None:
+        """Bring the cache to the new maps and return the part of the frame that changed.
+
+        ``region`` is a hint only (changes are found by comparing the maps). Returns None when
+        cancelled (the cache is rolled back) and an empty tile when nothing changed. A size or seed
+        change, or no cache yet, falls back to a full render (the tile is then the whole frame).
+        """
+        start = time.perf_counter()
+        eps = self.epsilon if epsilon is None else epsilon
+        styles = dict(styles or {})
+        if self._store is None or labels.shape != self._size or seed != self._seed:
+            image = self.full(labels, instances, styles, seed, cancelled)
+            if image is None:
+                return None
+            return Tile(image, (0, 0, labels.shape[1], labels.shape[0]))
+        self.renderer.check_maps(labels, instances)
+        changed = self.changed_region(labels, instances, styles, region)
+        stats = UpdateStats(epsilon=eps)
+        if changed is None:
+            self.last_stats = stats
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        stats.changed_pixels = changed.count
+        journal = _Journal()
+        try:
+            self._write_maps(labels, instances, styles, changed, journal)
+            out_box = self._propagate(changed, eps, journal, stats, cancelled)
+        except RenderCancelled:
+            self._rollback(journal)
+            log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)
+            return None
+        self._styles = styles
+        stats.ms = (time.perf_counter() - start) * 1e3
+        self.last_stats = stats
+        if out_box is None:
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        height, width = self._size
+        y0, y1, x0, x1 = out_box
+        y1, x1 = min(y1, height), min(x1, width)
+        if y0 >= y1 or x0 >= x1:
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        tile = to_uint8(self.output_tensor()[:, :, y0:y1, x0:x1])
+        return Tile(tile, (x0, y0, x1, y1))
+
+    def _write_maps(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
+                    changed: Region, journal: _Journal) -> None:
+        assert self._store is not None
+        maps = self._store.inputs
+        labels, instances = self._padded(labels, instances)
+        y0, y1, x0, x1 = changed.box
+        journal.maps.append((changed.box, maps.labels[y0:y1, x0:x1].copy(), maps.instances[y0:y1, x0:x1].copy(),
+                             maps.features[:, y0:y1, x0:x1].copy() if maps.features is not None else None))
+        maps.labels[y0:y1, x0:x1] = labels[y0:y1, x0:x1]
+        maps.instances[y0:y1, x0:x1] = instances[y0:y1, x0:x1]
+        if maps.features is not None:
+            maps.features[:, y0:y1, x0:x1] = self.renderer.styles.feature_map(
+                maps.instances[y0:y1, x0:x1], styles, self._seed)
+
+    def _propagate(self, changed: Region, eps: float, journal: _Journal, stats: UpdateStats,
+                   cancelled: Callable[[], bool] | None) -> Box | None:
+        assert self._store is not None
+        store, plan = self._store, self.plan
+        height, width = store.shapes[0]
+        # the edge channel reads 4-neighbours: the input changes one pixel around the changed maps
+        dirty: dict[int, Region | None] = {0: propagate(changed, "conv", 3, 1, 1, "zeros", (height, width),
+                                                        (height, width))}
+        out_box: Box | None = None
+        for layer in plan.layers:
+            if cancelled is not None and cancelled():
+                raise RenderCancelled
+            shape_in, shape_out = store.shapes[layer.src], store.shapes[layer.dst]
+            stats.total += shape_out[0] * shape_out[1]
+            candidates = propagate(dirty.get(layer.src), layer.kind, layer.kernel, layer.stride, layer.pad,
+                                   layer.pad_mode, shape_in, shape_out)
+            if layer.skip is not None:
+                candidates = union(candidates, dirty.get(layer.skip))
+            if candidates is None:
+                dirty[layer.dst] = None
+                continue
+            stats.layers += 1
+            target = store.tensors[layer.dst]
+            moved: Region | None = None
+            for box in cover_boxes(candidates):
+                y0, y1, x0, x1 = box
+                new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
+                old = target[:, :, y0:y1, x0:x1].clone()
+                delta = (new - old.float()).abs().amax(dim=1)[0]
+                journal.entries.append((layer.dst, box, old))
+                target[:, :, y0:y1, x0:x1] = new
+                stats.recomputed += (y1 - y0) * (x1 - x0)
+                mask = delta > eps
+                if bool(mask.any()):
+                    moved = union(moved, Region(y0, x0, mask).tight())
+                if layer.dst == plan.output:
+                    out_box = box_union(out_box, box)
+            dirty[layer.dst] = moved
+        return out_box
+
+    def _rollback(self, journal: _Journal) -> None:
+        assert self._store is not None
+        for tensor, (y0, y1, x0, x1), old in reversed(journal.entries):
+            self._store.tensors[tensor][:, :, y0:y1, x0:x1] = old
+        maps = self._store.inputs
+        for (y0, y1, x0, x1), labels, instances, features in reversed(journal.maps):
+            maps.labels[y0:y1, x0:x1] = labels
+            maps.instances[y0:y1, x0:x1] = instances
+            if features is not None and maps.features is not None:
+                maps.features[:, y0:y1, x0:x1] = features

@@ -1,0 +1,188 @@
+"""Dirty regions: a bounding box plus a boolean mask inside it, at one tensor's resolution.
+
+``propagate`` maps the dirty positions of a layer's input to the output positions whose receptive
+window touches them, with the layer's own geometry (reflection or zero padding, stride 2, the
+transposed conv's scatter), computed by running the same window operator on the mask.
+``cover_boxes`` splits a sparse mask into a few dense rectangles to recompute.
+Boxes are (y0, y1, x0, x1), half-open, in the tensor's own pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1
+
+
+@dataclass(frozen=True)
+class Region:
+    y0: int
+    x0: int
+    mask: torch.Tensor  # bool, h×w
+
+    @property
+    def y1(self) -> int:
+        return self.y0 + int(self.mask.shape[0])
+
+    @property
+    def x1(self) -> int:
+        return self.x0 + int(self.mask.shape[1])
+
+    @property
+    def box(self) -> Box:
+        return self.y0, self.y1, self.x0, self.x1
+
+    @property
+    def count(self) -> int:
+        return int(self.mask.sum())
+
+    @classmethod
+    def from_box(cls, box: Box) -> Region:
+        y0, y1, x0, x1 = box
+        return cls(y0, x0, torch.ones(y1 - y0, x1 - x0, dtype=torch.bool))
+
+    def tight(self) -> Region | None:
+        """The same region cropped to its set positions; None when empty."""
+        rows = self.mask.any(dim=1)
+        if not bool(rows.any()):
+            return None
+        cols = self.mask.any(dim=0)
+        r = torch.nonzero(rows).flatten()
+        c = torch.nonzero(cols).flatten()
+        r0, r1, c0, c1 = int(r[0]), int(r[-1]) + 1, int(c[0]), int(c[-1]) + 1
+        if (r0, r1, c0, c1) == (0, self.mask.shape[0], 0, self.mask.shape[1]):
+            return self
+        return Region(self.y0 + r0, self.x0 + c0, self.mask[r0:r1, c0:c1])
+
+
+def union(a: Region | None, b: Region | None) -> Region | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    y0, x0 = min(a.y0, b.y0), min(a.x0, b.x0)
+    y1, x1 = max(a.y1, b.y1), max(a.x1, b.x1)
+    mask = torch.zeros(y1 - y0, x1 - x0, dtype=torch.bool)
+    for r in (a, b):
+        mask[r.y0 - y0:r.y1 - y0, r.x0 - x0:r.x1 - x0] |= r.mask
+    return Region(y0, x0, mask)
+
+
+def box_union(a: Box | None, b: Box | None) -> Box | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
+
+
+def _source_index(lo: int, hi: int, pad: int, size: int, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded coordinates [lo, hi) → source indices in 0..size-1 and a validity flag."""
+    idx = torch.arange(lo, hi) - pad
+    if mode == "reflect":
+        idx = torch.where(idx < 0, -idx, idx)
+        idx = torch.where(idx > size - 1, 2 * (size - 1) - idx, idx)
+    valid = (idx >= 0) & (idx < size)
+    return idx, valid
+
+
+def _gather_window(region: Region, rows: tuple[torch.Tensor, torch.Tensor],
+                   cols: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    """The region's mask read at source rows × cols (False outside the region or the image)."""
+    (r, r_ok), (c, c_ok) = rows, cols
+    r = r - region.y0
+    c = c - region.x0
+    r_ok = r_ok & (r >= 0) & (r < region.mask.shape[0])
+    c_ok = c_ok & (c >= 0) & (c < region.mask.shape[1])
+    if not bool(r_ok.any()) or not bool(c_ok.any()):
+        return torch.zeros(len(r), len(c), dtype=torch.bool)
+    window = region.mask[r.clamp(0, region.mask.shape[0] - 1)][:, c.clamp(0, region.mask.shape[1] - 1)]
+    return window & r_ok[:, None] & c_ok[None, :]
+
+
+def _window_range(lo: int, hi: int, size: int, out_size: int, k: int, s: int, p: int, mode: str) -> tuple[int, int]:
+    """Outputs whose (padded) window can read source positions [lo, hi)."""
+    o0 = max(0, -((-(lo + p - k + 1)) // s))
+    o1 = min(out_size, (hi - 1 + p) // s + 1)
+    if mode == "reflect":  # mirrored copies of the first / last p rows live in the padding
+        if lo <= p:
+            o0 = 0
+        if hi - 1 >= size - 1 - p:
+            o1 = out_size
+    return o0, o1
+
+
+def propagate(region: Region | None, kind: str, kernel: int, stride: int, pad: int, mode: str,
+              in_hw: tuple[int, int], out_hw: tuple[int, int]) -> Region | None:
+    """Output positions of a layer that read any dirty input position."""
+    if region is None:
+        return None
+    (h, w), (oh, ow) = in_hw, out_hw
+    if kind == "convT":
+        m = region.mask.to(torch.float32)[None, None]
+        ones = torch.ones(1, 1, kernel, kernel)
+        out = F.conv_transpose2d(m, ones, stride=stride)[0, 0] > 0
+        y0, x0 = region.y0 * stride - pad, region.x0 * stride - pad
+        cy0, cx0 = max(0, y0), max(0, x0)
+        cy1, cx1 = min(oh, y0 + out.shape[0]), min(ow, x0 + out.shape[1])
+        if cy0 >= cy1 or cx0 >= cx1:
+            return None
+        return Region(cy0, cx0, out[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]).tight()
+    oy0, oy1 = _window_range(region.y0, region.y1, h, oh, kernel, stride, pad, mode)
+    ox0, ox1 = _window_range(region.x0, region.x1, w, ow, kernel, stride, pad, mode)
+    if oy0 >= oy1 or ox0 >= ox1:
+        return None
+    rows = _source_index(oy0 * stride, (oy1 - 1) * stride + kernel, pad, h, mode)
+    cols = _source_index(ox0 * stride, (ox1 - 1) * stride + kernel, pad, w, mode)
+    window = _gather_window(region, rows, cols).to(torch.float32)[None, None]
+    out = F.max_pool2d(window, kernel, stride)[0, 0] > 0
+    return Region(oy0, ox0, out).tight()
+
+
+def cover_boxes(region: Region, tile: int = 8, min_fill: float = 0.5, max_boxes: int = 8) -> list[Box]:
+    """A few boxes that cover every set position; splits only along empty tile rows / columns."""
+    grid = F.max_pool2d(region.mask.to(torch.float32)[None, None], tile, tile, ceil_mode=True)[0, 0] > 0
+    occupied = grid.numpy()
+    boxes: list[tuple[int, int, int, int]] = []
+    stack = [(0, occupied.shape[0], 0, occupied.shape[1])]
+    while stack:
+        gy0, gy1, gx0, gx1 = stack.pop()
+        sub = occupied[gy0:gy1, gx0:gx1]
+        rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
+        if len(rows) == 0:
+            continue
+        gy0, gy1, gx0, gx1 = gy0 + rows[0], gy0 + rows[-1] + 1, gx0 + cols[0], gx0 + cols[-1] + 1
+        sub = occupied[gy0:gy1, gx0:gx1]
+        if sub.mean() >= min_fill or len(boxes) + len(stack) + 1 >= max_boxes:
+            boxes.append((gy0, gy1, gx0, gx1))
+            continue
+        split = _widest_gap(sub.any(axis=1)), _widest_gap(sub.any(axis=0))
+        (ry, ly), (rx, lx) = split
+        if max(ly, lx) == 0:
+            boxes.append((gy0, gy1, gx0, gx1))
+        elif ly >= lx:
+            stack += [(gy0, gy0 + ry, gx0, gx1), (gy0 + ry, gy1, gx0, gx1)]
+        else:
+            stack += [(gy0, gy1, gx0, gx0 + rx), (gy0, gy1, gx0 + rx, gx1)]
+    out = []
+    for gy0, gy1, gx0, gx1 in boxes:
+        y0, y1 = region.y0 + gy0 * tile, min(region.y1, region.y0 + gy1 * tile)
+        x0, x1 = region.x0 + gx0 * tile, min(region.x1, region.x0 + gx1 * tile)
+        out.append((int(y0), int(y1), int(x0), int(x1)))
+    return out
+
+
+def _widest_gap(occupied: np.ndarray) -> tuple[int, int]:
+    """(split index, length) of the longest run of False strictly inside ``occupied``."""
+    best, best_len, run_start = 0, 0, None
+    for i, value in enumerate(occupied):
+        if not value and run_start is None:
+            run_start = i
+        elif value and run_start is not None:
+            if run_start > 0 and i - run_start > best_len:
+                best, best_len = (run_start + i) // 2, i - run_start
+            run_start = None
+    return best, best_len
