@@ -157,8 +157,10 @@ class _Builder:
         self.canvas = Canvas(w, h, self.camera)
         self.shadow = np.zeros((h, w), dtype=np.float32)
         self.sky = pal.pick(rng, pal.SKIES, tuple(s.weight for s in pal.SKIES))
-        elevation = np.radians(rng.uniform(22.0, 55.0) if self.sky is not pal.SKIES[3] else rng.uniform(12.0, 22.0))
-        azimuth = float(rng.uniform(0, 2 * np.pi))
+        # The sun sits 20-70 degrees off the street axis, ahead of or behind the camera, so that
+        # facades cast shadows of varied length across the street.
+        elevation = np.radians(rng.uniform(35.0, 65.0) if self.sky is not pal.SKIES[3] else rng.uniform(15.0, 25.0))
+        azimuth = np.radians(rng.uniform(20.0, 70.0)) * rng.choice([-1.0, 1.0]) + rng.choice([0.0, np.pi])
         sun = np.array([np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)])
         self.light = Light(sun=sun, ambient=self.sky.ambient, haze=np.asarray(self.sky.horizon, dtype=np.float32),
                            haze_dist=float(rng.uniform(250.0, 500.0)) * (0.5 if self.sky.ambient > 0.8 else 1.0))
@@ -177,19 +179,22 @@ class _Builder:
         shade = self.light.shade(normal) * lit
         return self.canvas.add(label, inst, np.asarray(color) * shade, material, depth, plane)
 
-    def cast_shadow(self, footprint: np.ndarray, height: float, strength: float = 1.0) -> None:
-        """Shadow on the ground of a prism with this XZ footprint (N×2) and height."""
+    def cast_shadow(self, footprint: np.ndarray, height: float) -> None:
+        """Shadow on the ground of a prism with this XZ footprint (N×2) and height.
+
+        The shadow raster is binary (1 = shaded) so that overlapping shadows never lighten each other.
+        """
         dx, dz = self.light.shadow_offset(height)
         pts = np.concatenate([footprint, footprint + [dx, dz]]).astype(np.float32)
         hull = cv2.convexHull(pts)[:, 0, :].astype(np.float64)
-        self._shadow_poly(np.stack([hull[:, 0], np.zeros(len(hull)), hull[:, 1]], axis=1), strength)
+        self._shadow_poly(np.stack([hull[:, 0], np.zeros(len(hull)), hull[:, 1]], axis=1))
 
-    def _shadow_poly(self, poly3d: np.ndarray, strength: float) -> None:
+    def _shadow_poly(self, poly3d: np.ndarray) -> None:
         poly3d = clip_near(poly3d)
         if len(poly3d) < 3:
             return
         px = np.round(np.clip(self.camera.project(poly3d), -1e5, 1e5) * (1 << SHIFT)).astype(np.int32)
-        cv2.fillPoly(self.shadow, [px], float(strength), shift=SHIFT)
+        cv2.fillPoly(self.shadow, [px], 1.0, shift=SHIFT)
 
     def in_shadow(self, x: float, z: float) -> float:
         """Light multiplier for an object standing at (x, z): lower if it stands in a building shadow."""
@@ -430,9 +435,10 @@ class _Builder:
         density = float(rng.uniform(0.5, 1.0))
         cy = trunk_h + radius * 0.8
         lit = self.in_shadow(x, z)
-        self.cast_shadow(np.array([[x - radius * 0.8, z - radius * 0.4], [x + radius * 0.8, z - radius * 0.4],
-                                   [x + radius * 0.8, z + radius * 0.4], [x - radius * 0.8, z + radius * 0.4]]),
-                         cy * 0.9, 0.85 * density)
+        dx, dz = self.light.shadow_offset(cy)
+        self._shadow_poly(ground_ellipse(x + dx, z + dz, radius * 0.85, radius * 0.85))
+        self.cast_shadow(np.array([[x - 0.1, z - 0.1], [x + 0.1, z - 0.1], [x + 0.1, z + 0.1], [x - 0.1, z + 0.1]]),
+                         trunk_h)
         p = self.prim(VEGETATION, VEGETATION, pal.TRUNK, TOWARD_CAMERA, Material.FLAT, z, lit=lit)
         tw = 0.14 * (1.3 if big else 1.0)
         self.canvas.fill([rect_z(x - tw, x + tw, 0, cy, z)], p)
@@ -475,7 +481,7 @@ class _Builder:
         self.canvas.fill([rect_z(min(x, arm), max(x, arm), h - 0.1, h, z)], p)
         self.canvas.fill([rect_z(arm - 0.35, arm + 0.35, h - 0.25, h + 0.02, z)], p)
         self.cast_shadow(np.array([[x - 0.08, z - 0.08], [x + 0.08, z - 0.08], [x + 0.08, z + 0.08],
-                                   [x - 0.08, z + 0.08]]), h, 0.7)
+                                   [x - 0.08, z + 0.08]]), h)
 
     def sign(self, x: float, z: float) -> None:
         rng = self.rng
@@ -562,8 +568,8 @@ class _Builder:
         lit = self.in_shadow(cx, z + length / 2)
         x0, x1 = cx - width / 2, cx + width / 2
         z1 = z + length
-        self.cast_shadow(np.array([[x0, z], [x1, z], [x1, z1], [x0, z1]]), cab_top * 0.85, 0.9)
-        self._shadow_poly(rect_ground(x0 - 0.1, x1 + 0.1, z - 0.1, z1), 1.0)
+        self.cast_shadow(np.array([[x0, z], [x1, z], [x1, z1], [x0, z1]]), cab_top * 0.85)
+        self._shadow_poly(rect_ground(x0 - 0.1, x1 + 0.1, z - 0.1, z1))
         tyre = np.array([0.05, 0.05, 0.05])
         glass = np.array([0.10, 0.12, 0.15]) if kind != "bus" else np.array([0.12, 0.16, 0.20])
         side_x = x0 if x0 > 0.2 else x1 if x1 < -0.2 else None
@@ -641,7 +647,7 @@ class _Builder:
         hair = pal.pick(rng, pal.HAIR)
         if not riding:
             self.cast_shadow(np.array([[x - 0.2, z - 0.15], [x + 0.2, z - 0.15], [x + 0.2, z + 0.15],
-                                       [x - 0.2, z + 0.15]]), h * 0.8, 0.8)
+                                       [x - 0.2, z + 0.15]]), h * 0.8)
 
         def P(color) -> int:
             return self.prim(cls, inst, color, TOWARD_CAMERA, Material.FLAT, z, lit=lit)
@@ -691,7 +697,7 @@ class _Builder:
         p = self.prim(BICYCLE, inst, colour, TOWARD_CAMERA, Material.FLAT, z, lit=self.in_shadow(x, z))
         tyre = self.prim(BICYCLE, inst, (0.05, 0.05, 0.05), TOWARD_CAMERA, Material.FLAT, z)
         self.cast_shadow(np.array([[x - 0.9, z - 0.05], [x + 0.9, z - 0.05], [x + 0.9, z + 0.05], [x - 0.9, z + 0.05]]),
-                         0.6, 0.6)
+                         0.6)
         for wx in (x - 0.55, x + 0.55):
             self.canvas.fill([ellipse_poly(wx, r, z, r, r, 20), ellipse_poly(wx, r, z, r - 0.05, r - 0.05, 20)], tyre)
         frame = np.array([[x - 0.55, r, z], [x - 0.1, r, z], [x + 0.35, 0.85, z], [x - 0.2, 0.85, z],
@@ -704,13 +710,10 @@ class _Builder:
 
 
 # ----- compositing ------------------------------------------------------------------------------
-def _ground_coords(camera: Camera, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-pixel ground-plane (X, Z) in metres for rows below the horizon (Z is large above it)."""
-    ys = np.arange(height, dtype=np.float32) + 0.5
-    dy = np.maximum(ys - camera.cy, 0.5)
-    z = (camera.fy * camera.height / dy)[:, None]
-    xs = (np.arange(width, dtype=np.float32) + 0.5 - camera.cx)[None, :]
-    return xs * z / camera.fx, np.broadcast_to(z, (height, width))
+def _ground_depth(camera: Camera, height: int) -> np.ndarray:
+    """Depth (metres) of the ground seen in each row, as an H×1 column (huge above the horizon)."""
+    dy = np.maximum(np.arange(height, dtype=np.float32) + 0.5 - camera.cy, 0.5)
+    return (camera.fy * camera.height / dy)[:, None]
 
 
 # Per-material texture response: factor = K + A*fine grain + B*low-frequency + C*mid-frequency noise.
@@ -735,12 +738,15 @@ _GROUND_TABLE[list(GROUND_MATERIALS)] = 1.0
 
 
 def _composite(b: _Builder, rng: np.random.Generator) -> np.ndarray:
+    """Texture, shade, haze and expose the primitive raster → H×W×3 uint8 RGB.
+
+    Works on three contiguous colour planes (faster than interleaved H×W×3 arithmetic).
+    """
     cam, canvas = b.camera, b.canvas
     w, h = canvas.width, canvas.height
     t = canvas.tables()
     pid = canvas.pid
     mat = np.take(t["material"], pid)
-    img = np.take(t["color"], pid, axis=0)
     size = (w, h)
 
     low = tex.fbm(rng, size, 96.0, 3, reduce=4)
@@ -749,13 +755,15 @@ def _composite(b: _Builder, rng: np.random.Generator) -> np.ndarray:
     factor = np.take(_TEX_TABLE[:, 0], mat)
     for column, field in ((1, fine), (2, low), (3, mid)):
         factor += np.take(_TEX_TABLE[:, column], mat) * field
-    gx, gz = _ground_coords(cam, w, h)
+    gz = _ground_depth(cam, h)
 
     m = mat == Material.PAVING
     if m.any():
-        px_m = gz[m] / cam.fy  # metres per pixel on the ground
-        fade = np.clip(1.0 - px_m / 0.06, 0.0, 1.0)
-        factor[m] -= 0.2 * tex.grid_lines(gx[m], gz[m], 0.6, 0.6, 0.04) * fade
+        ys, xs = np.nonzero(m)
+        z = gz[ys, 0]
+        x = (xs.astype(np.float32) + 0.5 - cam.cx) * z / cam.fx
+        fade = np.clip(1.0 - z / cam.fy / 0.06, 0.0, 1.0)
+        factor[ys, xs] -= 0.2 * tex.grid_lines(x, z, 0.6, 0.6, 0.04) * fade
     for code in (Material.BRICK, Material.PANEL):
         m = mat == code
         if not m.any():
@@ -775,27 +783,13 @@ def _composite(b: _Builder, rng: np.random.Generator) -> np.ndarray:
             fade = np.clip(1.0 - metres_px / 0.08, 0.0, 1.0)
             factor[ys, xs] -= 0.15 * tex.grid_lines(fz, fy, 3.0, 1.6, 0.05) * fade
 
-    # cast shadows darken the ground only
-    shadow = cv2.GaussianBlur(b.shadow, (0, 0), max(0.6, 1.2 * w / 2048))
-    np.clip(shadow, 0.0, 1.0, out=shadow)
-    factor *= 1.0 - (1.0 - b.light.shadow_factor) * shadow * np.take(_GROUND_TABLE, mat)
+    # cast shadows darken the ground only (and the ground lies below the horizon)
+    r0 = min(h, max(0, int(cam.cy)))
+    k = max(1, int(round(1.2 * w / 2048))) * 2 + 1
+    shadow = cv2.boxFilter(b.shadow[r0:], -1, (k, k))
+    factor[r0:] *= 1.0 - (1.0 - b.light.shadow_factor) * shadow * np.take(_GROUND_TABLE, mat[r0:])
 
-    # sky: gradient from horizon to zenith with soft clouds, computed only over the rows with sky
-    m = mat == Material.SKY
-    rows_with_sky = np.nonzero(m.any(axis=1))[0]
-    if len(rows_with_sky):
-        r1 = int(rows_with_sky[-1]) + 1
-        rows = np.clip((cam.cy - (np.arange(r1, dtype=np.float32) + 0.5)) / max(cam.cy, 1.0), 0.0, 1.0) ** 0.7
-        zen, hor = np.asarray(b.sky.zenith, np.float32), np.asarray(b.sky.horizon, np.float32)
-        grad = hor[None, :] * (1 - rows[:, None]) + zen[None, :] * rows[:, None]
-        cloud_field = tex.fbm(rng, size, 160.0, 4, aspect=2.5, gain=0.55, reduce=4)[:r1]
-        cover = np.clip((cloud_field - (0.35 - 0.7 * b.sky.clouds)) / 0.35, 0.0, 1.0) ** 1.5
-        cover *= np.clip(rows * 4.0, 0.0, 1.0)[:, None]
-        shade = 0.97 * (1.0 - 0.12 * np.clip(cloud_field, 0, 1))
-        sky = grad[:, None, :] * (1 - cover[..., None]) + (shade * cover)[..., None]
-        np.copyto(img[:r1], sky, where=m[:r1, :, None])
-
-    # distance haze, vignette and exposure folded into one multiply-add
+    # distance haze, vignette and exposure folded into one multiply-add per plane
     depth = np.take(t["depth"], pid)
     depth = np.where(depth < 0, gz, depth)
     haze = 1.0 - np.exp(-depth / b.light.haze_dist)
@@ -808,11 +802,40 @@ def _composite(b: _Builder, rng: np.random.Generator) -> np.ndarray:
     if b.config.camera_noise > 0:
         # uniform noise with the requested standard deviation (sqrt(12) × std wide); cheaper than normal
         bias += (rng.random((h, w), dtype=np.float32) - 0.5) * (b.config.camera_noise * 3.4641)
-    img *= gain[..., None]
-    img += veil[..., None] * b.light.haze[None, None, :]
-    img += bias[..., None]
-    np.clip(img, 0, 255, out=img)
-    return img.astype(np.uint8)
+
+    sky_planes = _sky(b, rng, mat == Material.SKY)
+    planes = []
+    for c in range(3):
+        plane = np.take(t["color"][:, c], pid)
+        if sky_planes is not None:
+            rows, sky_mask, sky = sky_planes
+            np.copyto(plane[:rows], sky[c], where=sky_mask)
+        plane *= gain
+        plane += veil * float(b.light.haze[c])
+        plane += bias
+        planes.append(np.clip(plane, 0, 255).astype(np.uint8))
+    return cv2.merge(planes)
+
+
+def _sky(b: _Builder, rng: np.random.Generator, mask: np.ndarray) -> tuple[int, np.ndarray, list[np.ndarray]] | None:
+    """Sky colour planes (gradient from horizon to zenith, soft clouds) over the rows holding sky."""
+    rows_with_sky = np.nonzero(mask.any(axis=1))[0]
+    if not len(rows_with_sky):
+        return None
+    cam = b.camera
+    w, h = b.canvas.width, b.canvas.height
+    r1 = int(rows_with_sky[-1]) + 1
+    up = np.clip((cam.cy - (np.arange(r1, dtype=np.float32) + 0.5)) / max(cam.cy, 1.0), 0.0, 1.0) ** 0.7
+    cloud_field = tex.fbm(rng, (w, h), 160.0, 4, aspect=2.5, gain=0.55, reduce=4)[:r1]
+    cover = np.clip((cloud_field - (0.35 - 0.7 * b.sky.clouds)) / 0.35, 0.0, 1.0) ** 1.5
+    cover *= np.clip(up * 4.0, 0.0, 1.0)[:, None]
+    cloud = 0.97 * (1.0 - 0.12 * np.clip(cloud_field, 0, 1)) * cover
+    clear = 1.0 - cover
+    planes = []
+    for c in range(3):
+        grad = b.sky.horizon[c] * (1 - up) + b.sky.zenith[c] * up
+        planes.append(grad[:, None] * clear + cloud)
+    return r1, mask[:r1], planes
 
 
 def _rng(seed: int, index: int) -> np.random.Generator:
