@@ -149,7 +149,7 @@ def test_scale_width_keeps_ids_integer(cityscapes_tree: Path) -> None:
     item = ds[2]
     assert item["label"].shape == (64, 128)
     assert set(item["label"].unique().tolist()) <= {ROAD, CAR, SKY}
-    labels, inst, _ = _scene(0)
+    _, inst, _ = _scene(0)
     assert set(item["inst"].unique().tolist()) <= set(np.unique(inst).tolist())
 
 

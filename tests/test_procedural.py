@@ -10,7 +10,13 @@ from PIL import Image
 
 from model.cli_make_dataset import add_arguments, parse_size, run
 from model.data.procedural import (
-    STUFF_CLASSES, THING_CLASSES, SceneConfig, generate_scene, scene_name, split_seed, write_dataset,
+    STUFF_CLASSES,
+    THING_CLASSES,
+    SceneConfig,
+    generate_scene,
+    scene_name,
+    split_seed,
+    write_dataset,
 )
 from model.labels import INSTANCE_FACTOR, cityscapes
 

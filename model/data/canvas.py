@@ -141,7 +141,7 @@ class Canvas:
         if (pts3d[:, 2] < NEAR).any():
             return
         z = float(pts3d[:, 2].mean())
-        thickness = max(1, int(round(width_m * self.camera.fy / z)))
+        thickness = max(1, round(width_m * self.camera.fy / z))
         px = np.round(self.camera.project(pts3d) * (1 << SHIFT)).astype(np.int32)
         cv2.polylines(self.pid, [px], closed, int(prim), thickness=thickness, lineType=cv2.LINE_8, shift=SHIFT)
 

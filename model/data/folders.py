@@ -211,7 +211,7 @@ def transform_geometry(config: LoaderConfig, size: tuple[int, int], rng: np.rand
     if config.resize == "scale_width":
         if config.load_size is not None:
             new_w = int(config.load_size[0])
-            target = (new_w, max(1, int(round(height * new_w / width))))
+            target = (new_w, max(1, round(height * new_w / width)))
     elif config.resize == "crop":
         window = config.crop_size or config.load_size
     elif config.resize != "none":

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -24,7 +24,17 @@ import numpy as np
 from model.data import palettes as pal
 from model.data import textures as tex
 from model.data.canvas import (
-    NEAR, SHIFT, Camera, Canvas, Material, clip_near, ellipse_poly, ground_ellipse, rect_ground, rect_x, rect_z,
+    NEAR,
+    SHIFT,
+    Camera,
+    Canvas,
+    Material,
+    clip_near,
+    ellipse_poly,
+    ground_ellipse,
+    rect_ground,
+    rect_x,
+    rect_z,
 )
 from model.labels import INSTANCE_FACTOR
 
@@ -554,7 +564,7 @@ class _Builder:
         rng = self.rng
         if kind == "car":
             cls = CAR
-            name, colour, _ = pal.pick(rng, pal.CAR_PAINTS, tuple(c[2] for c in pal.CAR_PAINTS))
+            _, colour, _ = pal.pick(rng, pal.CAR_PAINTS, tuple(c[2] for c in pal.CAR_PAINTS))
             width, length = float(rng.uniform(1.7, 1.9)), float(rng.uniform(4.0, 4.8))
             body_top, cab_top = float(rng.uniform(0.85, 1.0)), float(rng.uniform(1.4, 1.65))
         elif kind == "bus":
@@ -785,7 +795,7 @@ def _composite(b: _Builder, rng: np.random.Generator) -> np.ndarray:
 
     # cast shadows darken the ground only (and the ground lies below the horizon)
     r0 = min(h, max(0, int(cam.cy)))
-    k = max(1, int(round(1.2 * w / 2048))) * 2 + 1
+    k = max(1, round(1.2 * w / 2048)) * 2 + 1
     shadow = cv2.boxFilter(b.shadow[r0:], -1, (k, k))
     factor[r0:] *= 1.0 - (1.0 - b.light.shadow_factor) * shadow * np.take(_GROUND_TABLE, mat[r0:])
 
