@@ -49,6 +49,7 @@ class LabelPalette(QWidget):
         layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self.pick_first_match)
         self.list.currentItemChanged.connect(self._picked)
         state.label_changed.connect(self._show_current)
         state.label_set_changed.connect(lambda _ls: self.populate())
@@ -73,15 +74,18 @@ class LabelPalette(QWidget):
 
     def _filter(self, text: str) -> None:
         text = text.strip().lower()
-        first_visible = None
         for row in range(self.list.count()):
             item = self.list.item(row)
             hidden = bool(text) and text not in item.text().lower() and text != str(item.data(Qt.ItemDataRole.UserRole))
             item.setHidden(hidden)
-            if not hidden and first_visible is None:
-                first_visible = item
-        if text and first_visible is not None:
-            self.list.setCurrentItem(first_visible)
+
+    def pick_first_match(self) -> None:
+        """Enter in the search box: take the first class the filter shows."""
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if not item.isHidden():
+                self.list.setCurrentItem(item)
+                return
 
     def _picked(self, item: QListWidgetItem | None, _previous: object = None) -> None:
         if item is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
@@ -30,6 +30,7 @@ from editor.canvas import Canvas, ViewMode
 from editor.document import Document
 from editor.files import FileController
 from editor.history_panel import HistoryPanel
+from editor.icons import icon
 from editor.label_palette import LabelPalette, frequent_ids
 from editor.model_loader import DEFAULT_CHECKPOINT, ModelLoader
 from editor.render_worker import RenderRequest, RenderResult, RenderWorker
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.worker.start()
         self.set_tool("brush")
         self.set_view(self.canvas.view_mode)
+        self._show_selection(None)
         self._update_title()
         self._show_model_state()
         self.resize(1500, 900)
@@ -106,12 +108,16 @@ class MainWindow(QMainWindow):
         self.act_save = a("&Save", QKeySequence.StandardKey.Save, "Save labelIds + instanceIds PNGs and styles JSON", f.save)
         self.act_save_as = a("Save &as…", "Ctrl+Shift+S", "Save the scene under a new name", f.save_as)
         self.act_export = a("&Export render…", "Ctrl+E", "Export the rendered image as a full-resolution PNG", f.export_dialog)
+        style = self.style()
+        for act, sp in ((self.act_open, "SP_DialogOpenButton"), (self.act_save, "SP_DialogSaveButton")):
+            act.setIcon(style.standardIcon(getattr(style.StandardPixmap, sp)))
         self.act_quit = a("&Quit", QKeySequence.StandardKey.Quit, "Quit the editor", self.close)
         self.act_undo = self.state.stack.createUndoAction(self, "&Undo")
         self.act_undo.setShortcut(QKeySequence("Ctrl+Z"))
         self.act_redo = self.state.stack.createRedoAction(self, "&Redo")
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        for act in (self.act_undo, self.act_redo):
+        for act, name in ((self.act_undo, "undo"), (self.act_redo, "redo")):
+            act.setIcon(icon(name))
             self.addAction(act)
         self.act_delete = a("Delete object", "Delete", "Delete the selected object; the surrounding stuff fills it", s.delete_selected)
         self.act_relabel = a("Relabel object", "L", "Give the selected object the current label (new id, same shape)", s.relabel_selected)
@@ -134,6 +140,7 @@ class MainWindow(QMainWindow):
             action = a(cls.label, cls.shortcut, cls.tip.split(":")[0] + ": " + cls.tip.split(":", 1)[1].strip(),
                        lambda name=cls.name: self.set_tool(name), checkable=True)
             action.setToolTip(cls.tip)
+            action.setIcon(icon(cls.name))
             self.tool_group.addAction(action)
             self.tool_actions[cls.name] = action
         self.view_group = QActionGroup(self)
@@ -144,8 +151,10 @@ class MainWindow(QMainWindow):
             self.view_actions[mode] = action
         self.view_actions[self.canvas.view_mode].setChecked(True)
         self.act_fit = a("Fit to window", ["Ctrl+0", "F"], "Fit the whole scene in the window", self.canvas.fit)
+        self.act_fit.setIcon(icon("fit"))
         self.act_actual = a("Actual pixels", "Ctrl+Alt+0", "Zoom to 100 %", lambda: self.canvas.set_zoom(1.0))
-        self.act_open_model = a("Open &model…", "Ctrl+M", "Load a checkpoint folder or an official latest_net_G.pth", self.open_model_dialog)
+        self.act_open_model = a("Open &model…", "Ctrl+M", "Load an official latest_net_G.pth or a checkpoint's config.json", self.open_model_dialog)
+        self.act_open_model_dir = a("Open model &folder…", "Ctrl+Shift+M", "Load a native checkpoint folder", self.open_model_folder_dialog)
         self.act_default_model = a("Load &default model", None, "Load the bundled model from checkpoints/default", lambda: self.load_model(DEFAULT_CHECKPOINT))
         self.label_actions: list[QAction] = []
         self._build_label_shortcuts()
@@ -209,13 +218,14 @@ class MainWindow(QMainWindow):
         labels = tools.addMenu("Frequent labels")
         labels.addActions(self.label_actions)
         model = bar.addMenu("&Model")
-        model.addActions([self.act_open_model, self.act_default_model])
+        model.addActions([self.act_open_model, self.act_open_model_dir, self.act_default_model])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts))
 
         toolbar = QToolBar("Tools")
         toolbar.setObjectName("tools")
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        toolbar.setIconSize(QSize(20, 20))
         toolbar.addActions([self.act_open, self.act_save, self.act_export])
         toolbar.addSeparator()
         toolbar.addActions([self.act_undo, self.act_redo])
@@ -316,6 +326,11 @@ class MainWindow(QMainWindow):
         self.cursor_label.setText(f"x {x}, y {y}   {name} ({label})   instance {inst}")
 
     def _show_selection(self, sel: int | None) -> None:
+        is_object = sel is not None and sel >= 1000
+        for action in (self.act_delete, self.act_duplicate):
+            action.setEnabled(is_object)
+        for action in (self.act_relabel, self.act_deselect, self.act_random):
+            action.setEnabled(sel is not None)
         if sel is None:
             self.selection_label.setText("No selection")
         else:
@@ -380,8 +395,12 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Open model: a checkpoint's config.json or an official latest_net_G.pth",
                                               start, "Checkpoints (*.pth *.json *.safetensors);;All files (*)")
         if path:
-            chosen = Path(path)
-            self.load_model(chosen if chosen.suffix == ".pth" else chosen.parent)
+            self.load_model(Path(path))
+
+    def open_model_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open model folder", str(DEFAULT_CHECKPOINT.parent))
+        if path:
+            self.load_model(Path(path))
 
     def load_model(self, path: Path) -> None:
         if self._loader is not None and self._loader.isRunning():

@@ -232,10 +232,7 @@ class EditorState(QObject):
         if change.kind == "reset":
             self._dirty_all = True
         elif change.kind == "styles":
-            if self.selection is not None:
-                self._dirty = union_box(self._dirty, self.document.instance_box(self.selection))
-            else:
-                self._dirty_all = True
+            self._dirty_all = True  # a style may apply to many pixels; the renderer re-encodes all of it
         else:
             self._dirty = union_box(self._dirty, change.region)
 

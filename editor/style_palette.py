@@ -28,16 +28,19 @@ from editor.state import EditorState
 
 log = logging.getLogger(__name__)
 
-THUMB_SIDE = 160
-ICON = QSize(96, 72)
+THUMB_SIDE = 192
+ICON = QSize(112, 84)
 
 
 def thumbnail_crop(doc: Document, instance: int, box: Box, max_side: int = THUMB_SIDE) -> tuple[np.ndarray, np.ndarray]:
-    """Label and instance crops around an object (padded by a third, subsampled to max_side)."""
+    """Label and instance crops around an object: padded by a third, widened to the icons' 4:3, at
+    least 64 px high, clipped to the image, and subsampled to at most max_side pixels a side."""
     x0, y0, x1, y1 = box
-    pad_x, pad_y = max(8, (x1 - x0) // 3), max(8, (y1 - y0) // 3)
-    x0, y0 = max(0, x0 - pad_x), max(0, y0 - pad_y)
-    x1, y1 = min(doc.width, x1 + pad_x), min(doc.height, y1 + pad_y)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    h = max(64.0, (y1 - y0) * 4 / 3, (x1 - x0) * 4 / 3 * 3 / 4)
+    w = h * 4 / 3
+    x0, x1 = int(max(0, cx - w / 2)), int(min(doc.width, cx + w / 2))
+    y0, y1 = int(max(0, cy - h / 2)), int(min(doc.height, cy + h / 2))
     step = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / max_side)))
     return doc.labels[y0:y1:step, x0:x1:step].copy(), doc.instances[y0:y1:step, x0:x1:step].copy()
 

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from editor.canvas import ViewMode
 from editor.main_window import MainWindow
 from model.labels import cityscapes
-from model.scene_io import load_scene, save_scene, Scene
+from model.scene_io import Scene, load_scene
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK = 7, 8, 11, 23, 26, 27
 
@@ -31,7 +31,7 @@ class FakeRenderer:
     def num_styles(self, class_id: int) -> int:
         return 4 if class_id in (ROAD, CAR, TRUCK, SKY) else 0
 
-    def render(self, labels, instances, styles, seed=0):  # noqa: ANN001, ANN201
+    def render(self, labels, instances, styles, seed=0):
         self.calls += 1
         end = time.perf_counter() + self.delay
         while time.perf_counter() < end:  # busy, like inference (sleep would hide a GIL hog)
@@ -42,7 +42,7 @@ class FakeRenderer:
                 image[instances == inst] //= (style + 1)
         return image
 
-    def render_crop(self, labels, instances, styles, box, seed=0):  # noqa: ANN001, ANN201
+    def render_crop(self, labels, instances, styles, box, seed=0):
         self.crop_calls += 1
         x0, y0, x1, y1 = box
         return self.render(labels[y0:y1, x0:x1], instances[y0:y1, x0:x1], styles, seed)
@@ -65,11 +65,11 @@ def settings(tmp_path: Path) -> QSettings:
 
 
 @pytest.fixture
-def make_window(qtbot, settings, monkeypatch):  # noqa: ANN001, ANN201
+def make_window(qtbot, settings, monkeypatch):
     monkeypatch.setenv("P2P_THREADS", "1")
     windows: list[MainWindow] = []
 
-    def make(renderer=None, size=(320, 160), scene=True, **kwargs):  # noqa: ANN001, ANN202
+    def make(renderer=None, size=(320, 160), scene=True, **kwargs):
         window = MainWindow(settings, renderer=renderer, load_default=False, size=size, **kwargs)
         qtbot.addWidget(window)
         window.files.confirm_discard = lambda: True  # no modal prompt in tests
@@ -107,15 +107,15 @@ def mouse(window: MainWindow, kind: QEvent.Type, x: float, y: float,
     QApplication.sendEvent(viewport, event)
 
 
-def drag(window: MainWindow, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton,  # noqa: ANN001
-         modifiers=Qt.KeyboardModifier.NoModifier) -> None:  # noqa: ANN001
+def drag(window: MainWindow, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton,
+         modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     mouse(window, QEvent.Type.MouseButtonPress, *points[0], button, modifiers=modifiers)
     for p in points[1:]:
         mouse(window, QEvent.Type.MouseMove, *p, button, buttons=button, modifiers=modifiers)
     mouse(window, QEvent.Type.MouseButtonRelease, *points[-1], button, modifiers=modifiers)
 
 
-def click(window: MainWindow, x: float, y: float, modifiers=Qt.KeyboardModifier.NoModifier) -> None:  # noqa: ANN001
+def click(window: MainWindow, x: float, y: float, modifiers=Qt.KeyboardModifier.NoModifier) -> None:
     drag(window, [(x, y)], modifiers=modifiers)
 
 
@@ -131,7 +131,7 @@ def same(window: MainWindow, snap: tuple[np.ndarray, np.ndarray, dict]) -> bool:
 
 
 # ----- painting ---------------------------------------------------------------------------------
-def test_drag_paints_label_map_as_one_step_and_one_render_request(make_window, qtbot) -> None:  # noqa: ANN001
+def test_drag_paints_label_map_as_one_step_and_one_render_request(make_window, qtbot) -> None:
     window = make_window(FakeRenderer())
     qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
     requests = []
@@ -153,7 +153,7 @@ def test_drag_paints_label_map_as_one_step_and_one_render_request(make_window, q
     assert same(window, before)
 
 
-def test_brush_size_keys_number_keys_and_tool_shortcuts(make_window, qtbot) -> None:  # noqa: ANN001
+def test_brush_size_keys_number_keys_and_tool_shortcuts(make_window, qtbot) -> None:
     window = make_window()
     canvas = window.canvas
     canvas.setFocus()
@@ -175,14 +175,14 @@ def test_brush_size_keys_number_keys_and_tool_shortcuts(make_window, qtbot) -> N
         assert action.toolTip(), action.text()
 
 
-def test_status_bar_shows_position_label_and_instance(make_window) -> None:  # noqa: ANN001
+def test_status_bar_shows_position_label_and_instance(make_window) -> None:
     window = make_window()
     mouse(window, QEvent.Type.MouseMove, 100.5, 110.5, buttons=Qt.MouseButton.NoButton)
     assert window.cursor_label.text() == "x 100, y 110   car (26)   instance 26000"
     assert window.model_label.text() == "No model loaded"
 
 
-def test_brush_outline_follows_cursor(make_window) -> None:  # noqa: ANN001
+def test_brush_outline_follows_cursor(make_window) -> None:
     window = make_window()
     mouse(window, QEvent.Type.MouseMove, 50, 50, buttons=Qt.MouseButton.NoButton)
     assert window.canvas.hover is not None and abs(window.canvas.hover.x() - 50) < 1
@@ -190,7 +190,7 @@ def test_brush_outline_follows_cursor(make_window) -> None:  # noqa: ANN001
     assert not image.isNull()
 
 
-def test_fill_polygon_rectangle_eyedropper(make_window) -> None:  # noqa: ANN001
+def test_fill_polygon_rectangle_eyedropper(make_window) -> None:
     window = make_window()
     state = window.state
     window.set_tool("fill")
@@ -214,7 +214,7 @@ def test_fill_polygon_rectangle_eyedropper(make_window) -> None:  # noqa: ANN001
 
 
 # ----- instances --------------------------------------------------------------------------------
-def test_thing_strokes_new_object_and_extend(make_window) -> None:  # noqa: ANN001
+def test_thing_strokes_new_object_and_extend(make_window) -> None:
     window = make_window()
     state = window.state
     window.set_tool("brush")
@@ -231,7 +231,7 @@ def test_thing_strokes_new_object_and_extend(make_window) -> None:  # noqa: ANN0
     assert state.document.instance_at(302, 130) == 26002
 
 
-def test_select_delete_car_fills_from_surroundings(make_window) -> None:  # noqa: ANN001
+def test_select_delete_car_fills_from_surroundings(make_window) -> None:
     window = make_window()
     state = window.state
     window.set_tool("select")
@@ -245,7 +245,7 @@ def test_select_delete_car_fills_from_surroundings(make_window) -> None:  # noqa
     assert state.selection is None
 
 
-def test_undo_redo_bit_exact_through_the_gui(make_window) -> None:  # noqa: ANN001
+def test_undo_redo_bit_exact_through_the_gui(make_window) -> None:
     window = make_window(FakeRenderer())
     state = window.state
     snaps = [maps(window)]
@@ -286,7 +286,7 @@ def test_undo_redo_bit_exact_through_the_gui(make_window) -> None:  # noqa: ANN0
         assert same(window, snaps[i])
 
 
-def test_undo_history_memory_bound_drops_oldest(make_window) -> None:  # noqa: ANN001
+def test_undo_history_memory_bound_drops_oldest(make_window) -> None:
     window = make_window()
     state = window.state
     window.set_tool("brush")
@@ -309,7 +309,7 @@ def test_undo_history_memory_bound_drops_oldest(make_window) -> None:  # noqa: A
 
 
 # ----- styles -----------------------------------------------------------------------------------
-def test_style_palette_thumbnails_and_click(make_window, qtbot) -> None:  # noqa: ANN001
+def test_style_palette_thumbnails_and_click(make_window, qtbot) -> None:
     renderer = FakeRenderer()
     window = make_window(renderer)
     state = window.state
@@ -338,7 +338,7 @@ def test_style_palette_thumbnails_and_click(make_window, qtbot) -> None:  # noqa
 
 
 # ----- rendering --------------------------------------------------------------------------------
-def test_gui_stays_responsive_during_slow_render(make_window, qtbot) -> None:  # noqa: ANN001
+def test_gui_stays_responsive_during_slow_render(make_window, qtbot) -> None:
     renderer = FakeRenderer(delay=1.5)
     window = make_window(renderer)
     ticks: list[float] = []
@@ -357,7 +357,7 @@ def test_gui_stays_responsive_during_slow_render(make_window, qtbot) -> None:  #
     assert window.render_version == window.document.version
 
 
-def test_export_writes_full_resolution_png(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_export_writes_full_resolution_png(make_window, qtbot, tmp_path) -> None:
     window = make_window(FakeRenderer(), size=(2048, 1024))
     out = tmp_path / "render.png"
     assert window.files.export_to(out)
@@ -366,7 +366,7 @@ def test_export_writes_full_resolution_png(make_window, qtbot, tmp_path) -> None
         assert img.size == (2048, 1024)
 
 
-def test_view_modes_zoom_and_pan(make_window) -> None:  # noqa: ANN001
+def test_view_modes_zoom_and_pan(make_window) -> None:
     window = make_window(FakeRenderer(), size=(2048, 1024))
     canvas = window.canvas
     for mode in ViewMode:
@@ -387,7 +387,7 @@ def test_view_modes_zoom_and_pan(make_window) -> None:  # noqa: ANN001
 
 
 # ----- files ------------------------------------------------------------------------------------
-def test_save_open_round_trip_bit_exact(make_window, tmp_path) -> None:  # noqa: ANN001
+def test_save_open_round_trip_bit_exact(make_window, tmp_path) -> None:
     window = make_window()
     state = window.state
     window.set_tool("brush")
@@ -410,7 +410,7 @@ def test_save_open_round_trip_bit_exact(make_window, tmp_path) -> None:  # noqa:
     assert window.files.recent()[0] == str(saved.resolve())
 
 
-def test_open_cityscapes_pair_and_colour_png(make_window, tmp_path) -> None:  # noqa: ANN001
+def test_open_cityscapes_pair_and_colour_png(make_window, tmp_path) -> None:
     window = make_window()
     scene = street_scene(200, 100)
     Image.fromarray(scene.labels).save(tmp_path / "aachen_000000_000019_gtFine_labelIds.png")
@@ -425,7 +425,7 @@ def test_open_cityscapes_pair_and_colour_png(make_window, tmp_path) -> None:  # 
     assert np.array_equal(window.state.document.labels, scene.labels)
 
 
-def test_bad_file_shows_one_line_error(make_window, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_bad_file_shows_one_line_error(make_window, tmp_path, monkeypatch) -> None:
     window = make_window()
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
@@ -436,14 +436,14 @@ def test_bad_file_shows_one_line_error(make_window, tmp_path, monkeypatch) -> No
     assert same(window, before)
 
 
-def test_unsaved_changes_prompt_can_cancel_close(make_window, monkeypatch) -> None:  # noqa: ANN001
+def test_unsaved_changes_prompt_can_cancel_close(make_window, monkeypatch) -> None:
     window = make_window()
     del window.files.confirm_discard  # the real prompt
     window.set_tool("fill")
     click(window, 5, 5)
     asked = []
 
-    def answer(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def answer(*args, **kwargs):
         asked.append(args[2])
         return QMessageBox.StandardButton.Cancel
 
@@ -454,7 +454,7 @@ def test_unsaved_changes_prompt_can_cancel_close(make_window, monkeypatch) -> No
     assert window.close()
 
 
-def test_real_tiny_checkpoint_loads_renders_and_makes_thumbnails(make_window, qtbot, tmp_path) -> None:  # noqa: ANN001
+def test_real_tiny_checkpoint_loads_renders_and_makes_thumbnails(make_window, qtbot, tmp_path) -> None:
     from model.checkpoint import make_random_checkpoint
 
     folder = make_random_checkpoint(tmp_path / "ckpt")
@@ -472,7 +472,7 @@ def test_real_tiny_checkpoint_loads_renders_and_makes_thumbnails(make_window, qt
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in buttons), timeout=20000)
 
 
-def test_bad_model_keeps_editor_usable(make_window, qtbot, tmp_path, monkeypatch) -> None:  # noqa: ANN001
+def test_bad_model_keeps_editor_usable(make_window, qtbot, tmp_path, monkeypatch) -> None:
     window = make_window()
     shown = []
     monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
@@ -481,3 +481,15 @@ def test_bad_model_keeps_editor_usable(make_window, qtbot, tmp_path, monkeypatch
     qtbot.waitUntil(lambda: bool(shown), timeout=10000)
     assert "latest_net_G.pth" in shown[0]
     assert window.worker.renderer is None and window.model_label.text() == "No model loaded"
+
+
+def test_label_search_filters_and_enter_picks(make_window, qtbot) -> None:
+    window = make_window()
+    palette = window.label_palette
+    qtbot.keyClicks(palette.search, "truc")
+    visible = [palette.list.item(r).text() for r in range(palette.list.count()) if not palette.list.item(r).isHidden()]
+    assert len(visible) == 1 and visible[0].startswith("truck")
+    assert window.state.current_label == ROAD  # typing alone does not change the label
+    qtbot.keyClick(palette.search, Qt.Key.Key_Return)
+    assert window.state.current_label == TRUCK
+    assert palette.current.text().strip().startswith("truck")
