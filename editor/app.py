@@ -68,7 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.scene:
         window.files.open_path(args.scene)
     window.canvas.fit()
-    return int(app.exec())
+    try:
+        return int(app.exec())
+    finally:
+        window.shutdown()
 
 
 if __name__ == "__main__":

@@ -439,7 +439,7 @@ class MainWindow(QMainWindow):
         event.accept()
 
     def shutdown(self) -> None:
-        """Stop the threads and cut the stack's signals (it emits while being destroyed)."""
+        """Stop the threads and cut the stack's signals (it emits while being destroyed). Idempotent."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             for signal in (self.state.stack.cleanChanged, self.state.stack.indexChanged):

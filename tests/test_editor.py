@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from editor.canvas import ViewMode
 from editor.main_window import MainWindow
 from model.labels import cityscapes
-from model.scene_io import Scene, load_scene
+from model.scene_io import Scene, load_scene, save_scene
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK = 7, 8, 11, 23, 26, 27
 
@@ -493,3 +493,47 @@ def test_label_search_filters_and_enter_picks(make_window, qtbot) -> None:
     qtbot.keyClick(palette.search, Qt.Key.Key_Return)
     assert window.state.current_label == TRUCK
     assert palette.current.text().strip().startswith("truck")
+
+
+def test_app_main_opens_scene_and_reports_missing_model(qtbot, settings, monkeypatch, tmp_path) -> None:
+    import editor.app
+    from editor import main_window
+
+    created: list[MainWindow] = []
+
+    class Recorded(MainWindow):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.pop("settings", None)
+            super().__init__(settings, *args[1:], **kwargs)
+            self.files.confirm_discard = lambda: True
+            created.append(self)
+
+    monkeypatch.setattr(main_window, "MainWindow", Recorded)
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    scene = street_scene(64, 32)
+    save_scene(scene, tmp_path / "s_labelIds.png")
+    QTimer.singleShot(0, lambda: QApplication.instance().quit())
+    assert editor.app.main([str(tmp_path / "s_labelIds.png"), "--checkpoint", str(tmp_path / "missing")]) == 0
+    window = created[0]
+    assert np.array_equal(window.state.document.labels, scene.labels)
+    assert not window.worker.isRunning()  # main() stopped the render thread
+    qtbot.waitUntil(lambda: bool(shown), timeout=20000)  # the bad --checkpoint: one line, editor still up
+    assert "missing" in shown[0] and "\n" not in shown[0]
+    assert window.model_label.text() == "No model loaded"
+    window.close()
+
+
+def test_label_palette_follows_the_model_label_set(make_window) -> None:
+    from model.labels import Label, LabelSet
+
+    custom = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False),
+                                 Label(3, "tree", (0, 200, 0), False), Label(5, "robot", (250, 0, 0), True)))
+    window = make_window(size=(64, 32), scene=False)
+    renderer = FakeRenderer()
+    renderer.label_set = custom
+    window._on_model_loaded(renderer, Path("toy"))
+    names = [window.label_palette.list.item(r).text() for r in range(window.label_palette.list.count())]
+    assert [n.split()[0] for n in names] == ["void", "road", "tree", "robot"]
+    assert window.state.label_set is custom
+    assert window.model_label.text().startswith("Model: toy")
