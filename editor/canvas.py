@@ -135,6 +135,8 @@ class Canvas(QGraphicsView):
             self.viewport().update()
             return
         x0, y0, x1, y1 = region
+        if x1 > doc.width or y1 > doc.height or x0 >= x1 or y0 >= y1:
+            return
         tile = image if image.shape[:2] == (y1 - y0, x1 - x0) else image[y0:y1, x0:x1]
         self._render_buf[y0:y1, x0:x1] = to_bgra(tile)
         self.update_scene_rect(QRectF(x0, y0, x1 - x0, y1 - y0))

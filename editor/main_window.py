@@ -350,16 +350,20 @@ class MainWindow(QMainWindow):
             self.render_label.setText("rendering…")
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.image.shape[:2] != self.document.labels.shape:
-            return
-        self.canvas.set_render(result.image, None)
+        if result.region is None or result.image.shape[:2] == self.document.labels.shape:
+            if result.image.shape[:2] != self.document.labels.shape:
+                return  # a frame of a scene that has since been replaced
+            self.canvas.set_render(result.image, None)
+        elif result.image.size and self.canvas.has_render:
+            self.canvas.set_render(result.image, result.region)  # a tile of an incremental update
         self.render_version = result.version
         self.render_seconds = result.seconds
         if result.version == self.document.version:
             self.render_label.setText(f"up to date · {result.seconds * 1000:.0f} ms")
         else:
             self.render_label.setText(f"rendering… (last {result.seconds * 1000:.0f} ms)")
-        self.files.render_arrived(result.version, result.image)
+        if self.files.pending_export is not None and result.version == self.document.version:
+            self.files.render_arrived(result.version, self.canvas.render_image())
 
     def _on_render_failed(self, _version: int, message: str) -> None:
         self.render_label.setText("render failed")

@@ -6,6 +6,12 @@ torn down, but a result that is already stale is still delivered (the canvas sho
 next one runs) and tagged with its version. Style thumbnails share the thread at lower priority:
 a pending full render always goes first, and a new thumbnail batch cancels the old one.
 The thread stops through ``requestInterruption()``.
+
+Incremental renderers plug in without changes here: a renderer with an
+``update(labels, instances, styles, region=, seed=, cancelled=) -> tile | None`` method (as
+``model.render.incremental.IncrementalRenderer``) is called with the request's region and a
+``cancelled`` callback that turns true when a newer request arrives or the thread is stopped; its
+tile (``.image``, ``.box``) comes back as a RenderResult whose ``region`` is the tile's box.
 """
 from __future__ import annotations
 
@@ -52,8 +58,8 @@ class RenderRequest:
 @dataclass(frozen=True)
 class RenderResult:
     version: int
-    region: Box | None
-    image: np.ndarray  # H×W×3 uint8 (the whole frame for now; a tile at ``region`` later)
+    region: Box | None  # None: ``image`` is the whole frame; else the tile's place (x0, y0, x1, y1)
+    image: np.ndarray  # H×W×3 uint8
     seconds: float
 
 
@@ -148,14 +154,27 @@ class RenderWorker(QThread):
             return
         self.busy.emit(request.version)
         start = time.perf_counter()
+        update = getattr(renderer, "update", None)
         try:
-            image = renderer.render(request.labels, request.instances, request.styles, request.seed)
-        except Exception as exc:  # a render must never take the editor down
+            if callable(update):
+                tile = update(request.labels, request.instances, request.styles, region=request.region,
+                              seed=request.seed, cancelled=self._superseded)
+                if tile is None:  # cancelled: a newer request is pending
+                    return
+                region: Box | None = tuple(int(v) for v in tile.box)  # type: ignore[assignment]
+                image = tile.image
+            else:
+                region, image = None, renderer.render(request.labels, request.instances, request.styles, request.seed)
+        except Exception as exc:
             log.exception("render failed")
             self.failed.emit(request.version, f"render failed: {exc}")
             return
-        self.rendered.emit(RenderResult(request.version, request.region, np.ascontiguousarray(image),
+        self.rendered.emit(RenderResult(request.version, region, np.ascontiguousarray(image),
                                         time.perf_counter() - start))
+
+    def _superseded(self) -> bool:
+        """True when the running render is no longer wanted (newer request, or stopping)."""
+        return self.isInterruptionRequested() or self.has_pending
 
     def _thumbnail(self, renderer: RendererLike | None, request: ThumbnailRequest, index: int) -> None:
         if renderer is None:

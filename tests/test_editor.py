@@ -537,3 +537,38 @@ def test_label_palette_follows_the_model_label_set(make_window) -> None:
     assert [n.split()[0] for n in names] == ["void", "road", "tree", "robot"]
     assert window.state.label_set is custom
     assert window.model_label.text().startswith("Model: toy")
+
+
+class FakeIncremental(FakeRenderer):
+    """An incremental renderer: returns only the changed tile, and honours ``cancelled``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.regions: list = []
+        self.last = None
+
+    def update(self, labels, instances, styles, region=None, seed=0, cancelled=None):
+        from types import SimpleNamespace
+
+        self.regions.append(region)
+        full = self.render(labels, instances, styles, seed)
+        if self.last is None or region is None:
+            self.last = full
+            return SimpleNamespace(image=full, box=(0, 0, labels.shape[1], labels.shape[0]))
+        x0, y0, x1, y1 = region
+        return SimpleNamespace(image=full[y0:y1, x0:x1], box=region)
+
+
+def test_worker_takes_tiles_from_an_incremental_renderer(make_window, qtbot) -> None:
+    renderer = FakeIncremental()
+    window = make_window(renderer)
+    qtbot.waitUntil(lambda: window.render_label.text().startswith("up to date"), timeout=5000)
+    window.set_tool("brush")
+    window.state.set_label(SIDEWALK)
+    drag(window, [(30.0, 140.0), (60.0, 140.0), (90.0, 140.0)])
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
+    assert renderer.regions[-1] is not None  # the stroke's region went to update()
+    x0, y0, x1, y1 = renderer.regions[-1]
+    assert x1 - x0 < 320 and y1 - y0 < 160
+    shown = window.canvas.render_image()
+    assert np.array_equal(shown, renderer.render(window.document.labels, window.document.instances, {}))
