@@ -33,7 +33,7 @@ from editor.history_panel import HistoryPanel
 from editor.icons import icon
 from editor.label_palette import LabelPalette, frequent_ids
 from editor.model_loader import DEFAULT_CHECKPOINT, ModelLoader
-from editor.render_worker import RenderRequest, RenderResult, RenderWorker
+from editor.render_worker import RenderRequest, RenderResult, RenderWorker, base_renderer
 from editor.state import EditorState, InstanceMode
 from editor.style_palette import StylePalette
 from editor.tool_options import ToolOptions
@@ -52,7 +52,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.settings = settings or QSettings()
         self.worker = RenderWorker(renderer)
-        label_set = renderer.label_set if renderer is not None else cityscapes()
+        label_set = base_renderer(renderer).label_set if renderer is not None else cityscapes()
         road = 7 if label_set is cityscapes() else label_set.unlabeled_id
         self.document = Document.new(size[0], size[1], label_set, fill=road)
         self.state = EditorState(self.document, self.worker, self)
@@ -76,6 +76,7 @@ class MainWindow(QMainWindow):
         self._update_title()
         self._show_model_state()
         self.resize(1500, 900)
+        self._restore_layout()
         if renderer is not None:
             self.state.request_render()
         elif checkpoint is not None:
@@ -343,7 +344,7 @@ class MainWindow(QMainWindow):
             self.model_label.setText("No model loaded")
             self.render_label.setText("label view only (Model ▸ Open model…)")
         else:
-            self.model_label.setText(f"Model: {self.model_name} ({self.worker.renderer.label_set.name})")
+            self.model_label.setText(f"Model: {self.model_name} ({self.worker.model.label_set.name})")
 
     def _on_render_requested(self, request: RenderRequest) -> None:
         if self.worker.renderer is not None:
@@ -418,14 +419,15 @@ class MainWindow(QMainWindow):
 
     def _on_model_loaded(self, renderer: Any, path: Path) -> None:
         try:
-            renderer.label_set.check_ids(self.document.labels)
+            base_renderer(renderer).label_set.check_ids(self.document.labels)
         except EditorError as exc:
             self._on_model_failed(f"{path}: this model's label set cannot render the open scene ({exc})")
             return
         self.worker.set_renderer(renderer)
         self.model_name = path.name if path.name != "default" else "default"
-        if renderer.label_set != self.state.label_set:
-            self.state.set_label_set(renderer.label_set)
+        label_set = base_renderer(renderer).label_set
+        if label_set != self.state.label_set:
+            self.state.set_label_set(label_set)
         self._show_model_state()
         self.style_palette.refresh()
         self.state.request_render()
@@ -439,8 +441,20 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_discard():
             event.ignore()
             return
+        self._save_layout()
         self.shutdown()
         event.accept()
+
+    def _restore_layout(self) -> None:
+        geometry, layout = self.settings.value("window/geometry"), self.settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if layout is not None:
+            self.restoreState(layout)
+
+    def _save_layout(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
 
     def shutdown(self) -> None:
         """Stop the threads and cut the stack's signals (it emits while being destroyed). Idempotent."""

@@ -11,7 +11,9 @@ Incremental renderers plug in without changes here: a renderer with an
 ``update(labels, instances, styles, region=, seed=, cancelled=) -> tile | None`` method (as
 ``model.render.incremental.IncrementalRenderer``) is called with the request's region and a
 ``cancelled`` callback that turns true when a newer request arrives or the thread is stopped; its
-tile (``.image``, ``.box``) comes back as a RenderResult whose ``region`` is the tile's box.
+tile (``.image``, ``.box``) comes back as a RenderResult whose ``region`` is the tile's box. A
+request without a region (a new scene, a style change) calls its ``full(...)`` pass instead, so
+the frozen normalisation statistics are refreshed.
 """
 from __future__ import annotations
 
@@ -41,6 +43,14 @@ class RendererLike(Protocol):
 
     def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style], box: Box,
                     seed: int = 0) -> np.ndarray: ...
+
+
+def base_renderer(renderer: Any) -> Any:
+    """The object with label_set / num_styles / render_crop: the renderer itself, or the full
+    renderer an incremental one wraps (its ``.renderer``)."""
+    if renderer is None or hasattr(renderer, "num_styles"):
+        return renderer
+    return getattr(renderer, "renderer", renderer)
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,11 @@ class RenderWorker(QThread):
     def renderer(self) -> RendererLike | None:
         return self._renderer
 
+    @property
+    def model(self) -> RendererLike | None:
+        """The renderer's label set / styles / crop side (see :func:`base_renderer`)."""
+        return base_renderer(self._renderer)
+
     def set_renderer(self, renderer: RendererLike | None) -> None:
         with self._cond:
             self._renderer = renderer
@@ -156,7 +171,14 @@ class RenderWorker(QThread):
         start = time.perf_counter()
         update = getattr(renderer, "update", None)
         try:
-            if callable(update):
+            full = getattr(renderer, "full", None)
+            if callable(update) and request.region is None and callable(full):
+                # everything may have changed (open, new scene, styles): a full pass, fresh statistics
+                image = full(request.labels, request.instances, request.styles, request.seed, cancelled=self._superseded)
+                if image is None:
+                    return
+                region = None
+            elif callable(update):
                 tile = update(request.labels, request.instances, request.styles, region=request.region,
                               seed=request.seed, cancelled=self._superseded)
                 if tile is None:  # cancelled: a newer request is pending
@@ -177,6 +199,7 @@ class RenderWorker(QThread):
         return self.isInterruptionRequested() or self.has_pending
 
     def _thumbnail(self, renderer: RendererLike | None, request: ThumbnailRequest, index: int) -> None:
+        renderer = base_renderer(renderer)
         if renderer is None:
             return
         styles = dict(request.styles)

@@ -187,7 +187,7 @@ class EditorState(QObject):
 
     # ----- styles -------------------------------------------------------------------------------
     def num_styles(self, instance: int) -> int:
-        renderer = self.worker.renderer if self.worker is not None else None
+        renderer = self.worker.model if self.worker is not None else None
         return renderer.num_styles(class_of(instance)) if renderer is not None else 0
 
     def set_style(self, instance: int, style: Style | None) -> bool:

@@ -572,3 +572,29 @@ def test_worker_takes_tiles_from_an_incremental_renderer(make_window, qtbot) -> 
     assert x1 - x0 < 320 and y1 - y0 < 160
     shown = window.canvas.render_image()
     assert np.array_equal(shown, renderer.render(window.document.labels, window.document.instances, {}))
+
+
+def test_real_incremental_renderer_in_the_worker(make_window, qtbot, tmp_path) -> None:
+    from model.checkpoint import make_random_checkpoint
+    from model.render.full import Renderer
+    from model.render.incremental import IncrementalRenderer
+
+    full = Renderer.from_checkpoint(make_random_checkpoint(tmp_path / "ckpt"), device="cpu")
+    incremental = IncrementalRenderer(full, epsilon=0.0)
+    window = make_window(incremental, size=(128, 64))
+    qtbot.waitUntil(lambda: window.render_label.text().startswith("up to date"), timeout=20000)
+    window.set_tool("brush")
+    window.state.set_label(SIDEWALK)
+    window.state.set_brush_size(6)
+    drag(window, [(100.0, 50.0), (110.0, 50.0), (120.0, 52.0)])
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=20000)
+    doc = window.document
+    expected = full.render(doc.labels, doc.instances, doc.styles)
+    shown = window.canvas.render_image()
+    assert np.array_equal(shown, incremental.image())  # the tile was pasted in the right place
+    # frozen InstanceNorm statistics: near a fresh full render, not equal to it
+    assert np.abs(shown.astype(int) - expected.astype(int)).mean() < 20
+    window.set_tool("select")
+    click(window, 40, 45)
+    assert window.state.num_styles(window.state.selection) > 0  # styles come from the wrapped renderer
+    qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in window.style_palette.buttons), timeout=20000)
