@@ -119,6 +119,7 @@ class MainWindow(QMainWindow):
         self.act_redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for act, name in ((self.act_undo, "undo"), (self.act_redo, "redo")):
             act.setIcon(icon(name))
+            act.setIconText(name.capitalize())  # the toolbar keeps its width; menus show "Undo Brush"
             self.addAction(act)
         self.act_delete = a("Delete object", "Delete", "Delete the selected object; the surrounding stuff fills it", s.delete_selected)
         self.act_relabel = a("Relabel object", "L", "Give the selected object the current label (new id, same shape)", s.relabel_selected)
