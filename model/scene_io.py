@@ -205,6 +205,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     tmp_name: str | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, _target_mode(path))  # mkstemp makes 0600; keep the old file's or umask's mode
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -219,6 +220,15 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
                 os.unlink(tmp_name)
             except OSError:
                 pass
+
+
+def _target_mode(path: Path) -> int:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 def encode_png(array: np.ndarray) -> bytes:

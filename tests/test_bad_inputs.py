@@ -122,3 +122,16 @@ def test_errors_are_one_line_and_project_typed(tmp_path):
     with pytest.raises(EditorError) as info:
         read_png(tmp_path / "nothing.png")
     assert "\n" not in str(info.value) and "nothing.png" in str(info.value)
+
+
+def test_atomic_write_keeps_normal_file_permissions(tmp_path):
+    import os
+
+    path = tmp_path / "new.png"
+    atomic_write_bytes(path, b"x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask
+    path.chmod(0o640)
+    atomic_write_bytes(path, b"y")
+    assert path.stat().st_mode & 0o777 == 0o640
