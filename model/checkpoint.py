@@ -25,7 +25,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from model.errors import CheckpointError
+from model.errors import CheckpointError, read_json_file
 from model.labels import LabelSet, cityscapes
 from model.networks.encoder import EncoderConfig, FeatureEncoder
 from model.networks.generator import GeneratorConfig, build_generator
@@ -165,12 +165,7 @@ def load_clusters(path: str | Path) -> dict[int, np.ndarray]:
 def load_native(folder: str | Path, map_location: str | torch.device = "cpu") -> LoadedModel:
     folder = Path(folder)
     config_path = folder / CONFIG_FILE
-    try:
-        data = json.loads(config_path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"no {CONFIG_FILE} in checkpoint folder", folder) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"cannot read config ({exc})", config_path) from None
+    data = read_json_file(config_path, CheckpointError, "checkpoint config")
     if not isinstance(data, dict):
         raise CheckpointError("config is not a JSON object", config_path)
     config = ModelConfig.from_json(data, config_path)

@@ -6,6 +6,7 @@ and never a traceback.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 
@@ -35,3 +36,14 @@ class DatasetError(EditorError):
 
 class StyleFileError(EditorError):
     """A styles JSON file is malformed."""
+
+
+def read_json_file(path: str | Path, error: type[EditorError], what: str) -> object:
+    """Parse a JSON file; a missing or unreadable file raises ``error`` naming it and ``what`` it is."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"{what} not found", path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise error(f"cannot read {what} ({exc})", path) from None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.errors import ImageFileError, LabelSetError
+from model.errors import ImageFileError, LabelSetError, read_json_file
 
 LABEL_SET_DIR = Path(__file__).parent / "label_sets"
 INSTANCE_FACTOR = 1000  # Cityscapes instanceIds: thing id = class * 1000 + k
@@ -172,14 +172,7 @@ class LabelSet:
 
     @classmethod
     def load(cls, path: str | Path) -> LabelSet:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise LabelSetError("label set file not found", path) from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise LabelSetError(f"cannot read label set ({exc})", path) from None
-        return cls.from_json(data, path)
+        return cls.from_json(read_json_file(path, LabelSetError, "label set"), path)
 
     def save(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_json(), indent=1), encoding="utf-8")

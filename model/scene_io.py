@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from model.errors import ImageFileError, StyleFileError
+from model.errors import ImageFileError, StyleFileError, read_json_file
 from model.labels import LabelSet, check_instances_agree
 
 MAX_PIXELS = 8192 * 8192  # refuse anything larger before decoding it
@@ -107,14 +107,7 @@ def read_instance_png(path: str | Path, labels: np.ndarray | None = None) -> np.
 
 def read_styles(path: str | Path) -> dict[int, Style]:
     """styles JSON: {"26001": 3, "11": [0.1, -0.2, 0.3]} → {26001: 3, 11: (0.1, -0.2, 0.3)}."""
-    path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StyleFileError("styles file not found", path) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StyleFileError(f"not valid JSON ({exc})", path) from None
-    return parse_styles(data, path)
+    return parse_styles(read_json_file(path, StyleFileError, "styles file"), path)
 
 
 def parse_styles(data: object, source: str | Path | None = None) -> dict[int, Style]:
