@@ -35,8 +35,31 @@ class InputMaps:
     def channels(self) -> int:
         return self.num_classes + int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
 
+    def __post_init__(self) -> None:
+        self._memo: tuple[tuple[int, int, int, int], torch.Tensor, torch.Tensor] | None = None
+        self._present = np.zeros(self.num_classes, dtype=bool)
+        self.mark_present(self.labels)
+
+    def mark_present(self, labels: np.ndarray) -> None:
+        """Note the classes of ``labels`` as present (the set only grows until the next full render)."""
+        counts = np.bincount(labels.ravel(), minlength=self.num_classes)[: self.num_classes]
+        self._present |= counts > 0
+        self._memo = None
+
+    def present_channels(self) -> torch.Tensor:
+        """Input channels that may be non-zero somewhere: present classes, edge and features."""
+        extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
+        return torch.from_numpy(np.concatenate([np.flatnonzero(self._present),
+                                                np.arange(self.num_classes, self.num_classes + extra)]))
+
+    def invalidate(self) -> None:
+        self._memo = None
+
     def window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(1×C'×h×w channels-last float32 window, the C' input channel indices it holds)."""
+        key = (y0, y1, x0, x1)
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1], self._memo[2]
         crop = self.labels[y0:y1, x0:x1]
         h, w = crop.shape
         present = np.flatnonzero(np.bincount(crop.ravel(), minlength=self.num_classes)[: self.num_classes])
@@ -44,9 +67,9 @@ class InputMaps:
         lut[present] = np.arange(len(present))
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
         channels = len(present) + extra
-        data = torch.zeros(h * w, channels, dtype=torch.float32)
-        index = torch.from_numpy(lut[crop.ravel()])
-        data.scatter_(1, index[:, None], 1.0)
+        table = np.zeros((len(present), channels), dtype=np.float32)
+        table[np.arange(len(present)), np.arange(len(present))] = 1.0
+        data = torch.from_numpy(table[lut[crop.ravel()]])  # one-hot rows, extra columns zero
         column = len(present)
         if self.use_edges:
             data[:, column] = torch.from_numpy(self._edges(y0, y1, x0, x1).ravel())
@@ -54,8 +77,9 @@ class InputMaps:
         if self.features is not None:
             data[:, column:] = torch.from_numpy(self.features[:, y0:y1, x0:x1].reshape(-1, h * w).T)
         tensor = data.view(1, h, w, channels).permute(0, 3, 1, 2)  # channels-last strides
-        idx = np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)])
-        return tensor, torch.from_numpy(idx)
+        idx = torch.from_numpy(np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)]))
+        self._memo = (key, tensor, idx)
+        return tensor, idx
 
     def _edges(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """1 where an instance id differs from a 4-neighbour (neighbours outside the image don't count)."""
