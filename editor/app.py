@@ -55,7 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     from PySide6.QtWidgets import QApplication
 
+    from editor.error_hook import ErrorHook, message_box
     from editor.main_window import MainWindow
+    from model.app_logging import setup_logging
+
+    log_file = setup_logging(logging.INFO)  # already done by main.main; idempotent
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pix2pixhd-editor"])
     app.setOrganizationName("pix2pixhd-editor")
@@ -64,14 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLE_SHEET)
     window = MainWindow(checkpoint=args.checkpoint)
+    hook = ErrorHook(message_box(lambda: window), log_file).install()  # a bug in a slot: log + one line
     window.show()
-    if args.scene:
+    recovered = window.offer_recovery()  # unsaved work of an editor that crashed
+    if args.scene and not recovered:
         window.files.open_path(args.scene)
+    elif args.scene:
+        log.info("recovered unsaved work instead of opening %s", args.scene)
     window.canvas.fit()
     try:
         return int(app.exec())
     finally:
         window.shutdown()
+        hook.uninstall()
 
 
 if __name__ == "__main__":

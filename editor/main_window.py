@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.autosave_ui import AutosaveController, ask_recovery, offer_recovery
 from editor.canvas import Canvas, ViewMode
 from editor.document import Document
 from editor.files import FileController
@@ -59,6 +60,9 @@ class MainWindow(QMainWindow):
         self.canvas = Canvas(self.state)
         self.files = FileController(self.state, self.settings, self)
         self.files.export_source = self._render_for_export
+        self.autosave = AutosaveController(self.state, parent=self)  # recovery folder: $P2P_RECOVERY_DIR
+        self.recovery_prompt = ask_recovery  # injectable: (parent, entries) -> RecoveryChoice
+        self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.render_version = -1
         self.render_seconds = 0.0
         self._loader: ModelLoader | None = None
@@ -438,10 +442,15 @@ class MainWindow(QMainWindow):
         self.files.error(message)
 
     # ----- lifetime -----------------------------------------------------------------------------
+    def offer_recovery(self) -> bool:
+        """After a crash: offer the autosaved scenes (Recover / Discard); True when one was opened."""
+        return offer_recovery(self.state, self.autosave, self.files.error, self.recovery_prompt, self)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.confirm_discard():
             event.ignore()
             return
+        self.autosave.close(clear=True)  # a clean exit: saved or knowingly discarded
         self._save_layout()
         self.shutdown()
         event.accept()
@@ -466,6 +475,7 @@ class MainWindow(QMainWindow):
                     signal.disconnect()
                 except (RuntimeError, TypeError):
                     pass
+        self.autosave.close(clear=False)
         self.worker.stop()
         if self._loader is not None:
             self._loader.wait(30000)

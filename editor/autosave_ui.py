@@ -1,0 +1,190 @@
+"""Autosave in the editor: when to write (AutosavePolicy), the writer thread, and the recovery prompt.
+
+The controller snapshots the maps on the GUI thread (a copy, a few ms) and hands them to the
+Qt-free :class:`~editor.autosave.AutosaveWriter`, so PNG encoding never blocks the window. It
+never writes in the middle of a stroke. When the undo stack becomes clean (a save, a newly opened
+scene) the recovery copy is cleared; a clean exit clears it too.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor.autosave import AutosavePolicy, AutosaveWriter, RecoveryEntry, RecoveryStore
+from editor.state import EditorState
+from model.errors import EditorError
+
+log = logging.getLogger(__name__)
+
+
+class AutosaveController(QObject):
+    saved = Signal(object)  # RecoveryEntry, on the GUI thread
+    failed = Signal(str)  # one-line message
+
+    def __init__(self, state: EditorState, store: RecoveryStore | None = None,
+                 policy: AutosavePolicy | None = None, tick_ms: int = 1000, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.state = state
+        self.store = store or RecoveryStore()
+        self.policy = policy or AutosavePolicy()
+        self.writer = AutosaveWriter(self.store, self._report)  # report runs on the writer thread
+        self.last_error: str | None = None
+        self._closed = False
+        state.committed.connect(self._on_committed)
+        state.stack.cleanChanged.connect(self._on_clean_changed)
+        self.timer = QTimer(self)
+        self.timer.setInterval(tick_ms)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+
+    # ----- triggers -----------------------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return not self.state.stack.isClean()
+
+    def _on_committed(self) -> None:
+        if self._closed or not self.dirty:
+            return
+        self.policy.note_edit(time.monotonic())
+        self._tick()
+
+    def _tick(self) -> None:
+        if self.policy.due(time.monotonic()) and not self.state.document.in_group:
+            self.autosave_now()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        if clean and not self._closed:
+            self.policy.reset()
+            self.writer.submit_clear()
+
+    # ----- writing ------------------------------------------------------------------------------
+    def autosave_now(self, wait: bool = False) -> bool:
+        """Queue a write of the current maps (only with unsaved edits); ``wait``: until written."""
+        if self._closed or not self.dirty:
+            return False
+        doc = self.state.document
+        edits = max(self.policy.edits, 1)
+        if wait:
+            self.last_error = None
+        self.writer.submit_write(doc.to_scene(), doc.path, doc.label_set.name, edits)
+        self.policy.reset()
+        if wait:
+            self.writer.flush()
+        return True
+
+    def _report(self, entry: RecoveryEntry | None, error: str | None) -> None:
+        self.last_error = error
+        if error is not None:
+            self.failed.emit(error)
+        elif entry is not None:
+            self.saved.emit(entry)
+
+    def close(self, clear: bool) -> None:
+        """Stop autosaving. ``clear``: a clean exit, so the recovery copy goes; else it stays."""
+        if self._closed:
+            return
+        self._closed = True
+        self.timer.stop()
+        if clear:
+            self.writer.submit_clear()
+        self.writer.close()
+        self.store.close()
+
+
+# ----- the recovery prompt ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RecoveryChoice:
+    action: str  # "recover", "discard" or "later"
+    entry: RecoveryEntry | None = None
+
+
+Prompt = Callable[[QWidget | None, list[RecoveryEntry]], RecoveryChoice]
+
+
+class RecoveryDialog(QDialog):
+    def __init__(self, entries: list[RecoveryEntry], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Recover unsaved work")
+        self.entries = entries
+        self.choice = RecoveryChoice("later")
+        text = QLabel("The editor did not close properly last time. These scenes have unsaved work:")
+        text.setWordWrap(True)
+        self.list = QListWidget()
+        for entry in entries:
+            self.list.addItem(entry.describe())
+        self.list.setCurrentRow(0)
+        buttons = QDialogButtonBox()
+        self.recover_button = QPushButton("Recover")
+        self.discard_button = QPushButton("Discard")
+        self.recover_button.setToolTip("Open the selected scene with its unsaved edits")
+        self.discard_button.setToolTip("Delete every recovery copy listed here")
+        buttons.addButton(self.recover_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(self.discard_button, QDialogButtonBox.ButtonRole.DestructiveRole)
+        self.recover_button.setDefault(True)
+        self.recover_button.clicked.connect(self._recover)
+        self.discard_button.clicked.connect(self._discard)
+        self.list.itemDoubleClicked.connect(lambda _item: self._recover())
+        layout = QVBoxLayout(self)
+        layout.addWidget(text)
+        layout.addWidget(self.list)
+        layout.addWidget(buttons)
+
+    def _recover(self) -> None:
+        row = max(self.list.currentRow(), 0)
+        self.choice = RecoveryChoice("recover", self.entries[row])
+        self.accept()
+
+    def _discard(self) -> None:
+        self.choice = RecoveryChoice("discard")
+        self.accept()
+
+
+def ask_recovery(parent: QWidget | None, entries: list[RecoveryEntry]) -> RecoveryChoice:
+    """The modal prompt; closing it (Esc) keeps the copies for the next start."""
+    dialog = RecoveryDialog(entries, parent)
+    dialog.exec()
+    return dialog.choice
+
+
+def offer_recovery(state: EditorState, controller: AutosaveController, show_error: Callable[[str], None],
+                   prompt: Prompt = ask_recovery, parent: QWidget | None = None) -> bool:
+    """Offer the recovery copies of crashed sessions; True when one was opened."""
+    entries = controller.store.discover()
+    if not entries:
+        return False
+    log.info("found %d recovery cop%s", len(entries), "y" if len(entries) == 1 else "ies")
+    choice = prompt(parent, entries)
+    if choice.action == "discard":
+        for entry in entries:
+            controller.store.discard(entry)
+        return False
+    if choice.action != "recover" or choice.entry is None:
+        return False
+    entry = choice.entry
+    try:
+        scene = controller.store.load(entry, state.label_set)
+    except EditorError as exc:
+        show_error(f"Cannot recover {entry.name}: {exc}")
+        return False
+    state.reset_document(scene.labels, scene.instances, scene.styles, entry.source)
+    state.stack.resetClean()  # recovered work is unsaved work
+    controller.policy.note_edit(time.monotonic())
+    controller.autosave_now(wait=True)  # our own copy first, then the old one may go
+    if controller.last_error is None:
+        controller.store.discard(entry)
+    state.message.emit(f"Recovered {entry.name} (autosaved {time.strftime('%H:%M:%S', time.localtime(entry.saved_at))}); "
+                       "save it to keep it")
+    return True

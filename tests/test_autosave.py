@@ -1,0 +1,391 @@
+"""Autosave and crash recovery: the Qt-free store and policy, the editor's triggers, a real crash."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+from test_editor import CAR, SIDEWALK, drag, maps, street_scene
+
+from editor.autosave import (
+    META_NAME,
+    AutosavePolicy,
+    AutosaveWriter,
+    RecoveryError,
+    RecoveryStore,
+    recovery_folder,
+)
+from editor.autosave_ui import RecoveryChoice, RecoveryDialog, ask_recovery
+from editor.main_window import MainWindow
+from model import scene_io
+from model.labels import cityscapes
+from model.scene_io import Scene
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def scene_of(seed: int, width: int = 64, height: int = 32) -> Scene:
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(np.array([7, 8, 11, 23], np.uint8), size=(height, width))
+    instances = labels.astype(np.int32)
+    labels[5:9, 10:20] = CAR
+    instances[5:9, 10:20] = CAR * 1000 + seed
+    return Scene(labels, instances, {CAR * 1000 + seed: seed % 4, 7: (0.5, -1.0, 2.0)})
+
+
+def same_scene(a: Scene, b: Scene) -> bool:
+    return (a.labels.dtype == b.labels.dtype and np.array_equal(a.labels, b.labels)
+            and np.array_equal(a.instances.astype(np.int32), b.instances.astype(np.int32)) and a.styles == b.styles)
+
+
+# ----- Qt-free core ---------------------------------------------------------------------------------
+def test_recovery_folder_follows_the_environment(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("P2P_RECOVERY_DIR", str(tmp_path / "r"))
+    assert recovery_folder() == tmp_path / "r"
+    monkeypatch.delenv("P2P_RECOVERY_DIR")
+    assert recovery_folder().name == "recovery" and "pix2pixhd-editor" in str(recovery_folder())
+
+
+def test_policy_interval_or_edit_count_whichever_first() -> None:
+    policy = AutosavePolicy(interval_s=60.0, max_edits=50)
+    assert not policy.due(1000.0)  # nothing unsaved
+    policy.note_edit(100.0)
+    assert not policy.due(159.0) and policy.due(160.0)  # 60 s after the first unsaved edit
+    policy.reset()
+    for i in range(49):
+        policy.note_edit(200.0 + i * 0.01)
+    assert not policy.due(201.0)
+    policy.note_edit(201.0)
+    assert policy.due(201.0)  # the 50th edit
+
+
+def test_write_discover_load_bit_exact_and_live_slots_hidden(tmp_path) -> None:
+    running = RecoveryStore(tmp_path)
+    scene = scene_of(1)
+    entry = running.write(scene, Path("/scenes/a_labelIds.png"), "cityscapes", edits=7)
+    assert entry.generation == 1 and entry.edits == 7 and entry.width == 64
+    other = RecoveryStore(tmp_path)
+    assert other.discover() == []  # the running editor holds its slot's lock
+    running.close()  # what process death does to the lock; the files stay
+    found = other.discover()
+    assert [e.slot for e in found] == [running.slot]
+    assert found[0].source == Path("/scenes/a_labelIds.png") and "a_labelIds.png" in found[0].describe()
+    assert same_scene(other.load(found[0], cityscapes()), scene)
+    assert other.discard(found[0]) and not running.slot.exists()
+
+
+def test_newer_generation_replaces_older_and_clear_removes_the_slot(tmp_path) -> None:
+    store = RecoveryStore(tmp_path)
+    store.write(scene_of(1), None, "cityscapes")
+    store.write(scene_of(2), None, "cityscapes")
+    names = sorted(p.name for p in store.slot.iterdir())
+    assert names == ["gen-000002_instanceIds.png", "gen-000002_labelIds.png", "gen-000002_styles.json", "lock",
+                     "meta.json"]
+    store.clear()
+    assert not store.slot.exists()
+    store.write(scene_of(3), None, "cityscapes")  # autosaving again after a save
+    assert store.has_copy
+
+
+@pytest.mark.parametrize("step", range(12))
+def test_autosave_killed_at_any_step_leaves_a_whole_generation(tmp_path, monkeypatch, step) -> None:
+    """Crash the second write at its step-th file operation: the copy on disk is generation 1 or 2, whole."""
+    store = RecoveryStore(tmp_path)
+    first, second = scene_of(1), scene_of(2)
+    store.write(first, None, "cityscapes")
+
+    class Killed(BaseException):
+        pass
+
+    calls = {"n": 0}
+    real_replace, real_fsync = os.replace, os.fsync
+
+    def counting(real):
+        def wrapped(*args):
+            calls["n"] += 1
+            if calls["n"] == step + 1:
+                raise Killed
+            return real(*args)
+        return wrapped
+
+    monkeypatch.setattr(scene_io.os, "replace", counting(real_replace))
+    monkeypatch.setattr(scene_io.os, "fsync", counting(real_fsync))
+    try:
+        store.write(second, None, "cityscapes")
+        completed = True
+    except Killed:
+        completed = False
+    monkeypatch.undo()
+    store.close()
+    found = RecoveryStore(tmp_path).discover()
+    assert len(found) == 1
+    restored = RecoveryStore(tmp_path).load(found[0], cityscapes())
+    assert same_scene(restored, second if completed or found[0].generation == 2 else first)
+    assert completed == (step >= 8)  # 4 files × (fsync, replace)
+
+
+def test_damaged_or_foreign_copies_are_refused_with_one_line(tmp_path) -> None:
+    store = RecoveryStore(tmp_path)
+    store.write(scene_of(1), None, "cityscapes")
+    store.close()
+    entry = RecoveryStore(tmp_path).discover()[0]
+    from model.labels import Label, LabelSet
+
+    toy = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False)))
+    with pytest.raises(RecoveryError, match="recovery copy is for label set 'cityscapes', the editor has 'toy'"):
+        store.load(entry, toy)
+    data = bytearray(entry.label_path.read_bytes())
+    data[-20] ^= 0xFF
+    entry.label_path.write_bytes(bytes(data))
+    with pytest.raises(RecoveryError, match="gen-000001_labelIds.png: recovery file is damaged"):
+        store.load(entry, cityscapes())
+    (entry.slot / META_NAME).write_text("{not json")
+    assert RecoveryStore(tmp_path).discover() == []  # skipped (and logged), not a crash
+
+
+def test_empty_orphan_slot_is_removed(tmp_path) -> None:
+    (tmp_path / "session-1-2").mkdir()
+    (tmp_path / "session-1-2" / "gen-000001_labelIds.png").write_bytes(b"half")
+    assert RecoveryStore(tmp_path).discover() == []
+    assert not (tmp_path / "session-1-2").exists()
+
+
+def test_writer_thread_runs_newest_job_and_reports(tmp_path) -> None:
+    reports = []
+    store = RecoveryStore(tmp_path)
+    writer = AutosaveWriter(store, lambda entry, error: reports.append((entry, error)))
+    for seed in range(5):
+        writer.submit_write(scene_of(seed), None, "cityscapes", seed)
+    assert writer.flush(10)
+    assert reports and reports[-1][1] is None and reports[-1][0].edits == 4
+    assert same_scene(store.load(reports[-1][0], cityscapes()), scene_of(4))
+    writer.submit_clear()
+    writer.close()
+    assert not store.slot.exists()
+
+
+def test_writer_reports_a_full_disk_and_keeps_the_old_copy(tmp_path, monkeypatch) -> None:
+    import errno
+
+    reports = []
+    store = RecoveryStore(tmp_path)
+    store.write(scene_of(1), None, "cityscapes")
+    writer = AutosaveWriter(store, lambda entry, error: reports.append(error))
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scene_io.os, "fsync", full)
+    writer.submit_write(scene_of(2), None, "cityscapes", 1)
+    writer.flush(10)
+    monkeypatch.undo()
+    writer.close()
+    assert len(reports) == 1 and "No space left on device" in reports[0] and "\n" not in reports[0]
+    store.close()
+    entry = RecoveryStore(tmp_path).discover()[0]
+    assert same_scene(RecoveryStore(tmp_path).load(entry, cityscapes()), scene_of(1))
+
+
+# ----- in the editor --------------------------------------------------------------------------------
+@pytest.fixture
+def window_factory(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("P2P_THREADS", "1")
+    made: list[MainWindow] = []
+
+    def make(size=(320, 160), scene=True) -> MainWindow:
+        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, load_default=False, size=size)
+        qtbot.addWidget(window)
+        window.files.confirm_discard = lambda: True
+        window.resize(1000, 700)
+        window.show()
+        qtbot.waitExposed(window)
+        if scene:
+            s = street_scene(*size)
+            window.state.reset_document(s.labels, s.instances, s.styles, None)
+        window.canvas.fit()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.shutdown()
+
+
+def strokes(window: MainWindow, count: int, label: int = SIDEWALK, start: int = 0) -> None:
+    window.set_tool("brush")
+    window.state.set_label(label)
+    window.state.set_brush_size(6)
+    for i in range(start, start + count):
+        y = 100.0 + 5 * (i % 10)
+        drag(window, [(20.0 + 7 * i, y), (40.0 + 7 * i, y + 3), (60.0 + 7 * i, y)])
+
+
+def test_editor_autosaves_after_n_edits_only_when_dirty(window_factory) -> None:
+    window = window_factory()
+    store = window.autosave.store
+    window.autosave.policy.max_edits = 3
+    strokes(window, 2)
+    window.autosave.writer.flush()
+    assert not store.has_copy
+    strokes(window, 1, start=2)
+    window.autosave.writer.flush()
+    assert store.has_copy
+    meta = json.loads((store.slot / META_NAME).read_text())
+    assert meta["edits"] == 3 and meta["source"] is None
+    for _ in range(3):
+        window.state.stack.undo()  # back to the saved state: nothing unsaved, no copy
+    window.autosave.writer.flush()
+    assert window.state.stack.isClean() and not store.has_copy
+
+
+def test_editor_autosaves_after_the_interval(window_factory, qtbot) -> None:
+    window = window_factory()
+    window.autosave.policy.interval_s = 0.3
+    window.autosave.timer.setInterval(20)
+    start = time.monotonic()
+    strokes(window, 1)
+    qtbot.waitUntil(lambda: window.autosave.store.has_copy, timeout=5000)
+    assert time.monotonic() - start >= 0.3
+
+
+def test_save_and_clean_exit_clear_the_copy(window_factory, tmp_path) -> None:
+    window = window_factory()
+    store = window.autosave.store
+    strokes(window, 1)
+    window.autosave.autosave_now(wait=True)
+    assert store.has_copy
+    assert window.files.save_to(tmp_path / "s_labelIds.png")
+    window.autosave.writer.flush()
+    assert not store.has_copy
+    strokes(window, 1, start=1)
+    window.autosave.autosave_now(wait=True)
+    assert store.has_copy
+    assert window.close()  # confirm_discard says yes: a clean exit
+    assert not store.slot.exists()
+
+
+def test_crash_leaves_copy_and_next_start_recovers_bit_exact(window_factory, tmp_path) -> None:
+    first = window_factory()
+    assert first.files.save_to(tmp_path / "street_labelIds.png")
+    strokes(first, 4)
+    strokes(first, 2, CAR, start=4)
+    first.state.set_style(CAR * 1000 + 1, 2)
+    expected = maps(first)
+    first.autosave.autosave_now(wait=True)
+    old_slot = first.autosave.store.slot
+    first.shutdown()  # a crash: no closeEvent, so nothing is cleared; the lock goes as with process death
+    assert (old_slot / META_NAME).exists()
+
+    second = window_factory(scene=False)
+    asked = []
+
+    def prompt(parent, entries):
+        asked.append(entries)
+        return RecoveryChoice("recover", entries[0])
+
+    second.recovery_prompt = prompt
+    assert second.offer_recovery()
+    assert len(asked) == 1 and asked[0][0].name == "street_labelIds.png"
+    doc = second.state.document
+    assert np.array_equal(doc.labels, expected[0]) and np.array_equal(doc.instances, expected[1])
+    assert doc.styles == expected[2] and doc.labels.dtype == np.uint8 and doc.instances.dtype == np.int32
+    assert doc.path == tmp_path / "street_labelIds.png"
+    assert not second.state.stack.isClean() and second.windowTitle().startswith("street_labelIds.png •")
+    assert not old_slot.exists() and second.autosave.store.has_copy  # the work now lives in the new slot
+    second.shutdown()
+    third = window_factory(scene=False)
+    third.recovery_prompt = lambda parent, entries: RecoveryChoice("discard")
+    assert not third.offer_recovery()
+    assert RecoveryStore(recovery_folder()).discover() == []  # discarded
+
+
+def test_real_recovery_dialog_recover_and_later(window_factory, qtbot) -> None:
+    first = window_factory()
+    strokes(first, 2)
+    expected = maps(first)
+    first.autosave.autosave_now(wait=True)
+    first.shutdown()
+    second = window_factory(scene=False)
+    seen = []
+
+    def answer(button: str) -> None:
+        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, RecoveryDialog) and w.isVisible())
+        seen.append([dialog.list.item(i).text() for i in range(dialog.list.count())])
+        if button == "close":
+            dialog.reject()
+        else:
+            getattr(dialog, button).click()
+
+    QTimer.singleShot(50, lambda: answer("close"))  # Esc / close: keep it for later
+    assert second.recovery_prompt is ask_recovery  # the real modal dialog
+    assert not second.offer_recovery()
+    assert len(RecoveryStore(recovery_folder()).discover()) == 1
+    QTimer.singleShot(50, lambda: answer("recover_button"))
+    assert second.offer_recovery()
+    assert seen[1][0].startswith("Untitled scene — autosaved ") and "2 unsaved edit(s)" in seen[1][0]
+    doc = second.state.document
+    assert np.array_equal(doc.labels, expected[0]) and np.array_equal(doc.instances, expected[1])
+
+
+def test_damaged_copy_shows_one_line_and_keeps_the_editor(window_factory, monkeypatch) -> None:
+    first = window_factory()
+    strokes(first, 1)
+    first.autosave.autosave_now(wait=True)
+    slot = first.autosave.store.slot
+    first.shutdown()
+    (slot / "gen-000001_instanceIds.png").write_bytes(b"\x89PNG\r\n\x1a\ntruncated")
+    second = window_factory()
+    before = maps(second)
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    second.recovery_prompt = lambda parent, entries: RecoveryChoice("recover", entries[0])
+    assert not second.offer_recovery()
+    assert len(shown) == 1 and "\n" not in shown[0]
+    assert shown[0].startswith("Cannot recover Untitled scene: ") and "gen-000001_instanceIds.png" in shown[0]
+    assert "recovery file is damaged" in shown[0]
+    assert np.array_equal(second.state.document.labels, before[0])
+
+
+CRASHING_EDITOR = textwrap.dedent("""
+    import os, sys
+    import numpy as np
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QApplication
+    from editor.edits import BrushDab
+    from editor.main_window import MainWindow
+    app = QApplication([])
+    window = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat), load_default=False, size=(256, 128))
+    state = window.state
+    for i in range(20):
+        state.set_label([8, 11, 21, 26][i % 4])
+        label, inst = state.stroke_target(10 + 11 * i, 60)
+        state.begin_stroke("Brush")
+        state.paint(BrushDab([(10.0 + 11 * i, 20.0), (14.0 + 11 * i, 100.0)], 4.0, label, inst))
+        state.end_stroke()
+    window.autosave.autosave_now(wait=True)
+    np.save(sys.argv[2], state.document.labels)
+    np.save(sys.argv[3], state.document.instances)
+    os._exit(3)  # die at once: no close, no clean-up, no atexit
+""")
+
+
+def test_a_real_crash_then_recovery_in_a_new_process(window_factory, tmp_path) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS="1",
+               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    result = subprocess.run([sys.executable, "-c", CRASHING_EDITOR, str(tmp_path / "s.ini"), str(tmp_path / "l.npy"),
+                             str(tmp_path / "i.npy")], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr[-2000:]
+    window = window_factory(scene=False)
+    window.recovery_prompt = lambda parent, entries: RecoveryChoice("recover", entries[0])
+    assert window.offer_recovery()
+    assert np.array_equal(window.state.document.labels, np.load(tmp_path / "l.npy"))
+    assert np.array_equal(window.state.document.instances, np.load(tmp_path / "i.npy"))
