@@ -103,6 +103,11 @@ class IncrementalRenderer:
         self.cache_dtype = torch.float32
         self.last_stats = UpdateStats()
 
+    def clear(self) -> None:
+        """Drop the cache (frees its memory; the next update renders the full frame)."""
+        self._store = None
+        self._frozen, self._stats = {}, {}
+
     # ----- introspection --------------------------------------------------------------------------
     @property
     def ready(self) -> bool:

@@ -1,0 +1,295 @@
+"""Incremental renderer: exact mode equals a full pass with the same frozen statistics; region
+geometry; cancellation; the latest-wins queue. Tiny seeded models on the CPU."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from model.networks.generator import GeneratorConfig, downsample_input
+from model.render.full import Renderer
+from model.render.incremental import IncrementalRenderer
+from model.render.queue import LatestWinsQueue, RenderJob, RenderLoop
+from model.render.region import Region, cover_boxes, propagate
+from model.render.scenes import random_model, street_scene
+
+TOL = 1e-4
+HEIGHT, WIDTH = 70, 100  # not a multiple of the stride: exercises the edge padding too
+
+
+def tiny(n_local: int, features: bool = True, seed: int = 0) -> Renderer:
+    feat = 3 if features else 0
+    config = GeneratorConfig(input_nc=35 + 1 + feat, ngf=4, n_downsample_global=2, n_blocks_global=2,
+                             n_local_enhancers=n_local, n_blocks_local=1)
+    return Renderer(random_model(config, feat_num=feat, seed=seed), "cpu")
+
+
+@pytest.fixture(params=[0, 1, 2], ids=["global", "local1", "local2"])
+def renderer(request: pytest.FixtureRequest) -> Renderer:
+    return tiny(request.param)
+
+
+def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    return street_scene(WIDTH, HEIGHT, seed=seed)
+
+
+def edit(labels: np.ndarray, instances: np.ndarray, box: tuple[int, int, int, int], class_id: int,
+         instance: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    x0, y0, x1, y1 = box
+    labels, instances = labels.copy(), instances.copy()
+    labels[y0:y1, x0:x1] = class_id
+    instances[y0:y1, x0:x1] = class_id if instance is None else instance
+    return labels, instances
+
+
+def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    image = incremental.full(labels, instances, {}, 0)
+    with torch.inference_mode():
+        expected = renderer.generator(renderer.network_input(labels, instances, {}, 0))
+    assert (incremental.output_tensor() - expected).abs().max() < TOL
+    assert image.shape == (HEIGHT, WIDTH, 3)
+    assert np.array_equal(image, renderer.render(labels, instances, {}, 0)) or \
+        np.abs(image.astype(int) - renderer.render(labels, instances, {}, 0)).max() <= 1
+
+
+EDITS = [
+    (0, 0, 5, 4),  # top-left corner
+    (WIDTH - 3, HEIGHT - 6, WIDTH, HEIGHT),  # bottom-right corner (touches the padded rows)
+    (0, 30, 2, 41),  # left border
+    (40, 0, 61, 1),  # top border, one row
+    (WIDTH - 1, 10, WIDTH, 60),  # right border, one column
+    (47, 33, 48, 34),  # one pixel
+    (10, 10, 90, 60),  # most of the frame
+    (0, 0, WIDTH, HEIGHT),  # everything
+]
+
+
+def test_exact_mode_equals_frozen_full_pass(renderer: Renderer) -> None:
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    incremental.full(labels, instances, {}, 0)
+    rng = np.random.default_rng(1)
+    for k, box in enumerate(EDITS):  # consecutive edits: each one starts from the previous update's cache
+        labels, instances = edit(labels, instances, box, int(rng.choice([7, 21, 26])), 26000 + k)
+        reference = incremental.frozen_reference(labels, instances, {}, 0)
+        tile = incremental.update(labels, instances, {}, box, 0)
+        assert tile is not None
+        error = (incremental.output_tensor() - reference).abs().max().item()
+        assert error < TOL, f"edit {box}: max error {error}"
+        x0, y0, x1, y1 = tile.box
+        assert np.array_equal(tile.image, incremental.image()[y0:y1, x0:x1])
+
+
+def test_exact_mode_random_edits_and_style_changes() -> None:
+    renderer = tiny(2, seed=3)
+    labels, instances = scene(seed=2)
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    incremental.full(labels, instances, {}, 0)
+    rng = np.random.default_rng(7)
+    styles: dict[int, int] = {}
+    for k in range(6):
+        w, h = int(rng.integers(1, 30)), int(rng.integers(1, 30))
+        x0, y0 = int(rng.integers(0, WIDTH - w + 1)), int(rng.integers(0, HEIGHT - h + 1))
+        labels, instances = edit(labels, instances, (x0, y0, x0 + w, y0 + h), 26, 26100 + k)
+        styles = {**styles, 26100 + k: int(rng.integers(0, 4))}
+        reference = incremental.frozen_reference(labels, instances, styles, 0)
+        incremental.update(labels, instances, styles, None, 0)
+        assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+    # a style change alone (features of one instance), then an instance id change alone (edges)
+    styles = {**styles, 26100: (styles[26100] + 1) % 4}
+    reference = incremental.frozen_reference(labels, instances, styles, 0)
+    incremental.update(labels, instances, styles, None, 0)
+    assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+    instances = instances.copy()
+    instances[instances == 26101] = 26199
+    reference = incremental.frozen_reference(labels, instances, styles, 0)
+    incremental.update(labels, instances, styles, None, 0)
+    assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+
+
+def test_fast_mode_stays_close_and_does_less_work() -> None:
+    renderer = tiny(1)
+    labels, instances = street_scene(256, 128, seed=4)
+    incremental = IncrementalRenderer(renderer, epsilon=0.05)
+    incremental.full(labels, instances, {}, 0)
+    new_labels, new_instances = edit(labels, instances, (120, 60, 130, 70), 21)
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    incremental.update(new_labels, new_instances, {}, None, 0)
+    mse = float((((incremental.output_tensor() - reference) / 2) ** 2).mean())
+    assert mse == 0 or 10 * np.log10(1 / mse) > 40
+    assert incremental.last_stats.work_fraction < 0.5
+
+
+def test_no_change_gives_an_empty_tile() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    incremental.full(labels, instances, {}, 0)
+    tile = incremental.update(labels.copy(), instances.copy(), {}, (0, 0, 10, 10), 0)
+    assert tile is not None and tile.image.size == 0
+
+
+def test_first_update_and_seed_change_render_the_full_frame() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    tile = incremental.update(labels, instances, {}, None, 0)
+    assert tile is not None and tile.box == (0, 0, WIDTH, HEIGHT)
+    tile = incremental.update(labels, instances, {}, None, seed=5)
+    assert tile is not None and tile.box == (0, 0, WIDTH, HEIGHT) and incremental.last_stats.full
+
+
+def _snapshot(incremental: IncrementalRenderer) -> dict[int, torch.Tensor]:
+    store = incremental._store
+    assert store is not None
+    return {k: v.clone() for k, v in store.tensors.items()}
+
+
+@pytest.mark.parametrize("stop_after", [1, 5, 12])
+def test_cancelled_update_returns_nothing_and_leaves_the_cache_consistent(stop_after: int) -> None:
+    renderer = tiny(2)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    incremental.full(labels, instances, {}, 0)
+    before = _snapshot(incremental)
+    before_labels = incremental._store.inputs.labels.copy()
+    calls = 0
+
+    def cancelled() -> bool:
+        nonlocal calls
+        calls += 1
+        return calls > stop_after
+
+    mid_labels, mid_instances = edit(labels, instances, (20, 20, 60, 50), 21)
+    assert incremental.update(mid_labels, mid_instances, {}, None, 0, cancelled) is None
+    after = _snapshot(incremental)
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert np.array_equal(before_labels, incremental._store.inputs.labels)
+    # the next update (a different edit: the cancelled one was undone) must be exact, with no stale tile
+    new_labels, new_instances = edit(labels, instances, (70, 5, 80, 15), 26, 26007)
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    incremental.update(new_labels, new_instances, {}, None, 0)
+    assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+
+
+def test_cancelled_full_render_keeps_the_previous_cache() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    first = incremental.full(labels, instances, {}, 0)
+    other_labels, other_instances = edit(labels, instances, (0, 0, 50, 50), 21)
+    assert incremental.full(other_labels, other_instances, {}, 0, cancelled=lambda: True) is None
+    assert np.array_equal(incremental.image(), first)
+
+
+# ----- region geometry: the propagated mask is exactly the set of outputs an input change reaches ---
+@pytest.mark.parametrize("kind,kernel,stride,pad,mode", [
+    ("conv", 7, 1, 3, "reflect"), ("conv", 3, 1, 1, "reflect"), ("conv", 3, 2, 1, "zeros"),
+    ("convT", 3, 2, 1, "zeros"), ("pool", 3, 2, 1, "zeros"),
+])
+def test_propagate_matches_brute_force(kind: str, kernel: int, stride: int, pad: int, mode: str) -> None:
+    torch.manual_seed(0)
+    h, w = 24, 20
+    x = torch.randn(1, 2, h, w, dtype=torch.float64)
+    weight = torch.randn(2, 2, kernel, kernel, dtype=torch.float64)
+
+    def layer(t: torch.Tensor) -> torch.Tensor:
+        if kind == "convT":
+            return F.conv_transpose2d(t, weight, stride=2, padding=1, output_padding=1)
+        if kind == "pool":
+            return downsample_input(t)
+        return F.conv2d(F.pad(t, (pad,) * 4, mode="reflect" if mode == "reflect" else "constant"), weight,
+                        stride=stride)
+
+    out = layer(x)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        ry, rx = int(rng.integers(0, h - 1)), int(rng.integers(0, w - 1))
+        rh, rw = int(rng.integers(1, h - ry + 1)), int(rng.integers(1, w - rx + 1))
+        mask = torch.from_numpy(rng.random((rh, rw)) < 0.3)
+        if not mask.any():
+            mask[0, 0] = True
+        bump = torch.zeros(h, w, dtype=torch.bool)
+        bump[ry:ry + rh, rx:rx + rw] = mask
+        changed = (layer(x + bump.double() * torch.rand(1, 2, h, w, dtype=torch.float64)) - out).abs().amax(1)[0] > 0
+        region = propagate(Region(ry, rx, mask), kind, kernel, stride, pad, mode, (h, w), tuple(out.shape[2:]))
+        expected = torch.zeros_like(changed)
+        assert region is not None
+        expected[region.y0:region.y1, region.x0:region.x1] = region.mask
+        assert torch.equal(changed, expected), f"{kind} region at {(ry, rx, rh, rw)}"
+
+
+def test_cover_boxes_cover_every_set_position_and_split_at_gaps() -> None:
+    mask = torch.zeros(64, 200, dtype=torch.bool)
+    mask[2:10, 3:20] = True
+    mask[40:60, 150:190] = True
+    region = Region(5, 7, mask)
+    boxes = cover_boxes(region.tight())
+    assert len(boxes) == 2
+    covered = torch.zeros_like(mask)
+    for y0, y1, x0, x1 in boxes:
+        covered[y0 - 5:y1 - 5, x0 - 7:x1 - 7] = True
+    assert bool((covered | ~mask).all())
+
+
+# ----- queue ------------------------------------------------------------------------------------
+def test_latest_wins_queue_merges_the_boxes_it_drops() -> None:
+    queue = LatestWinsQueue()
+    labels, instances = scene()
+    queue.put(RenderJob(1, labels, instances, region=(0, 0, 5, 5)))
+    queue.put(RenderJob(2, labels, instances, region=(50, 40, 60, 45)))
+    job = queue.take(0)
+    assert job is not None and job.version == 2 and job.region == (0, 0, 60, 45)
+    assert job.first_submitted is not None and job.first_submitted <= job.submitted
+    assert queue.take(0) is None
+
+
+def test_render_loop_preview_then_exact_and_newer_job_cancels_exact() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    results = []
+    loop = RenderLoop(incremental, results.append)
+    loop.submit(RenderJob(1, labels, instances))
+    first = loop.process_one(0)
+    assert first is not None and first.kind == "preview" and first.box == (0, 0, WIDTH, HEIGHT)
+    new_labels, new_instances = edit(labels, instances, (30, 30, 40, 40), 21)
+    loop.submit(RenderJob(2, new_labels, new_instances, region=(30, 30, 40, 40)))
+    preview = loop.process_one(0)
+    assert preview is not None and preview.kind == "preview" and preview.version == 2
+    x0, y0, x1, y1 = preview.box
+    assert x0 <= 30 and y0 <= 30 and x1 >= 40 and y1 >= 40
+    # a newer job is pending while the exact frame would render: the exact render is cancelled
+    loop.submit(RenderJob(3, new_labels, new_instances))
+    assert loop._exact(loop._exact_due) is None
+    assert loop.process_one(0).kind == "preview"  # job 3 (no change: empty tile)
+    exact = loop.process_one(0)  # idle: the exact frame
+    assert exact is not None and exact.kind == "exact" and exact.version == 3
+    assert np.array_equal(exact.image, renderer.render(new_labels, new_instances, {}, 0)) or \
+        np.abs(exact.image.astype(int) - renderer.render(new_labels, new_instances, {}, 0)).max() <= 1
+    assert [r.kind for r in results] == ["preview", "preview", "preview", "exact"]
+
+
+def test_render_loop_thread_delivers_the_latest_version() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer)
+    results = []
+    loop = RenderLoop(incremental, results.append, idle_refresh_s=0.05)
+    loop.start()
+    try:
+        for version in range(1, 6):
+            labels, instances = edit(labels, instances, (version * 10, 5, version * 10 + 5, 15), 21)
+            loop.submit(RenderJob(version, labels, instances, region=(version * 10, 5, version * 10 + 5, 15)))
+        deadline = time.time() + 30
+        while time.time() < deadline and not any(r.kind == "exact" and r.version == 5 for r in results):
+            time.sleep(0.02)
+    finally:
+        loop.stop()
+    assert any(r.kind == "exact" and r.version == 5 for r in results)
+    assert np.array_equal(incremental.image(), incremental.full(labels, instances, {}, 0))
