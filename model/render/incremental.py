@@ -32,6 +32,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from model.errors import ImageFileError
 from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
 from model.render.frozen_norm import FoldedWeights, NormStats
 from model.render.full import Renderer, pad_amounts, to_uint8
@@ -164,6 +165,7 @@ class IncrementalRenderer:
         (the previous cache is kept)."""
         start = time.perf_counter()
         self.renderer.check_maps(labels, instances)
+        self.check_size(*labels.shape)
         styles = dict(styles or {})
         maps = self._input_maps(labels, instances, styles, seed)
         shapes = tensor_shapes(self.plan, *maps.shape)
@@ -182,6 +184,13 @@ class IncrementalRenderer:
         self.cache_dtype = dtype
         self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
         return self.image()
+
+    def check_size(self, height: int, width: int) -> None:
+        """Every reflection pad needs more pixels than it pads: the coarsest map must be ≥ 4×4."""
+        smallest = 4 * self.renderer.stride
+        if min(height, width) < smallest // 2 or height * width < smallest * smallest // 4:
+            raise ImageFileError(f"{width}x{height} is too small for this network: "
+                                 f"use at least {smallest // 2}x{smallest // 2} (its stride is {self.renderer.stride})")
 
     def _choose_dtype(self, height: int, width: int) -> torch.dtype:
         if self.estimate_cache_bytes(height, width) <= self.cache_limit_bytes:
