@@ -1,0 +1,97 @@
+"""A small fully convolutional segmenter, the judge of the evaluation protocol.
+
+pix2pixHD scores a generator by running an off-the-shelf segmentation network on its outputs. We
+have no such network for procedural scenes, so ``evaluate`` trains this one on real procedural
+photos at a reduced resolution (a few minutes on a CPU) and compares its mIoU on real and generated
+images of held-out scenes.
+"""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+
+def conv_bn(in_ch: int, out_ch: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(out_ch),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Segmenter(nn.Module):
+    """Encoder to 1/8 resolution with dilated context, a skip from 1/2, bilinear upsampling."""
+
+    def __init__(self, num_classes: int, width: int = 32) -> None:
+        super().__init__()
+        w = width
+        self.stem = nn.Sequential(conv_bn(3, w, 2), conv_bn(w, w))  # 1/2
+        self.body = nn.Sequential(
+            conv_bn(w, 2 * w, 2), conv_bn(2 * w, 2 * w),  # 1/4
+            conv_bn(2 * w, 4 * w, 2), conv_bn(4 * w, 4 * w),  # 1/8
+            conv_bn(4 * w, 4 * w, dilation=2), conv_bn(4 * w, 4 * w, dilation=4),
+        )
+        self.fuse = nn.Sequential(conv_bn(4 * w + w, 2 * w), nn.Conv2d(2 * w, num_classes, 1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        skip = self.stem(image)
+        deep = nn.functional.interpolate(self.body(skip), size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        logits = self.fuse(torch.cat([deep, skip], 1))
+        return nn.functional.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def train_segmenter(
+    images: torch.Tensor, targets: torch.Tensor, num_classes: int, steps: int = 600, batch_size: int = 8,
+    lr: float = 2e-3, seed: int = 0, ignore_index: int = -1,
+) -> Segmenter:
+    """images N×3×H×W in [-1, 1], targets N×H×W contiguous class indices (``ignore_index`` = skip)."""
+    torch.manual_seed(seed)
+    model = Segmenter(num_classes)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    for step in range(steps):
+        index = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
+        x, y = images[index], targets[index]
+        if torch.rand((), generator=gen) < 0.5:
+            x, y = x.flip(-1), y.flip(-1)
+        loss = nn.functional.cross_entropy(model(x), y, ignore_index=ignore_index)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % 100 == 0 or step == steps - 1:
+            log.info("segmenter step %d/%d: loss %.3f", step + 1, steps, float(loss))
+    return model.eval()
+
+
+@torch.inference_mode()
+def predict(model: Segmenter, images: torch.Tensor, batch_size: int = 8) -> torch.Tensor:
+    return torch.cat([model(images[i:i + batch_size]).argmax(1) for i in range(0, len(images), batch_size)])
+
+
+def confusion(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = -1) -> np.ndarray:
+    """num_classes×num_classes counts [target, prediction], vectorised with bincount."""
+    keep = target != ignore_index
+    codes = target[keep].long() * num_classes + pred[keep].long()
+    return torch.bincount(codes, minlength=num_classes * num_classes).reshape(num_classes, num_classes).numpy()
+
+
+def iou_per_class(matrix: np.ndarray) -> np.ndarray:
+    """IoU of every class (NaN where a class is absent from both targets and predictions)."""
+    tp = np.diag(matrix).astype(np.float64)
+    union = matrix.sum(0) + matrix.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, tp / union, np.nan)
+
+
+def mean_iou(matrix: np.ndarray) -> float:
+    """Mean IoU over the classes present in the targets."""
+    present = matrix.sum(1) > 0
+    return float(np.nanmean(iou_per_class(matrix)[present])) if present.any() else float("nan")

@@ -1,0 +1,55 @@
+"""The evaluation protocol (segmenter mIoU real vs generated) and appearance control."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from model.checkpoint import make_random_checkpoint
+from model.segmenter import confusion, iou_per_class, mean_iou
+from test_train import write_folder
+
+DEFAULT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+
+
+def test_confusion_and_miou():
+    target = torch.tensor([[0, 0, 1, 1, -1]])
+    pred = torch.tensor([[0, 1, 1, 1, 0]])
+    matrix = confusion(pred, target, 3)
+    assert matrix.tolist() == [[1, 1, 0], [0, 2, 0], [0, 0, 0]]
+    np.testing.assert_allclose(iou_per_class(matrix)[:2], [0.5, 2 / 3])
+    assert mean_iou(matrix) == pytest.approx((0.5 + 2 / 3) / 2)  # class 2 is absent: not averaged
+
+
+def test_evaluate_cli_runs(tmp_path, capsys):
+    from main import run_command
+
+    data = tmp_path / "data"
+    write_folder(data, "train", 4)
+    write_folder(data, "test", 2, start=100)
+    checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
+    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--size", "32x16",
+                        "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu"])
+    assert code == 0
+    out = capsys.readouterr().out
+    for key in ("mIoU real", "mIoU generated", "ratio", "appearance"):
+        assert key in out
+    assert (tmp_path / "out" / "render_00.png").exists()
+
+
+@pytest.mark.skipif(not (DEFAULT / "config.json").exists(), reason="no bundled default checkpoint")
+def test_default_checkpoint_appearance_control():
+    """Switching one car's cluster recolours it (≥ 20/255) and leaves pixels away from it alone (< 2/255)."""
+    from model.data.procedural import SceneConfig, generate_scene
+    from model.evaluate import appearance_control
+    from model.render.full import Renderer
+
+    renderer = Renderer.from_checkpoint(DEFAULT, "cpu")
+    assert renderer.num_styles(26) >= 2
+    _, labels, instances = generate_scene(424242, 3, SceneConfig())
+    result = appearance_control(renderer, labels, instances)
+    assert result is not None
+    assert result["colour_change"] >= 20.0, result
+    assert result["far_change"] < 2.0, result

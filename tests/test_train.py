@@ -1,0 +1,223 @@
+"""Tiny synthetic street scenes and configs shared by the training, feature and evaluation tests."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from model.train import TrainConfig
+
+SKY, ROAD, BUILDING, CAR = 23, 7, 11, 26
+COLOURS = {SKY: (70, 130, 180), ROAD: (128, 64, 128), BUILDING: (90, 90, 90), CAR: (200, 30, 30)}
+
+
+def tiny_scene(index: int, height: int = 32, width: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(labels uint8, instances int32, image uint8): sky / building / road bands and two cars."""
+    rng = np.random.default_rng(index)
+    labels = np.full((height, width), ROAD, np.uint8)
+    labels[: height // 3] = SKY
+    labels[height // 3: height // 2, :] = BUILDING
+    instances = labels.astype(np.int32)
+    for k in range(2):
+        x0 = int(rng.integers(0, width - 16)) if k == 0 else (width // 2 + int(rng.integers(0, width // 2 - 16)))
+        y0 = height // 2 + int(rng.integers(0, height // 4))
+        labels[y0:y0 + 8, x0:x0 + 12] = CAR
+        instances[y0:y0 + 8, x0:x0 + 12] = CAR * 1000 + k
+    image = np.zeros((height, width, 3), np.uint8)
+    for class_id, colour in COLOURS.items():
+        image[labels == class_id] = colour
+    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
+    return labels, instances, image
+
+
+class TinyScenes(Dataset):
+    def __init__(self, count: int = 2, height: int = 32, width: int = 64) -> None:
+        self.scenes = [tiny_scene(i, height, width) for i in range(count)]
+
+    def __len__(self) -> int:
+        return len(self.scenes)
+
+    def __getitem__(self, i: int) -> dict:
+        labels, instances, image = self.scenes[i]
+        return {
+            "label": torch.from_numpy(labels.astype(np.int64)),
+            "inst": torch.from_numpy(instances.astype(np.int64)),
+            "image": torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(127.5).sub(1.0),
+            "path": f"tiny_{i}",
+        }
+
+
+def write_folder(root: Path, phase: str, count: int, start: int = 0, height: int = 32, width: int = 64) -> Path:
+    from model.scene_io import write_png
+
+    for kind in ("label", "inst", "img"):
+        (root / f"{phase}_{kind}").mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + count):
+        labels, instances, image = tiny_scene(i, height, width)
+        write_png(root / f"{phase}_label" / f"s{i:03d}.png", labels)
+        write_png(root / f"{phase}_inst" / f"s{i:03d}.png", instances.astype(np.uint16))
+        write_png(root / f"{phase}_img" / f"s{i:03d}.png", image)
+    return root
+
+
+def tiny_config(tmp_path: Path, name: str = "tiny", **overrides) -> TrainConfig:
+    values = dict(
+        name=name, runs_dir=tmp_path, netG="global", ngf=4, n_downsample_global=1, n_blocks_global=1,
+        n_local_enhancers=1, n_blocks_local=1, instance_feat=True, nef=4, n_downsample_E=1, ndf=4, n_layers_D=2,
+        num_d=2, flip=False, num_workers=0, epochs=50, decay_epochs=0, sample_every=0, log_every=1,
+        save_every_minutes=1e9, threads=None,
+    )
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+# ----- tests ------------------------------------------------------------------------------------
+import os  # noqa: E402
+import socket  # noqa: E402
+
+import pytest  # noqa: E402
+from safetensors.torch import load_file  # noqa: E402
+
+from model.labels import cityscapes  # noqa: E402
+from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss  # noqa: E402
+from model.train import STATE_FILE, Dist, Trainer, TrainConfig as _TC  # noqa: E402,F401
+
+
+def test_gan_losses_and_feature_matching():
+    real_scores = [[torch.zeros(1, 2, 3, 3), torch.ones(1, 1, 4, 4)]]
+    fake_scores = [[torch.zeros(1, 2, 3, 3), torch.zeros(1, 1, 4, 4)]]
+    lsgan, hinge = GANLoss("lsgan"), GANLoss("hinge")
+    assert float(lsgan(real_scores, real=True)) == 0.0
+    assert float(lsgan(fake_scores, real=True)) == 1.0
+    assert float(hinge(real_scores, real=True)) == 0.0
+    assert float(hinge(fake_scores, real=False)) == 1.0
+    assert float(hinge(real_scores, real=True, for_discriminator=False)) == -1.0
+    shifted = [[torch.full((1, 2, 3, 3), 0.5), torch.zeros(1, 1, 4, 4)]]
+    # one feature layer before the score map: weight 4/(1) per layer, 1/num_D per scale
+    assert float(feature_matching_loss(shifted, fake_scores)) == pytest.approx(4 * 0.5)
+
+
+def test_vgg_loss_loads_torchvision_layout(tmp_path):
+    torch.manual_seed(0)
+    reference = VGG19Features()
+    state = {k: v for k, v in reference.state_dict().items()}
+    state["classifier.0.weight"] = torch.zeros(2, 2)  # torchvision's classifier keys are ignored
+    torch.save(state, tmp_path / "vgg19.pth")
+    vgg = VGG19Features.from_file(tmp_path / "vgg19.pth")
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    assert [f.shape[1] for f in vgg(x)] == [64, 128, 256, 512, 512]
+    loss = VGGLoss(vgg)
+    assert float(loss(x, x)) == 0.0
+    assert float(loss(x, -x)) > 0.0
+
+
+def test_training_decreases_fixed_batch_loss(tmp_path):
+    config = tiny_config(tmp_path, lambda_l1=10.0, lr=2e-3, max_steps=12)
+    trainer = Trainer(config, TinyScenes(count=1), cityscapes(), Dist())
+    batch = TinyScenes(count=1)[0]
+    batch = {k: v[None] for k, v in batch.items() if k != "path"}
+    losses = [trainer.train_step(batch) for _ in range(12)]
+    first = losses[0]["G_L1"] + losses[0]["G_GAN_Feat"]
+    last = losses[-1]["G_L1"] + losses[-1]["G_GAN_Feat"]
+    assert last < 0.8 * first, (first, last)
+
+
+def local_config(tmp_path, name, **overrides):
+    return tiny_config(tmp_path, name, netG="local", crop_size=(32, 32), encoder_downsample=1,
+                       fix_global_steps=1, flip=True, **overrides)
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    label_set = cityscapes()
+    Trainer(local_config(tmp_path, "straight", max_steps=2), TinyScenes(3), label_set, Dist()).train()
+    Trainer(local_config(tmp_path, "resumed", max_steps=1), TinyScenes(3), label_set, Dist()).train()
+    resumed = Trainer(local_config(tmp_path, "resumed", max_steps=2), TinyScenes(3), label_set, Dist())
+    assert resumed.step == 1
+    resumed.train()
+    a = load_file(str(tmp_path / "straight" / STATE_FILE))
+    b = load_file(str(tmp_path / "resumed" / STATE_FILE))
+    assert a.keys() == b.keys()
+    assert any(k.startswith("optG.") for k in a) and any(k.startswith("D.") for k in a)
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6, msg=key)
+    assert (tmp_path / "resumed" / "checkpoint" / "config.json").exists()
+    assert (tmp_path / "resumed" / "loss_log.csv").exists()
+
+
+def test_init_global_copies_global_weights(tmp_path):
+    label_set = cityscapes()
+    Trainer(tiny_config(tmp_path, "coarse", ngf=8, max_steps=1), TinyScenes(1), label_set, Dist()).train()
+    local = Trainer(local_config(tmp_path, "fine", max_steps=0, init_global=tmp_path / "coarse"),
+                    TinyScenes(1), label_set, Dist())
+    coarse = load_file(str(tmp_path / "coarse" / "checkpoint" / "generator.safetensors"))
+    torch.testing.assert_close(local.stack.generator.model[1].weight, coarse["model.1.weight"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world: int, port: int, root: str) -> None:
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    try:
+        config = local_config(Path(root), "ddp", max_steps=2)
+        trainer = Trainer(config, TinyScenes(4), cityscapes(), Dist(rank, world, torch.device("cpu")))
+        trainer.train()
+        flat = torch.cat([p.detach().flatten() for p in [*trainer.stack.parameters(), *trainer.D.parameters()]])
+        torch.save(flat, Path(root) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_two_gloo_processes_agree(tmp_path):
+    import torch.multiprocessing as mp
+
+    mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    torch.testing.assert_close(rank0, rank1, rtol=0, atol=1e-6)
+    saved = load_file(str(tmp_path / "ddp" / STATE_FILE))
+    assert int(json_step(tmp_path / "ddp")) == 2 and len(saved) > 0
+
+
+def json_step(run_dir: Path) -> int:
+    import json
+
+    return json.loads((run_dir / "state.json").read_text())["step"]
+
+
+def test_train_cli_smoke(tmp_path):
+    from main import run_command
+
+    write_folder(tmp_path / "data", "train", 2)
+    code = run_command([
+        "train", "--data", str(tmp_path / "data"), "--name", "cli", "--runs", str(tmp_path / "runs"),
+        "--ngf", "4", "--n-downsample-global", "1", "--n-blocks-global", "1", "--ndf", "4", "--num-d", "1",
+        "--instance-feat", "--nef", "4", "--n-downsample-E", "1", "--max-steps", "2", "--num-workers", "0",
+        "--sample-every", "1", "--lambda-l1", "1",
+    ])
+    assert code == 0
+    run = tmp_path / "runs" / "cli"
+    assert (run / "samples" / "latest.png").exists()
+    assert (run / "checkpoint" / "encoder.safetensors").exists()
+    from model.checkpoint import load_checkpoint
+
+    assert load_checkpoint(run / "checkpoint").config.train_size == (64, 32)
+
+
+def test_train_cli_rejects_bad_size(tmp_path, capsys):
+    from main import run_command
+
+    write_folder(tmp_path / "data", "train", 1)
+    code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),
+                        "--n-downsample-global", "6", "--max-steps", "1"])
+    assert code == 2
+    assert "multiple of" in capsys.readouterr().err
