@@ -49,7 +49,7 @@ def tensor_shapes(plan: Plan, height: int, width: int) -> dict[int, tuple[int, i
 class Executor:
     """Computes layer outputs on boxes. ``band_pixels`` bounds the work between cancellation checks."""
 
-    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 20) -> None:
+    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 17) -> None:
         self.plan = plan
         self.device = device
         self.band_pixels = band_pixels

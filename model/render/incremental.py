@@ -231,6 +231,48 @@ class IncrementalRenderer:
         y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
         return Region(y0, x0, torch.from_numpy(diff[y0:y1, x0:x1].copy()))
 
+    @property
+    def has_quick_preview(self) -> bool:
+        return bool(self.plan.finest)
+
+    @torch.inference_mode()
+    def quick_preview(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
+                      region: ImageBox | None = None, seed: int = 0) -> Tile | None:
+        """The first pixels after an edit, in a few milliseconds: only the finest enhancer level is
+        recomputed (its receptive field is a few dozen pixels), the coarser levels' contribution is
+        taken from the cache as it was. The cache is left untouched (the pass is rolled back); the
+        accurate ``update`` follows. None for a global-only generator, or without a cache."""
+        if not self.plan.finest or self._store is None or labels.shape != self._size or seed != self._seed:
+            return None
+        styles = dict(styles or {})
+        changed = self.changed_region(labels, instances, styles, region)
+        if changed is None:
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        y0, y1, x0, x1 = changed.box
+        self.renderer.label_set.check_ids(labels[y0:y1, x0:x1])
+        journal = _Journal()
+        threads = torch.get_num_threads()
+        try:
+            if self.device.type == "cpu" and self.update_threads:
+                torch.set_num_threads(self.update_threads)
+            self._write_maps(labels, instances, styles, changed, journal)
+            out_box = self._propagate(changed, self.epsilon, journal, UpdateStats(), None, only=self.plan.finest)
+            return self._tile(out_box)
+        finally:
+            self._rollback(journal)
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+
+    def _tile(self, out_box: Box | None) -> Tile:
+        if out_box is None:
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        height, width = self._size
+        y0, y1, x0, x1 = out_box
+        y1, x1 = min(y1, height), min(x1, width)
+        if y0 >= y1 or x0 >= x1:
+            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+        return Tile(to_uint8(self.output_tensor()[:, :, y0:y1, x0:x1]), (x0, y0, x1, y1))
+
     @torch.inference_mode()
     def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
                region: ImageBox | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
@@ -276,15 +318,7 @@ class IncrementalRenderer:
         self._styles = styles
         stats.ms = (time.perf_counter() - start) * 1e3
         self.last_stats = stats
-        if out_box is None:
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
-        height, width = self._size
-        y0, y1, x0, x1 = out_box
-        y1, x1 = min(y1, height), min(x1, width)
-        if y0 >= y1 or x0 >= x1:
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
-        tile = to_uint8(self.output_tensor()[:, :, y0:y1, x0:x1])
-        return Tile(tile, (x0, y0, x1, y1))
+        return self._tile(out_box)
 
     def _write_maps(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
                     changed: Region, journal: _Journal) -> None:
@@ -302,7 +336,9 @@ class IncrementalRenderer:
                 maps.instances[y0:y1, x0:x1], styles, self._seed)
 
     def _propagate(self, changed: Region, eps: float, journal: _Journal, stats: UpdateStats,
-                   cancelled: Callable[[], bool] | None) -> Box | None:
+                   cancelled: Callable[[], bool] | None, only: set[int] | None = None) -> Box | None:
+        """Recompute what ``changed`` reaches; ``only``: recompute just these layers (others count as
+        unchanged). Returns the output box that was rewritten."""
         assert self._store is not None
         store, plan = self._store, self.plan
         height, width = store.shapes[0]
@@ -319,7 +355,7 @@ class IncrementalRenderer:
                                    layer.pad_mode, shape_in, shape_out)
             if layer.skip is not None:
                 candidates = union(candidates, dirty.get(layer.skip))
-            if candidates is None:
+            if candidates is None or (only is not None and layer.dst not in only):
                 dirty[layer.dst] = None
                 continue
             stats.layers += 1

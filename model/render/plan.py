@@ -79,6 +79,8 @@ class Plan:
     tensors: list[TensorSpec]
     layers: list[Layer]
 
+    finest: set[int] = field(default_factory=set)  # dst of the finest enhancer level's layers (LocalEnhancer)
+
     @property
     def output(self) -> int:
         return self.layers[-1].dst
@@ -209,5 +211,8 @@ def build_plan(generator: nn.Module) -> Plan:
     else:
         raise UnsupportedGeneratorError(f"not a pix2pixHD generator: {type(generator).__name__}")
     plan = Plan(builder.tensors, builder.layers)
+    if isinstance(generator, LocalEnhancer):
+        prefix = f"model{generator.n_local_enhancers}_"
+        plan.finest = {layer.dst for layer in plan.layers if layer.name.startswith(prefix)}
     log.debug("plan: %d layers, %d tensors", len(plan.layers), len(plan.tensors))
     return plan

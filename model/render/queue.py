@@ -3,15 +3,18 @@
 The GUI submits a ``RenderJob`` per edit (a snapshot of the maps and the document version). The
 worker keeps only the newest pending job, merging the changed boxes of the ones it drops, and:
 
-1. runs an incremental update (fast mode) and reports it as a *preview* tile;
+1. for a LocalEnhancer, first recomputes only the finest level around the edit (a few ms) and
+   reports it as a *quick* tile, then runs the incremental update (fast mode) and reports it as a
+   *preview* tile — that one is cancelled when a newer job is already waiting (whose quick tile
+   will show sooner), so painting shows quick tiles and a pause shows the accurate one;
 2. once no job has arrived for ``idle_refresh_s``, runs a full render with live statistics (the
    *exact* frame, which also refreshes the frozen statistics) — cancelled as soon as a newer job
    arrives, which then starts from the cache the preview left.
 
-Previews are not cancelled by newer jobs by default: an update takes tens of milliseconds, and
-cancelling it on every mouse move would show nothing while the user keeps painting (a newer job
-already includes the older one's changes, so dropping pending ones is enough). ``cancel_previews``
-turns that on. The editor's QThread worker can run ``RenderLoop.process_one`` in its own loop or
+Without a quick tile (a global-only generator) previews are not cancelled by newer jobs unless
+``cancel_previews``: cancelling on every mouse move would show nothing while the user keeps
+painting (a newer job already includes the older one's changes, so dropping pending ones is
+enough). The editor's QThread worker can run ``RenderLoop.process_one`` in its own loop or
 start this thread and forward ``on_result`` through a Qt signal.
 """
 from __future__ import annotations
@@ -46,7 +49,7 @@ class RenderJob:
 @dataclass(frozen=True)
 class RenderOutput:
     version: int
-    kind: Literal["preview", "exact"]
+    kind: Literal["quick", "preview", "exact"]
     image: np.ndarray  # H×W×3 uint8: a tile (preview) or the whole frame (exact)
     box: ImageBox  # where ``image`` goes; (0, 0, 0, 0) when nothing changed
     ms: float  # time spent rendering it
@@ -147,8 +150,21 @@ class RenderLoop:
         return None
 
     def _preview(self, job: RenderJob) -> RenderOutput | None:
+        quick = self.renderer.has_quick_preview and self.renderer.ready
+        if quick:
+            start = time.perf_counter()
+            try:
+                tile = self.renderer.quick_preview(job.labels, job.instances, job.styles, job.region, job.seed)
+            except Exception:  # the accurate update below reports the error
+                log.exception("quick preview failed")
+                tile = None
+            if tile is not None:
+                self.on_result(RenderOutput(job.version, "quick", tile.image, tile.box,
+                                            (time.perf_counter() - start) * 1e3, job.first_submitted or job.submitted))
+            if self.queue.has_pending():
+                return None  # the newer job supersedes this one's accurate update
         start = time.perf_counter()
-        cancel = self._newer_or_stopping if self.cancel_previews else self._stopping
+        cancel = self._newer_or_stopping if (quick or self.cancel_previews) else self._stopping
         try:
             tile = self.renderer.update(job.labels, job.instances, job.styles, job.region, job.seed, cancel)
         except Exception as exc:  # a render must never take the editor down
