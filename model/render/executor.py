@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +37,7 @@ class Store:
     tensors: dict[int, torch.Tensor]
     inputs: InputMaps
     shapes: dict[int, tuple[int, int]]
+    rms: dict[int, float] = field(default_factory=dict)  # typical magnitude of each tensor (subsampled)
 
     def nbytes(self) -> int:
         return sum(t.numel() * t.element_size() for t in self.tensors.values())
@@ -172,6 +173,7 @@ class Executor:
                 stats[layer.dst].apply_(dst)
                 skip = store.tensors[layer.skip].float() if layer.skip is not None else None
                 self.finish(layer, dst, skip)
+            store.rms[layer.dst] = float(dst[:, :, ::4, ::4].float().pow(2).mean().sqrt())
             store.tensors[layer.dst] = dst if cache_dtype == torch.float32 or layer.dst == self.plan.output \
                 else dst.to(cache_dtype)
         return stats

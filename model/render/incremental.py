@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from model.errors import ImageFileError
+from model.render.device import device_settings
 from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
 from model.render.frozen_norm import FoldedWeights, NormStats
 from model.render.full import Renderer, pad_amounts, to_uint8
@@ -75,6 +76,7 @@ class UpdateStats:
 class _Journal:
     entries: list[tuple[int, Box, torch.Tensor]] = field(default_factory=list)
     maps: list[tuple[Box, np.ndarray, np.ndarray, np.ndarray | None]] = field(default_factory=list)
+    styles: dict[int, Style] | None = None
 
 
 class IncrementalRenderer:
@@ -103,11 +105,47 @@ class IncrementalRenderer:
         self._size: tuple[int, int] = (0, 0)  # unpadded H, W
         self.cache_dtype = torch.float32
         self.last_stats = UpdateStats()
+        self.settings = device_settings(self.device)
+        self.relative_epsilon = False  # True: epsilon is a fraction of each tensor's RMS
+        self.keep_journal = False  # True: ``revert_last()`` can undo the last update (benchmarks)
+        self._last_journal: _Journal | None = None
+
+    # ----- drop-in for the editor's RendererLike (editor/render_worker.py) ---------------------------
+    @property
+    def label_set(self):  # noqa: ANN201 - model.labels.LabelSet
+        return self.renderer.label_set
+
+    def num_styles(self, class_id: int) -> int:
+        return self.renderer.num_styles(class_id)
+
+    def render(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
+               seed: int = 0) -> np.ndarray:
+        """The whole frame, updated incrementally from the cache when there is one (else rendered)."""
+        tile = self.update(labels, instances, styles, None, seed)
+        assert tile is not None  # not cancellable without ``cancelled``
+        return self.image()
+
+    def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None,
+                    box: tuple[int, int, int, int], seed: int = 0) -> np.ndarray:
+        """Style thumbnails: a standalone render of the crop, leaving the cache alone."""
+        return self.renderer.render_crop(labels, instances, styles, box, seed)
+
+    @torch.inference_mode()
+    def revert_last(self) -> None:
+        """Undo the last committed update (needs ``keep_journal``): the cache returns to the state
+        before it, so several edits can be timed from one full render."""
+        if self._last_journal is None:
+            raise RuntimeError("no update to revert (set keep_journal before updating)")
+        self._rollback(self._last_journal)
+        if self._last_journal.styles is not None:
+            self._styles = self._last_journal.styles
+        self._last_journal = None
 
     def clear(self) -> None:
         """Drop the cache (frees its memory; the next update renders the full frame)."""
         self._store = None
         self._frozen, self._stats = {}, {}
+        self._last_journal = None
 
     # ----- introspection --------------------------------------------------------------------------
     @property
@@ -172,13 +210,15 @@ class IncrementalRenderer:
         store = Store({}, maps, shapes)
         dtype = self._choose_dtype(*labels.shape)
         try:
-            stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype)
+            with self.settings.autocast():
+                stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype)
         except RenderCancelled:
             log.debug("full render cancelled")
             return None
         finally:
             maps.invalidate()
         self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
+        self._last_journal = None
         self._frozen = self.executor.fold_all(stats)
         self._size = labels.shape
         self.cache_dtype = dtype
@@ -307,7 +347,8 @@ class IncrementalRenderer:
             if self.device.type == "cpu" and self.update_threads:
                 torch.set_num_threads(self.update_threads)
             self._write_maps(labels, instances, styles, changed, journal)
-            out_box = self._propagate(changed, eps, journal, stats, cancelled)
+            with self.settings.autocast():
+                out_box = self._propagate(changed, eps, journal, stats, cancelled)
         except RenderCancelled:
             self._rollback(journal)
             log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)
@@ -315,6 +356,8 @@ class IncrementalRenderer:
         finally:
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
+        journal.styles = self._styles
+        self._last_journal = journal if self.keep_journal else None
         self._styles = styles
         stats.ms = (time.perf_counter() - start) * 1e3
         self.last_stats = stats
@@ -371,7 +414,7 @@ class IncrementalRenderer:
                 journal.entries.append((layer.dst, box, old))
                 target[:, :, y0:y1, x0:x1] = new
                 stats.recomputed += (y1 - y0) * (x1 - x0)
-                mask = delta > eps
+                mask = delta > eps * (store.rms.get(layer.dst, 1.0) if self.relative_epsilon else 1.0)
                 if bool(mask.any()):
                     moved = union(moved, Region(y0, x0, mask).tight())
                 if layer.dst == plan.output:
