@@ -309,3 +309,21 @@ def test_quick_preview_shows_the_edit_and_leaves_the_cache_alone() -> None:
     after = _snapshot(incremental)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert IncrementalRenderer(tiny(0)).quick_preview(labels, instances) is None  # global-only: none
+
+
+def test_quick_previews_between_layers_leave_the_update_exact() -> None:
+    renderer = tiny(2)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    incremental.full(labels, instances, {}, 0)
+    new_labels, new_instances = edit(labels, instances, (10, 10, 30, 25), 21)
+    newer_labels, newer_instances = edit(new_labels, new_instances, (60, 40, 75, 60), 26, 26005)
+    shown = []
+
+    def between() -> None:  # a newer edit arrives while the update runs
+        shown.append(incremental.quick_preview(newer_labels, newer_instances, {}, None, 0))
+
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    incremental.update(new_labels, new_instances, {}, None, 0, between_layers=between)
+    assert shown and all(tile is not None and tile.image.size for tile in shown)
+    assert (incremental.output_tensor() - reference).abs().max().item() < TOL

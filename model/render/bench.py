@@ -232,9 +232,10 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
     edits: list[EditTiming] = []
     painted = [paint(labels, instances, area, seed=10 + k, class_id=VEGETATION if k % 2 == 0 else CAR)
                for k, area in enumerate(EDIT_AREAS)]
-    incremental.clear()
-    incremental.full(labels, instances)
-    incremental.keep_journal = True
+    if not incremental.ready:
+        incremental.clear()
+        incremental.full(labels, instances)
+    incremental.keep_journal = True  # the cache holds the base scene from the timed full renders
     frames: list[tuple[torch.Tensor, torch.Tensor | None]] = []
     for (new_labels, new_instances, box), area in zip(painted, EDIT_AREAS):
         fast_ms, tile = _time_ms(lambda: incremental.update(new_labels, new_instances, region=box))

@@ -316,8 +316,12 @@ class IncrementalRenderer:
     @torch.inference_mode()
     def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
                region: ImageBox | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
-               epsilon: float | None = None) -> Tile | None:
+               epsilon: float | None = None, between_layers: Callable[[], None] | None = None) -> Tile | None:
         """Bring the cache to the new maps and return the part of the frame that changed.
+
+        ``between_layers`` is called after every layer; it may call ``quick_preview`` for a newer
+        edit (that pass rolls itself back, so this update resumes unharmed), which is how the render
+        loop shows new strokes while an update runs.
 
         ``region`` is a hint only (changes are found by comparing the maps). Returns None when
         cancelled (the cache is rolled back) and an empty tile when nothing changed. A size or seed
@@ -348,7 +352,7 @@ class IncrementalRenderer:
                 torch.set_num_threads(self.update_threads)
             self._write_maps(labels, instances, styles, changed, journal)
             with self.settings.autocast():
-                out_box = self._propagate(changed, eps, journal, stats, cancelled)
+                out_box = self._propagate(changed, eps, journal, stats, cancelled, between_layers=between_layers)
         except RenderCancelled:
             self._rollback(journal)
             log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)
@@ -379,7 +383,8 @@ class IncrementalRenderer:
                 maps.instances[y0:y1, x0:x1], styles, self._seed)
 
     def _propagate(self, changed: Region, eps: float, journal: _Journal, stats: UpdateStats,
-                   cancelled: Callable[[], bool] | None, only: set[int] | None = None) -> Box | None:
+                   cancelled: Callable[[], bool] | None, only: set[int] | None = None,
+                   between_layers: Callable[[], None] | None = None) -> Box | None:
         """Recompute what ``changed`` reaches; ``only``: recompute just these layers (others count as
         unchanged). Returns the output box that was rewritten."""
         assert self._store is not None
@@ -392,6 +397,8 @@ class IncrementalRenderer:
         for layer in plan.layers:
             if cancelled is not None and cancelled():
                 raise RenderCancelled
+            if between_layers is not None:
+                between_layers()
             shape_in, shape_out = store.shapes[layer.src], store.shapes[layer.dst]
             stats.total += shape_out[0] * shape_out[1]
             candidates = propagate(dirty.get(layer.src), layer.kind, layer.kernel, layer.stride, layer.pad,

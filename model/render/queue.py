@@ -6,7 +6,8 @@ worker keeps only the newest pending job, merging the changed boxes of the ones 
 1. for a LocalEnhancer, first recomputes only the finest level around the edit (a few ms) and
    reports it as a *quick* tile, then runs the incremental update (fast mode) and reports it as a
    *preview* tile — skipped when a newer job is already waiting (its quick tile shows sooner), so
-   painting shows quick tiles and a pause shows the accurate one;
+   painting shows quick tiles and a pause shows the accurate one. An edit queued while an update
+   runs gets its quick tile between two layers of that update;
 2. once no job has arrived for ``idle_refresh_s``, runs a full render with live statistics (the
    *exact* frame, which also refreshes the frozen statistics) — cancelled as soon as a newer job
    arrives, which then starts from the cache the preview left.
@@ -86,6 +87,11 @@ class LatestWinsQueue:
             job, self._job = self._job, None
             return job
 
+    def peek(self) -> RenderJob | None:
+        """The pending job, left in the queue."""
+        with self._cond:
+            return self._job
+
     def has_pending(self) -> bool:
         with self._cond:
             return self._job is not None
@@ -114,6 +120,7 @@ class RenderLoop:
         self.queue = LatestWinsQueue()
         self._exact_due: RenderJob | None = None
         self._thread: threading.Thread | None = None
+        self._quick_shown: int | None = None  # version whose quick tile was shown during an update
 
     # ----- GUI side ---------------------------------------------------------------------------------
     def submit(self, job: RenderJob) -> None:
@@ -149,24 +156,37 @@ class RenderLoop:
             return self._exact(self._exact_due)
         return None
 
+    def _quick(self, job: RenderJob) -> None:
+        """Show the quick tile of ``job`` (LocalEnhancer only)."""
+        start = time.perf_counter()
+        try:
+            tile = self.renderer.quick_preview(job.labels, job.instances, job.styles, job.region, job.seed)
+        except Exception:  # the accurate update reports errors
+            log.exception("quick preview failed")
+            return
+        if tile is not None:
+            self._quick_shown = job.version
+            self.on_result(RenderOutput(job.version, "quick", tile.image, tile.box,
+                                        (time.perf_counter() - start) * 1e3, job.first_submitted or job.submitted))
+
+    def _between_layers(self) -> None:
+        """While an update runs: give a newly queued edit its quick tile at once."""
+        pending = self.queue.peek()
+        if pending is not None and pending.version != self._quick_shown:
+            self._quick(pending)
+
     def _preview(self, job: RenderJob) -> RenderOutput | None:
         quick = self.renderer.has_quick_preview and self.renderer.ready
         if quick:
-            start = time.perf_counter()
-            try:
-                tile = self.renderer.quick_preview(job.labels, job.instances, job.styles, job.region, job.seed)
-            except Exception:  # the accurate update below reports the error
-                log.exception("quick preview failed")
-                tile = None
-            if tile is not None:
-                self.on_result(RenderOutput(job.version, "quick", tile.image, tile.box,
-                                            (time.perf_counter() - start) * 1e3, job.first_submitted or job.submitted))
+            if job.version != self._quick_shown:
+                self._quick(job)
             if self.queue.has_pending():
                 return None  # the newer job supersedes this one's accurate update
         start = time.perf_counter()
         cancel = self._newer_or_stopping if self.cancel_previews else self._stopping
         try:
-            tile = self.renderer.update(job.labels, job.instances, job.styles, job.region, job.seed, cancel)
+            tile = self.renderer.update(job.labels, job.instances, job.styles, job.region, job.seed, cancel,
+                                        between_layers=self._between_layers if quick else None)
         except Exception as exc:  # a render must never take the editor down
             log.exception("incremental render failed")
             if self.on_error:
