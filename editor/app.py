@@ -57,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from editor.error_hook import ErrorHook, message_box
     from editor.main_window import MainWindow
+    from editor.pyside_guard import protect_singletons
     from model.app_logging import setup_logging
 
     log_file = setup_logging(logging.INFO)  # already done by main.main; idempotent
+    protect_singletons()
 
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pix2pixhd-editor"])
     app.setOrganizationName("pix2pixhd-editor")

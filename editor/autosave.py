@@ -250,6 +250,10 @@ class RecoveryStore:
     def has_copy(self) -> bool:
         return (self.slot / META_NAME).exists()
 
+    def current(self) -> RecoveryEntry | None:
+        """This session's own recovery copy, if it has one."""
+        return _read_entry(self.slot) if self.has_copy else None
+
     def _open_slot(self) -> None:
         try:
             self.slot.mkdir(parents=True, exist_ok=True)
@@ -395,6 +399,11 @@ class AutosaveWriter:
                 return
             self._pending = job  # the newest job wins
             self._cond.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        with self._cond:
+            return self._pending is not None or self._busy
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Wait until nothing is pending or running; False on timeout."""

@@ -42,6 +42,7 @@ class AutosaveController(QObject):
         self.policy = policy or AutosavePolicy()
         self.writer = AutosaveWriter(self.store, self._report)  # report runs on the writer thread
         self.last_error: str | None = None
+        self.written_version = -1  # the document version of the newest queued copy
         self._closed = False
         state.committed.connect(self._on_committed)
         state.stack.cleanChanged.connect(self._on_clean_changed)
@@ -68,6 +69,7 @@ class AutosaveController(QObject):
     def _on_clean_changed(self, clean: bool) -> None:
         if clean and not self._closed:
             self.policy.reset()
+            self.written_version = -1
             self.writer.submit_clear()
 
     # ----- writing ------------------------------------------------------------------------------
@@ -80,10 +82,18 @@ class AutosaveController(QObject):
         if wait:
             self.last_error = None
         self.writer.submit_write(doc.to_scene(), doc.path, doc.label_set.name, edits)
+        self.written_version = doc.version
         self.policy.reset()
         if wait:
             self.writer.flush()
         return True
+
+    def ensure_current(self) -> None:
+        """Before a save: make the recovery copy hold exactly the maps about to be written (waits)."""
+        if self.written_version != self.state.document.version or self.last_error is not None:
+            self.autosave_now(wait=True)
+        else:
+            self.writer.flush()
 
     def _report(self, entry: RecoveryEntry | None, error: str | None) -> None:
         self.last_error = error

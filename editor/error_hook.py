@@ -50,8 +50,9 @@ class ErrorHook:
             self.previous(exc_type, exc, tb)
             return
         self.count += 1
-        log.error("uncaught exception", exc_info=(exc_type, exc, tb))
         message = one_line(exc, self.log_file)
+        log.error("uncaught exception: %s", message)  # one line on the console
+        log.debug("uncaught exception, traceback:", exc_info=(exc_type, exc, tb))  # the log file (DEBUG) has it all
         now = time.monotonic()
         repeated = self._last is not None and self._last[0] == message and now - self._last[1] < REPEAT_QUIET_S
         if self._showing or repeated:

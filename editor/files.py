@@ -94,6 +94,7 @@ class FileController(QObject):
         self.window = window
         self.pending_export: Path | None = None
         self.export_source = None  # callable(version) -> image or None, set by the main window
+        self.before_save = None  # callable() run before a save writes: the main window's recovery copy
 
     # ----- prompts ------------------------------------------------------------------------------
     def error(self, message: str) -> None:
@@ -173,6 +174,8 @@ class FileController(QObject):
 
     def save_to(self, path: str | Path) -> bool:
         label_path = label_path_for(path)
+        if self.before_save is not None:
+            self.before_save()  # a save killed half-way must not lose the work: it is in the recovery copy
         try:
             written = save_scene(self.state.document.to_scene(), label_path)
         except EditorError as exc:

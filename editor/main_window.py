@@ -34,6 +34,7 @@ from editor.history_panel import HistoryPanel
 from editor.icons import icon
 from editor.label_palette import LabelPalette, frequent_ids
 from editor.model_loader import DEFAULT_CHECKPOINT, ModelLoader
+from editor.pyside_guard import protect_singletons
 from editor.render_worker import RenderRequest, RenderResult, RenderWorker, base_renderer
 from editor.state import EditorState, InstanceMode
 from editor.style_palette import StylePalette
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, renderer: Any = None, checkpoint: Path | None = None,
                  load_default: bool = True, size: tuple[int, int] = (2048, 1024)) -> None:
         super().__init__()
+        protect_singletons()  # PySide6 6.12 + Python 3.11 would abort after enough Qt calls
         self.settings = settings or QSettings()
         self.worker = RenderWorker(renderer)
         label_set = base_renderer(renderer).label_set if renderer is not None else cityscapes()
@@ -63,6 +65,7 @@ class MainWindow(QMainWindow):
         self.autosave = AutosaveController(self.state, parent=self)  # recovery folder: $P2P_RECOVERY_DIR
         self.recovery_prompt = ask_recovery  # injectable: (parent, entries) -> RecoveryChoice
         self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        self.files.before_save = self.autosave.ensure_current
         self.render_version = -1
         self.render_seconds = 0.0
         self._loader: ModelLoader | None = None

@@ -1,0 +1,673 @@
+"""Reliability of the editor: no lost work on a killed save, one clear dialog for each bad input,
+no crash or lost stroke under stress, and uncaught exceptions logged instead of killing the app.
+
+Run with ``-s`` to see the dialog texts and the event-loop timings this file measures.
+"""
+from __future__ import annotations
+
+import errno
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QSettings, Qt, QTimer
+from PySide6.QtGui import QMouseEvent, QTransform
+from PySide6.QtWidgets import QApplication, QMessageBox
+from test_bad_inputs import png_header_only
+from test_editor import (
+    BUILDING,
+    CAR,
+    ROAD,
+    SIDEWALK,
+    SKY,
+    TRUCK,
+    FakeRenderer,
+    drag,
+    maps,
+    mouse,
+    street_scene,
+)
+
+from editor.document import Document
+from editor.edits import BrushDab
+from editor.main_window import MainWindow
+from model import scene_io
+from model.labels import Label, LabelSet, cityscapes
+from model.scene_io import Scene, load_scene, save_scene
+
+ROOT = Path(__file__).resolve().parents[1]
+VEGETATION = 21
+
+
+@pytest.fixture
+def window_factory(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("P2P_THREADS", "1")
+    made: list[MainWindow] = []
+
+    def make(renderer=None, size=(320, 160), scene=True) -> MainWindow:
+        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings, renderer=renderer, load_default=False, size=size)
+        qtbot.addWidget(window)
+        window.files.confirm_discard = lambda: True
+        window.resize(1200, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        if scene:
+            s = street_scene(*size)
+            window.state.reset_document(s.labels, s.instances, s.styles, None)
+        window.canvas.fit()
+        made.append(window)
+        return window
+
+    yield make
+    for window in made:
+        window.shutdown()
+
+
+@pytest.fixture
+def dialogs(monkeypatch) -> list[str]:
+    """Every warning / critical box the editor opens, as its text (none is shown)."""
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text, *a: shown.append(text))
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text, *a: shown.append(text))
+    return shown
+
+
+def paint_some(window: MainWindow, count: int = 3, label: int = SIDEWALK) -> None:
+    window.set_tool("brush")
+    window.state.set_label(label)
+    window.state.set_brush_size(8)
+    for i in range(count):
+        drag(window, [(30.0 + 20 * i, 120.0), (50.0 + 20 * i, 130.0), (70.0 + 20 * i, 120.0)])
+
+
+# ----- 1. saving: a killed save loses nothing ----------------------------------------------------
+class Killed(BaseException):
+    """Stands for SIGKILL at one step of a save: nothing after it runs (no except clause catches it)."""
+
+
+def kill_gui_thread_io_at(monkeypatch, step: int) -> dict[str, int]:
+    """Raise Killed at the step-th fsync/replace the GUI thread makes (the autosave thread is left alone)."""
+    calls = {"n": 0}
+    main = threading.main_thread()
+
+    def counting(real):
+        def wrapped(*args):
+            if threading.current_thread() is main:
+                calls["n"] += 1
+                if calls["n"] == step + 1:
+                    raise Killed
+            return real(*args)
+        return wrapped
+
+    monkeypatch.setattr(scene_io.os, "replace", counting(os.replace))
+    monkeypatch.setattr(scene_io.os, "fsync", counting(os.fsync))
+    return calls
+
+
+def test_editor_save_killed_at_each_step_keeps_old_or_new_files_and_the_work(window_factory, tmp_path,
+                                                                               monkeypatch) -> None:
+    window = window_factory()
+    target = tmp_path / "street_labelIds.png"
+    assert window.files.save_to(target)
+    names = ["street_labelIds.png", "street_instanceIds.png", "street_styles.json"]
+    old = {n: (tmp_path / n).read_bytes() for n in names}
+    paint_some(window, 3, CAR)
+    window.state.set_style(window.state.selection, 1)
+    expected = window.state.document.to_scene()
+    (tmp_path / "new").mkdir()
+    save_scene(expected, tmp_path / "new" / "street_labelIds.png")
+    new = {n: (tmp_path / "new" / n).read_bytes() for n in names}
+    assert all(old[n] != new[n] for n in names)
+    states = []
+    for step in range(20):
+        for n in names:
+            (tmp_path / n).write_bytes(old[n])
+        calls = kill_gui_thread_io_at(monkeypatch, step)
+        try:
+            completed = window.files.save_to(target)
+        except Killed:
+            completed = False
+        monkeypatch.undo()
+        on_disk = {n: (tmp_path / n).read_bytes() for n in names}
+        state = tuple("new" if on_disk[n] == new[n] else "old" if on_disk[n] == old[n] else "BROKEN" for n in names)
+        states.append(state)
+        assert "BROKEN" not in state, (step, state)  # every file is whole: the old or the new one
+        if completed:
+            assert state == ("new", "new", "new") and window.state.stack.isClean()
+            assert calls["n"] == 6  # 3 files × (fsync, replace): every step was tried
+            break
+        assert not window.state.stack.isClean()  # the save did not finish: the work is still unsaved
+        copy = window.autosave.store.current()  # written before the save began: the whole new scene
+        assert copy is not None
+        restored = window.autosave.store.load(copy, cityscapes())
+        assert np.array_equal(restored.labels, expected.labels)
+        assert np.array_equal(restored.instances, expected.instances) and restored.styles == expected.styles
+    print(f"\nsave killed at each of {len(states) - 1} steps; files (labels, instances, styles): {states}")
+    mixed = [s for s in states if len(set(s)) > 1]
+    # between two renames the pair is mixed; load_scene catches the mix, the recovery copy holds the work
+    for state in mixed:
+        for n, which in zip(names, state):
+            (tmp_path / n).write_bytes(new[n] if which == "new" else old[n])
+        if state[0] != state[1]:
+            with pytest.raises(scene_io.ImageFileError, match="disagrees with label"):
+                load_scene(target, cityscapes())
+
+
+SAVE_LOOP = textwrap.dedent("""
+    import sys
+    import numpy as np
+    from model.scene_io import Scene, save_scene
+    scenes = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        labels = rng.choice(np.array([7, 8, 11, 23], np.uint8), size=(512, 1024))
+        scenes.append(Scene(labels, labels.astype(np.int32), {7: seed}))
+    print("ready", flush=True)
+    i = 0
+    while True:
+        save_scene(scenes[i % 2], sys.argv[1])
+        i += 1
+""")
+
+
+def test_save_killed_by_sigkill_at_random_moments_leaves_whole_files(tmp_path) -> None:
+    """A real process saving A and B in turn, SIGKILLed at random times: each file is A's or B's, whole."""
+    target = tmp_path / "s_labelIds.png"
+    whole = []
+    for seed in (1, 2):
+        rng = np.random.default_rng(seed)
+        labels = rng.choice(np.array([7, 8, 11, 23], np.uint8), size=(512, 1024))
+        folder = tmp_path / f"v{seed}"
+        folder.mkdir()
+        paths = save_scene(Scene(labels, labels.astype(np.int32), {7: seed}), folder / "s_labelIds.png")
+        whole.append({p.name: p.read_bytes() for p in paths})
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(6):
+        proc = subprocess.Popen([sys.executable, "-c", SAVE_LOOP, str(target)], cwd=ROOT, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+        time.sleep(float(rng.uniform(0.05, 0.6)))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        for name in whole[0]:
+            path = tmp_path / name
+            if not path.exists():
+                continue  # killed before its first save finished: no file rather than half a file
+            data = path.read_bytes()
+            assert data in (whole[0][name], whole[1][name]), name
+            seen.add((name, 0 if data == whole[0][name] else 1))
+        for stray in tmp_path.glob(".*.tmp"):  # a kill mid-write leaves at most a temp file; never the target
+            stray.unlink()
+    assert seen  # the saves did run
+
+
+def test_export_is_atomic_and_a_failed_export_keeps_the_old_image(window_factory, qtbot, tmp_path, dialogs,
+                                                                   monkeypatch) -> None:
+    window = window_factory(FakeRenderer())
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
+    out = tmp_path / "render.png"
+    assert window.files.export_to(out)
+    old = out.read_bytes()
+    paint_some(window, 2)
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
+
+    def full(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(scene_io.os, "fsync", full)
+    assert not window.files.export_to(out)
+    monkeypatch.undo()
+    assert dialogs == [f"{out}: cannot write (No space left on device)"]
+    assert out.read_bytes() == old and [p.name for p in tmp_path.glob(".*.tmp")] == []
+
+
+# ----- 2. bad inputs: one clear dialog each --------------------------------------------------------
+def _scene_files(folder: Path, labels: np.ndarray, instances: np.ndarray | None = None) -> Path:
+    path = folder / "bad_labelIds.png"
+    Image.fromarray(labels).save(path)
+    if instances is not None:
+        Image.fromarray(instances).save(folder / "bad_instanceIds.png")
+    return path
+
+
+def _good_labels() -> np.ndarray:
+    return street_scene(64, 32).labels
+
+
+def case_empty(folder: Path) -> Path:
+    (folder / "empty_labelIds.png").write_bytes(b"")
+    return folder / "empty_labelIds.png"
+
+
+def case_garbage(folder: Path) -> Path:
+    (folder / "garbage_labelIds.png").write_bytes(b"this is not an image at all")
+    return folder / "garbage_labelIds.png"
+
+
+def case_signature_only(folder: Path) -> Path:
+    (folder / "sig_labelIds.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    return folder / "sig_labelIds.png"
+
+
+def case_truncated(folder: Path) -> Path:
+    path = _scene_files(folder, np.random.default_rng(0).choice(np.array([7, 8, 11], np.uint8), (64, 64)))
+    path.write_bytes(path.read_bytes()[:-300])
+    return path
+
+
+def case_one_pixel(folder: Path) -> Path:
+    return _scene_files(folder, np.full((1, 1), 7, np.uint8))
+
+
+def case_huge(folder: Path) -> Path:
+    return png_header_only(folder / "huge_labelIds.png", 20000, 20000)
+
+
+def case_instances_other_size(folder: Path) -> Path:
+    return _scene_files(folder, _good_labels(), np.full((32, 65), 7, np.uint16))
+
+
+def case_ids_outside_label_set(folder: Path) -> Path:
+    labels = _good_labels()
+    labels[3, 4] = 200
+    return _scene_files(folder, labels)
+
+
+def case_unknown_colour(folder: Path) -> Path:
+    rgb = cityscapes().colorize(_good_labels()).copy()
+    rgb[5, 6] = (1, 2, 3)
+    path = folder / "colours.png"
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def case_instance_class_disagrees(folder: Path) -> Path:
+    scene = street_scene(64, 32)
+    inst = scene.instances.astype(np.uint16)
+    inst[20, 30] = TRUCK * 1000 + 1  # a truck id on a road pixel
+    return _scene_files(folder, scene.labels, inst)
+
+
+def case_missing(folder: Path) -> Path:
+    return folder / "nowhere_labelIds.png"
+
+
+def case_folder(folder: Path) -> Path:
+    (folder / "dir_labelIds.png").mkdir()
+    return folder / "dir_labelIds.png"
+
+
+def case_bad_styles(folder: Path) -> Path:
+    path = _scene_files(folder, _good_labels())
+    (folder / "bad_styles.json").write_text('{"26000": "blue"')
+    return path
+
+
+BAD_FILES = {
+    "empty PNG": (case_empty, "empty_labelIds.png: not a readable image"),
+    "garbage bytes": (case_garbage, "garbage_labelIds.png: not a readable image"),
+    "PNG signature only": (case_signature_only, "sig_labelIds.png: not a readable image"),
+    "truncated PNG": (case_truncated, "bad_labelIds.png: not a readable image"),
+    "1×1 image": (case_one_pixel, "bad_labelIds.png: image is 1×1; at least 2×2 is needed"),
+    "20000×20000 image": (case_huge, "huge_labelIds.png: image is above the limit of 67108864 pixels"),
+    "instance map of another size": (case_instances_other_size,
+                                     "bad_instanceIds.png: instance map is 65×32 but the label map is 64×32"),
+    "label id outside the label set": (case_ids_outside_label_set,
+                                       "bad_labelIds.png: label id(s) [200] are not classes of label set 'cityscapes'"),
+    "colour outside the label set": (case_unknown_colour,
+                                     "colours.png: colour (1, 2, 3) at x=6, y=5 is not a class of label set"),
+    "instance class disagrees with label": (case_instance_class_disagrees,
+                                            "bad_instanceIds.png: instance id 27001 at x=30, y=20 disagrees with label 7"),
+    "missing file": (case_missing, "nowhere_labelIds.png: file not found"),
+    "a folder": (case_folder, "dir_labelIds.png: is a folder, not an image"),
+    "corrupt styles JSON": (case_bad_styles, "bad_styles.json: cannot read styles file"),
+}
+SEEN: dict[str, str] = {}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_file_gives_one_line_naming_file_and_problem(window_factory, tmp_path, dialogs, case) -> None:
+    build, expected = BAD_FILES[case]
+    window = window_factory()
+    paint_some(window, 1)
+    before = maps(window)
+    path = build(tmp_path)
+    start = time.perf_counter()
+    assert not window.files.open_path(path)
+    seconds = time.perf_counter() - start
+    assert len(dialogs) == 1, dialogs
+    text = dialogs[0]
+    SEEN[case] = text
+    print(f"\n  {case}: {text!r} ({seconds * 1000:.0f} ms)")
+    assert "\n" not in text and "Traceback" not in text
+    assert expected in text
+    assert seconds < 2.0  # refused, not frozen on (say) a 20000×20000 decode
+    doc = window.state.document
+    assert np.array_equal(doc.labels, before[0]) and np.array_equal(doc.instances, before[1])
+    assert not window.state.stack.isClean()  # the unsaved edit is still there
+
+
+def test_checkpoint_for_another_label_set_is_refused(window_factory, qtbot, tmp_path, dialogs) -> None:
+    from model.checkpoint import make_random_checkpoint
+
+    toy = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False),
+                              Label(3, "tree", (0, 200, 0), False), Label(5, "robot", (250, 0, 0), True)))
+    folder = make_random_checkpoint(tmp_path / "toy_model", label_set=toy)
+    window = window_factory()
+    before = maps(window)
+    window.load_model(folder)
+    qtbot.waitUntil(lambda: bool(dialogs), timeout=60000)
+    print(f"\n  checkpoint for another label set: {dialogs[0]!r}")
+    assert len(dialogs) == 1 and "\n" not in dialogs[0]
+    assert "toy_model" in dialogs[0] and "this model's label set cannot render the open scene" in dialogs[0]
+    assert "not classes of label set 'toy'" in dialogs[0]
+    assert window.worker.renderer is None and window.state.label_set.name == "cityscapes"
+    assert np.array_equal(window.state.document.labels, before[0])
+
+
+def full_disk(_fd):
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def read_only(*_args, **_kwargs):
+    raise PermissionError(errno.EACCES, "Permission denied")
+
+
+@pytest.mark.parametrize("failure", ["full disk", "read-only folder", "missing folder"])
+def test_failed_save_shows_one_line_keeps_files_and_work(window_factory, tmp_path, dialogs, monkeypatch,
+                                                         failure) -> None:
+    import tempfile
+
+    window = window_factory()
+    target = tmp_path / "s_labelIds.png"
+    assert window.files.save_to(target)
+    written = sorted(tmp_path.glob("s_*"))
+    before = {p: p.read_bytes() for p in written}
+    paint_some(window, 2)
+    edited = maps(window)
+    if failure == "full disk":
+        monkeypatch.setattr(scene_io.os, "fsync", full_disk)
+        problem = "cannot write (No space left on device)"
+    elif failure == "read-only folder":  # root ignores chmod, so the refusal is simulated
+        monkeypatch.setattr(tempfile, "mkstemp", read_only)
+        problem = "cannot write (Permission denied)"
+    else:
+        target = tmp_path / "gone" / "s_labelIds.png"
+        problem = "cannot write (No such file or directory)"
+    assert not window.files.save_to(target)
+    monkeypatch.undo()
+    print(f"\n  save, {failure}: {dialogs!r}")
+    assert len(dialogs) == 1 and "\n" not in dialogs[0]
+    assert dialogs[0].startswith(str(target.parent)) and problem in dialogs[0]
+    assert {p: p.read_bytes() for p in written} == before  # nothing already written is damaged
+    assert sorted(p.name for p in tmp_path.glob(".*")) == []  # and no temp files left behind
+    assert not window.state.stack.isClean() and window.windowTitle().startswith("s_labelIds.png •")
+    assert maps(window)[0].tobytes() == edited[0].tobytes()  # the work is all still there
+
+
+# ----- 3. the GUI under stress -------------------------------------------------------------------
+class GapMonitor:
+    """A 5 ms precise QTimer; the longest time between two of its ticks is the longest the event loop stalled.
+
+    Each gap is kept twice: wall-clock time, and the CPU time the GUI thread itself spent in it (the
+    part that is our own work, without the time other processes on a loaded machine took the core).
+    """
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self.timer.setInterval(5)
+        self.clock = QElapsedTimer()
+        self.gaps: list[float] = []
+        self.cpu_gaps: list[float] = []
+        self._cpu = 0.0
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.gaps.clear()
+        self.cpu_gaps.clear()
+        self._cpu = time.thread_time()
+        self.clock.start()
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        cpu = time.thread_time()
+        self.gaps.append(self.clock.nsecsElapsed() / 1e6)
+        self.cpu_gaps.append((cpu - self._cpu) * 1000)
+        self.clock.restart()
+        self._cpu = cpu
+
+    @property
+    def max_ms(self) -> float:
+        return max(self.gaps, default=0.0)
+
+    @property
+    def max_cpu_ms(self) -> float:
+        return max(self.cpu_gaps, default=0.0)
+
+    def percentile(self, q: float) -> float:
+        gaps = sorted(self.gaps)
+        return gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else 0.0
+
+
+STRESS_SIZE = (1024, 512)
+STRESS_STROKES = 500
+STRESS_WARMUP = 5  # strokes before the gap monitor starts (first paint, first render, cv2 warm-up)
+
+
+def stress_strokes(count: int, size: tuple[int, int]) -> list[tuple[int, float, list[tuple[float, float]]]]:
+    """(label, brush radius, points) per stroke. Points are multiples of 1/4: exact at a zoom of 0.5."""
+    rng = np.random.default_rng(7)
+    labels = [SIDEWALK, BUILDING, SKY, CAR, ROAD, VEGETATION, TRUCK]
+    width, height = size
+    strokes = []
+    for i in range(count):
+        x, y = rng.uniform(8, width - 8), rng.uniform(8, height - 8)
+        points = []
+        for _ in range(int(rng.integers(3, 8))):
+            points.append((round(x * 4) / 4, round(y * 4) / 4))
+            x = float(np.clip(x + rng.uniform(-25, 25), 1, width - 2))
+            y = float(np.clip(y + rng.uniform(-25, 25), 1, height - 2))
+        strokes.append((labels[i % len(labels)], float(rng.integers(2, 12)), points))
+    return strokes
+
+
+def replay(initial: Scene, strokes, size) -> tuple[Document, int]:
+    """The strokes on a fresh Qt-free Document, through its API only, as the brush tool does them."""
+    doc = Document(initial.labels.copy(), initial.instances.copy(), cityscapes(), dict(initial.styles))
+    steps = 0
+    for label, radius, points in strokes:
+        instance = doc.new_instance_id(label) if doc.is_thing(label) else label
+        doc.begin_group("Brush")
+        doc.apply(BrushDab([points[0]], radius, label, instance))
+        for a, b in itertools.pairwise(points):
+            doc.apply(BrushDab([a, b], radius, label, instance))
+        steps += doc.end_group() is not None
+    return doc, steps
+
+
+def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
+    renderer = FakeRenderer(delay=0.03)  # 30 ms per render in the worker thread
+    window = window_factory(renderer, size=STRESS_SIZE)
+    initial = window.state.document.to_scene()
+    window.set_tool("brush")
+    window.canvas.setTransform(QTransform.fromScale(0.5, 0.5))  # the whole scene in view, exactly
+    window.canvas.centerOn(STRESS_SIZE[0] / 2, STRESS_SIZE[1] / 2)
+    strokes = stress_strokes(STRESS_STROKES, STRESS_SIZE)
+    for _, _, points in strokes:  # the view maps every point exactly, so the replay sees the same strokes
+        for x, y in points:
+            back = window.canvas.to_document(window.canvas.viewportTransform().map(QPointF(x, y)))
+            assert (back.x(), back.y()) == (x, y)
+    events = []
+    for i, (label, radius, points) in enumerate(strokes):
+        events.append(("start", i, label, radius))
+        events.append(("press", *points[0]))
+        events.extend(("move", *p) for p in points[1:])
+        events.append(("release", *points[-1]))
+    monitor = GapMonitor()
+    state = {"next": 0, "done": False, "renders": 0}
+    window.worker.rendered.connect(lambda _r: state.__setitem__("renders", state["renders"] + 1))
+    press, move, release = QEvent.Type.MouseButtonPress, QEvent.Type.MouseMove, QEvent.Type.MouseButtonRelease
+
+    def step() -> None:  # one input event per event-loop turn, as a fast mouse delivers them
+        if state["next"] >= len(events):
+            state["done"] = True
+            driver.stop()
+            return
+        event = events[state["next"]]
+        state["next"] += 1
+        if event[0] == "start":
+            if event[1] == STRESS_WARMUP:
+                monitor.start()
+            window.state.set_label(event[2])
+            window.state.set_brush_size(int(event[3] * 2))
+            return
+        kind = {"press": press, "move": move, "release": release}[event[0]]
+        mouse(window, kind, event[1], event[2])
+
+    driver = QTimer()
+    driver.setInterval(0)
+    driver.timeout.connect(step)
+    start = time.perf_counter()
+    driver.start()
+    qtbot.waitUntil(lambda: state["done"], timeout=240000)
+    stroke_seconds = time.perf_counter() - start
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=20000)
+    monitor.stop()
+    load = os.getloadavg()[0]
+    print(f"\n{STRESS_STROKES} strokes ({len(events) - STRESS_STROKES} mouse events) on {STRESS_SIZE[0]}×"
+          f"{STRESS_SIZE[1]} in {stroke_seconds:.1f} s with {state['renders']} renders of 30 ms; event-loop gap "
+          f"after {STRESS_WARMUP} warm-up strokes: max {monitor.max_ms:.1f} ms, p99 {monitor.percentile(0.99):.1f} ms,"
+          f" median {monitor.percentile(0.5):.1f} ms over {len(monitor.gaps)} ticks; most GUI-thread CPU time in one gap "
+          f"{monitor.max_cpu_ms:.1f} ms; load average {load:.1f} on {os.cpu_count()} cores")
+    assert state["renders"] > 10  # renders really ran during the strokes
+
+    expected, steps = replay(initial, strokes, STRESS_SIZE)
+    doc = window.state.document
+    print(f"undo steps: {window.state.stack.count()} (replay: {steps}; the other strokes painted a label already there)")
+    assert window.state.stack.count() == steps and steps >= 0.9 * STRESS_STROKES  # no stroke lost
+    assert np.array_equal(doc.labels, expected.labels) and np.array_equal(doc.instances, expected.instances)
+    final = maps(window)
+    while window.state.stack.canUndo():
+        window.state.stack.undo()
+    assert np.array_equal(doc.labels, initial.labels) and np.array_equal(doc.instances, initial.instances)
+    assert doc.styles == initial.styles
+    while window.state.stack.canRedo():
+        window.state.stack.redo()
+    assert np.array_equal(doc.labels, final[0]) and np.array_equal(doc.instances, final[1])
+    assert monitor.max_cpu_ms <= 50.0  # our own work never holds the loop for more than 50 ms
+    assert monitor.percentile(0.99) <= 50.0
+    if load <= (os.cpu_count() or 1):  # on an oversubscribed machine other processes decide the worst gap
+        assert monitor.max_ms <= 50.0
+    elif monitor.max_ms > 50.0:
+        print(f"note: max wall-clock gap {monitor.max_ms:.1f} ms > 50 ms with the machine oversubscribed")
+
+
+# ----- 4. logging and uncaught exceptions ------------------------------------------------------------
+def _read_log() -> str:
+    import logging
+
+    from model.app_logging import setup_logging
+
+    path = setup_logging()
+    assert path is not None
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    return path.read_text(encoding="utf-8")
+
+
+@pytest.mark.qt_no_exception_capture
+def test_exception_in_a_slot_is_logged_shown_and_survived(window_factory, qtbot, dialogs) -> None:
+    from editor.error_hook import ErrorHook, message_box
+
+    window = window_factory()
+    from model.app_logging import setup_logging
+
+    hook = ErrorHook(message_box(lambda: window), setup_logging()).install()
+    try:
+        def broken_slot() -> None:
+            raise ZeroDivisionError("reliability-test slot failure")
+
+        QTimer.singleShot(0, broken_slot)
+        qtbot.waitUntil(lambda: bool(dialogs), timeout=5000)
+        brush = window.tools["brush"]
+        original = brush.press
+        brush.press = lambda pos, event: (_ for _ in ()).throw(RuntimeError("reliability-test press failure"))
+        window.set_tool("brush")
+        viewport = window.canvas.viewport()
+        pos = window.canvas.viewportTransform().map(QPointF(40, 40))
+        for _ in range(5):  # a burst of the same error, from the event loop: logged each time, one dialog
+            for kind, buttons in ((QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+                                  (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
+                QApplication.postEvent(viewport, QMouseEvent(kind, pos, viewport.mapToGlobal(pos),
+                                                             Qt.MouseButton.LeftButton, buttons,
+                                                             Qt.KeyboardModifier.NoModifier))
+        qtbot.waitUntil(lambda: hook.count == 6, timeout=5000)
+        brush.press = original
+    finally:
+        hook.uninstall()
+    print(f"\n  uncaught exceptions: {dialogs!r}")
+    assert len(dialogs) == 2 and all("\n" not in d for d in dialogs)
+    assert dialogs[0].startswith("Unexpected error: ZeroDivisionError: reliability-test slot failure. "
+                                 "The editor keeps running; details are in ")
+    assert "RuntimeError: reliability-test press failure" in dialogs[1]
+    assert hook.count == 6
+    text = _read_log()
+    assert "reliability-test slot failure" in text and "in broken_slot" in text and "Traceback" in text
+    assert text.count("RuntimeError: reliability-test press failure") >= 5
+    paint_some(window, 1)  # still running and editing
+    assert window.state.stack.count() == 1 and window.isVisible()
+
+
+def test_app_main_sets_up_logging_and_the_hook(qtbot, tmp_path, dialogs, monkeypatch) -> None:
+    """app.main installs the hook for its event loop (and removes it after); the hook logs and shows one line.
+
+    The exception is handed to the installed hook directly: raising inside app.main's own loop
+    works (see the test above for a real slot) but leaves later event loops of the test process stuck.
+    """
+    import editor.app
+    from editor import main_window
+
+    created: list[MainWindow] = []
+
+    class Recorded(MainWindow):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_default=False,
+                             size=(64, 32))
+            self.files.confirm_discard = lambda: True
+            created.append(self)
+
+    monkeypatch.setattr(main_window, "MainWindow", Recorded)
+    hooks = []
+
+    def fail() -> None:
+        hooks.append(sys.excepthook)
+        try:
+            raise ValueError("reliability-test failure inside app.main")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+
+    QTimer.singleShot(0, fail)  # both timers start before app.main's event loop
+    QTimer.singleShot(0, QApplication.instance().quit)
+    previous = sys.excepthook
+    assert editor.app.main([]) == 0
+    assert created and not created[0].worker.isRunning()
+    assert type(hooks[0]).__name__ == "ErrorHook" and sys.excepthook is previous  # installed, then removed
+    assert len(dialogs) == 1 and "ValueError: reliability-test failure inside app.main" in dialogs[0]
+    assert "reliability-test failure inside app.main" in _read_log()
+    created[0].close()
