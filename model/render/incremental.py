@@ -206,6 +206,8 @@ class IncrementalRenderer:
         self.check_size(*labels.shape)
         styles = dict(styles or {})
         maps = self._input_maps(labels, instances, styles, seed)
+        if cancelled is not None and cancelled():
+            return None
         shapes = tensor_shapes(self.plan, *maps.shape)
         store = Store({}, maps, shapes)
         dtype = self._choose_dtype(*labels.shape)
