@@ -327,3 +327,17 @@ def test_quick_previews_between_layers_leave_the_update_exact() -> None:
     incremental.update(new_labels, new_instances, {}, None, 0, between_layers=between)
     assert shown and all(tile is not None and tile.image.size for tile in shown)
     assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+
+
+def test_cache_over_its_limit_is_stored_in_half_precision_and_still_updates() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer, epsilon=0.0, cache_limit_bytes=1000)
+    incremental.full(labels, instances, {}, 0)
+    assert incremental.cache_dtype == torch.float16
+    full_precision = IncrementalRenderer(renderer).estimate_cache_bytes(HEIGHT, WIDTH)
+    assert incremental.cache_bytes < full_precision  # activations halved (the maps come on top)
+    new_labels, new_instances = edit(labels, instances, (30, 20, 45, 35), 21)
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    incremental.update(new_labels, new_instances, {}, None, 0)
+    assert (incremental.output_tensor() - reference).abs().max().item() < 0.05

@@ -19,6 +19,19 @@ of spreading over the whole receptive field of the 1/16-resolution bottleneck.
 
 Every cache write of an update is journalled; a cancelled update rolls the journal back, so the
 cache always describes one consistent document state and a cancelled update returns nothing.
+
+The editor's API (one worker thread owns the object; ``model/render/queue.py`` has a ready loop)::
+
+    inc = IncrementalRenderer(Renderer.from_checkpoint(path))
+    frame = inc.full(labels, instances, styles, seed)            # H×W×3 uint8; None if cancelled
+    tile = inc.quick_preview(labels, instances, styles, region)   # LocalEnhancer: finest level only, ms
+    tile = inc.update(labels, instances, styles, region, seed, cancelled)  # Tile(image, (x0, y0, x1, y1))
+    inc.cache_bytes                                               # activation cache + maps, bytes
+    inc.render(...) / inc.render_crop(...)                        # drop-in for editor RendererLike
+
+Memory: the cache is every layer's activation (about 365 MB for the bundled default at 2048×1024,
+2.1 GB for the released 1024p generator). Above ``cache_limit_bytes`` (env P2P_CACHE_MB, default
+6 GiB) it is stored in float16 — updates then stay close but are no longer exact.
 """
 from __future__ import annotations
 
