@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,7 @@ class ErrorHook:
         self.show = show
         self.log_file = log_file
         self.previous = sys.excepthook
+        self._previous_thread_hook = threading.excepthook
         self.count = 0
         self._showing = False
         self._last: tuple[str, float] | None = None
@@ -66,22 +68,42 @@ class ErrorHook:
         finally:
             self._showing = False
 
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None:
+            self(args.exc_type, args.exc_value, args.exc_traceback)
+
     def install(self) -> ErrorHook:
+        """Become ``sys.excepthook`` and ``threading.excepthook`` (Python threads)."""
         self.previous = sys.excepthook
+        self._previous_thread_hook = threading.excepthook
         sys.excepthook = self
+        threading.excepthook = self._thread_hook
         return self
 
     def uninstall(self) -> None:
         if sys.excepthook is self:
             sys.excepthook = self.previous
+        if threading.excepthook == self._thread_hook:
+            threading.excepthook = self._previous_thread_hook
 
 
 def message_box(parent_of: Callable[[], object | None]) -> ShowError:
-    """A ShowError that opens a warning box over the current main window."""
+    """A ShowError that opens an error box over the main window, on the GUI thread.
+
+    Call it on the GUI thread (it makes a QObject there). An exception in a worker thread reaches
+    the hook on that thread; the message then travels to the GUI thread through a queued signal.
+    """
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QMessageBox
+
+    class _Bridge(QObject):
+        message = Signal(str)
+
+    bridge = _Bridge()
+    bridge.message.connect(lambda text: QMessageBox.critical(parent_of(), "pix2pixHD editor", text))
 
     def show(message: str) -> None:
-        from PySide6.QtWidgets import QMessageBox
+        bridge.message.emit(message)  # direct on the GUI thread, queued from any other
 
-        QMessageBox.critical(parent_of(), "pix2pixHD editor", message)
-
+    show.bridge = bridge  # type: ignore[attr-defined]  # keeps the QObject alive with the function
     return show

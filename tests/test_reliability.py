@@ -634,6 +634,40 @@ def test_exception_in_a_slot_is_logged_shown_and_survived(window_factory, qtbot,
     assert window.state.stack.count() == 1 and window.isVisible()
 
 
+@pytest.mark.qt_no_exception_capture
+def test_exception_in_worker_threads_reaches_the_gui_as_one_line(window_factory, qtbot, dialogs) -> None:
+    from PySide6.QtCore import QThread
+
+    from editor.error_hook import ErrorHook, message_box
+    from model.app_logging import setup_logging
+
+    window = window_factory()
+    hook = ErrorHook(message_box(lambda: window), setup_logging()).install()
+
+    class Broken(QThread):
+        def run(self) -> None:
+            raise KeyError("reliability-test qthread failure")
+
+    def python_thread() -> None:
+        raise OSError("reliability-test python thread failure")
+
+    try:
+        worker = Broken()
+        worker.start()
+        worker.wait(5000)
+        thread = threading.Thread(target=python_thread)
+        thread.start()
+        thread.join(5)
+        qtbot.waitUntil(lambda: len(dialogs) == 2, timeout=5000)  # shown on the GUI thread, queued
+    finally:
+        hook.uninstall()
+    print(f"\n  worker-thread exceptions: {dialogs!r}")
+    assert any("KeyError: 'reliability-test qthread failure'" in d for d in dialogs)
+    assert any("OSError: reliability-test python thread failure" in d for d in dialogs)
+    assert threading.excepthook is not hook._thread_hook
+    assert "reliability-test qthread failure" in _read_log()
+
+
 def test_app_main_sets_up_logging_and_the_hook(qtbot, tmp_path, dialogs, monkeypatch) -> None:
     """app.main installs the hook for its event loop (and removes it after); the hook logs and shows one line.
 
