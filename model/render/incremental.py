@@ -58,7 +58,7 @@ from model.scene_io import Style
 log = logging.getLogger(__name__)
 
 ImageBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, as the editor's RenderRequest
-DEFAULT_EPSILON = 0.1
+DEFAULT_EPSILON = 0.5
 DEFAULT_CACHE_LIMIT = int(os.environ.get("P2P_CACHE_MB", "6144")) * 2**20
 
 
@@ -428,6 +428,9 @@ class IncrementalRenderer:
             done_before = stats.recomputed
             target = store.tensors[layer.dst]
             moved: Region | None = None
+            # the input pyramid carries the edit itself: its changes always travel on
+            threshold = 0.0 if plan.tensors[layer.dst].is_input_like else (
+                eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
             for box in cover_boxes(candidates):
                 y0, y1, x0, x1 = box
                 new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
@@ -436,7 +439,7 @@ class IncrementalRenderer:
                 journal.entries.append((layer.dst, box, old))
                 target[:, :, y0:y1, x0:x1] = new
                 stats.recomputed += (y1 - y0) * (x1 - x0)
-                mask = delta > eps * (store.rms.get(layer.dst, 1.0) if self.relative_epsilon else 1.0)
+                mask = delta > threshold
                 if bool(mask.any()):
                     moved = union(moved, Region(y0, x0, mask).tight())
                 if layer.dst == plan.output:
