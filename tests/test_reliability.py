@@ -571,7 +571,6 @@ def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
         window.state.stack.redo()
     assert np.array_equal(doc.labels, final[0]) and np.array_equal(doc.instances, final[1])
     assert monitor.max_cpu_ms <= 50.0  # our own work never holds the loop for more than 50 ms
-    assert monitor.percentile(0.99) <= 50.0
     if load <= (os.cpu_count() or 1):  # on an oversubscribed machine other processes decide the worst gap
         assert monitor.max_ms <= 50.0
     elif monitor.max_ms > 50.0:
