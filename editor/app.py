@@ -69,8 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLE_SHEET)
+    windows: list[MainWindow] = []
+    hook = ErrorHook(message_box(lambda: windows[0] if windows else None), log_file).install()  # log + one line
     window = MainWindow(checkpoint=args.checkpoint)
-    hook = ErrorHook(message_box(lambda: window), log_file).install()  # a bug in a slot: log + one line
+    windows.append(window)
     window.show()
     recovered = window.offer_recovery()  # unsaved work of an editor that crashed
     if args.scene and not recovered:
