@@ -148,7 +148,11 @@ class Executor:
         which are returned. Raises RenderCancelled between bands when ``cancelled()`` is true.
         """
         stats: dict[int, NormStats] = {}
-        for layer in self.plan.layers:
+        store.inputs.prepare_whole()
+        last_input_reader = max(i for i, layer in enumerate(self.plan.layers) if layer.src == 0)
+        for index, layer in enumerate(self.plan.layers):
+            if index == last_input_reader + 1:
+                store.inputs.invalidate()  # nothing reads the whole input any more: free it
             height, width = store.shapes[layer.dst]
             channels = self.plan.tensors[layer.dst].channels
             live = frozen is None and layer.norm is not None

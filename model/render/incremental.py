@@ -215,8 +215,12 @@ class IncrementalRenderer:
         """Render the whole frame with live statistics and make it the new cache; None if cancelled
         (the previous cache is kept)."""
         start = time.perf_counter()
-        self.renderer.check_maps(labels, instances)
+        if labels.shape != instances.shape or labels.ndim != 2:
+            self.renderer.check_maps(labels, instances)  # raises ImageFileError
         self.check_size(*labels.shape)
+        self.renderer.label_set.check_ids(labels)
+        if cancelled is not None and cancelled():
+            return None
         styles = dict(styles or {})
         maps = self._input_maps(labels, instances, styles, seed)
         if cancelled is not None and cancelled():
@@ -350,7 +354,7 @@ class IncrementalRenderer:
             if image is None:
                 return None
             return Tile(image, (0, 0, labels.shape[1], labels.shape[0]))
-        if labels.shape != instances.shape:
+        if labels.shape != instances.shape or labels.ndim != 2:
             self.renderer.check_maps(labels, instances)
         changed = self.changed_region(labels, instances, styles, region)
         stats = UpdateStats(epsilon=eps)

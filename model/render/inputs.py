@@ -55,11 +55,18 @@ class InputMaps:
     def invalidate(self) -> None:
         self._memo = None
 
+    def prepare_whole(self) -> None:
+        """Build the whole input once (a full pass reads it band by band, twice); ``invalidate`` frees it."""
+        height, width = self.shape
+        self.window(0, height, 0, width)
+
     def window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(1×C'×h×w channels-last float32 window, the C' input channel indices it holds)."""
         key = (y0, y1, x0, x1)
-        if self._memo is not None and self._memo[0] == key:
-            return self._memo[1], self._memo[2]
+        if self._memo is not None:
+            (my0, my1, mx0, mx1), tensor, idx = self._memo
+            if my0 <= y0 and y1 <= my1 and mx0 <= x0 and x1 <= mx1:
+                return tensor[:, :, y0 - my0:y1 - my0, x0 - mx0:x1 - mx0], idx
         crop = self.labels[y0:y1, x0:x1]
         h, w = crop.shape
         present = np.flatnonzero(np.bincount(crop.ravel(), minlength=self.num_classes)[: self.num_classes])
