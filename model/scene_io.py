@@ -177,13 +177,15 @@ def load_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Pat
 
 
 def save_scene(scene: Scene, label_path: str | Path) -> tuple[Path, Path, Path]:
-    """Write labelIds PNG + instanceIds PNG (16-bit) + styles JSON, each atomically."""
+    """Write labelIds PNG + instanceIds PNG (16-bit) + styles JSON: all staged, then renamed."""
     label_path, inst_path, styles_path = scene_paths(label_path)
     if scene.instances.max(initial=0) > 65535:
         raise ImageFileError("instance ids above 65535 do not fit a 16-bit PNG", inst_path)
-    write_png(label_path, scene.labels.astype(np.uint8))
-    write_png(inst_path, scene.instances.astype(np.uint16))
-    atomic_write_bytes(styles_path, json.dumps(styles_to_json(scene.styles), indent=1).encode("utf-8"))
+    atomic_write_files({
+        label_path: encode_png(np.ascontiguousarray(scene.labels.astype(np.uint8))),
+        inst_path: encode_png(np.ascontiguousarray(scene.instances.astype(np.uint16))),
+        styles_path: json.dumps(styles_to_json(scene.styles), indent=1).encode("utf-8"),
+    })
     return label_path, inst_path, styles_path
 
 
@@ -194,21 +196,34 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     A write that fails (read-only folder, full disk) raises ImageFileError and leaves the old file
     untouched; a process killed mid-write leaves at worst a stray temporary file.
     """
-    path = Path(path)
-    tmp_name: str | None = None
+    atomic_write_files({Path(path): data})
+
+
+def atomic_write_files(files: dict[Path, bytes]) -> None:
+    """Stage every file (temporary file + fsync) before renaming any of them over its target.
+
+    A failure while staging (full disk, no permission) leaves every old file untouched; the
+    renames then run back to back, so a crash can mix old and new files only within that instant.
+    """
+    staged: list[tuple[str, Path]] = []
+    current = next(iter(files))
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.fchmod(fd, _target_mode(path))  # mkstemp makes 0600; keep the old file's or umask's mode
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-        tmp_name = None
+        for current, data in files.items():
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{current.name}.", suffix=".tmp", dir=current.parent)
+            staged.append((tmp_name, current))
+            os.fchmod(fd, _target_mode(current))  # mkstemp makes 0600; keep the old file's or umask's mode
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        while staged:
+            tmp_name, current = staged[0]
+            os.replace(tmp_name, current)
+            staged.pop(0)
     except OSError as exc:
-        raise ImageFileError(f"cannot write ({exc.strerror or exc})", path) from None
+        raise ImageFileError(f"cannot write ({exc.strerror or exc})", current) from None
     finally:
-        if tmp_name is not None:
+        for tmp_name, _ in staged:
             try:
                 os.unlink(tmp_name)
             except OSError:

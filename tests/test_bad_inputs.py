@@ -135,3 +135,27 @@ def test_atomic_write_keeps_normal_file_permissions(tmp_path):
     path.chmod(0o640)
     atomic_write_bytes(path, b"y")
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_scene_save_stages_all_files_before_renaming_any(tmp_path, monkeypatch):
+    """A full disk while writing the *last* file must leave all three old files in place."""
+    import os
+
+    scene = Scene(np.full((8, 8), 7, np.uint8), np.full((8, 8), 7, np.int32), {7: 1})
+    paths = save_scene(scene, tmp_path / "s_labelIds.png")
+    before = [p.read_bytes() for p in paths]
+    real_fsync, calls = os.fsync, []
+
+    def fail_third(fd):
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fail_third)
+    scene.labels[:] = 8
+    scene.instances[:] = 8
+    scene.styles = {8: 2}
+    with pytest.raises(ImageFileError, match="s_styles.json: cannot write"):
+        save_scene(scene, tmp_path / "s_labelIds.png")
+    assert [p.read_bytes() for p in paths] == before
