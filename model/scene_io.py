@@ -62,7 +62,9 @@ def read_png(path: str | Path) -> np.ndarray:
         raise ImageFileError("is a folder, not an image", path) from None
     except Image.DecompressionBombError:
         raise ImageFileError(f"image is above the limit of {MAX_PIXELS} pixels", path) from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError:
+        raise ImageFileError("not a readable image (unknown format or empty file)", path) from None
+    except (OSError, SyntaxError, ValueError) as exc:
         raise ImageFileError(f"not a readable image ({exc.__class__.__name__}: {exc})", path) from None
 
 
