@@ -14,10 +14,10 @@ from model.render.threads import prefer_passive_omp
 
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
 
-from model.checkpoint import load_checkpoint  # noqa: E402
-from model.render.bench import format_table, run_bench, to_json  # noqa: E402
-from model.render.incremental import DEFAULT_EPSILON  # noqa: E402
-from model.render.scenes import default_generator_config, official_generator_config, random_model  # noqa: E402
+from model.checkpoint import load_checkpoint
+from model.render.bench import format_table, run_bench, to_json
+from model.render.incremental import DEFAULT_EPSILON
+from model.render.scenes import default_generator_config, official_generator_config, random_model
 
 log = logging.getLogger(__name__)
 

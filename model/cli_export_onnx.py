@@ -12,11 +12,11 @@ from model.render.threads import prefer_passive_omp
 
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
 
-from model.checkpoint import load_checkpoint  # noqa: E402
-from model.cli_bench import parse_size  # noqa: E402
-from model.render.full import Renderer  # noqa: E402
-from model.render.onnx_export import OnnxError, check_onnx, export_onnx  # noqa: E402
-from model.render.scenes import default_generator_config, official_generator_config, random_model  # noqa: E402
+from model.checkpoint import load_checkpoint
+from model.cli_bench import parse_size
+from model.render.full import Renderer
+from model.render.onnx_export import OnnxError, check_onnx, export_onnx
+from model.render.scenes import default_generator_config, official_generator_config, random_model
 
 log = logging.getLogger(__name__)
 

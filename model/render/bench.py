@@ -304,8 +304,8 @@ def format_table(result: BenchResult) -> str:
         return "-" if value is None else f"{value:,.1f}"
 
     lines = [
-        f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
-        f"{result.threads} threads, epsilon {result.epsilon}",
+        (f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
+         f"{result.threads} threads, epsilon {result.epsilon}"),
         "",
         f"{'measure':44s} {'value':>12s}",
         f"{'full render (ms)':44s} {ms(result.full_ms):>12s}",
@@ -313,8 +313,8 @@ def format_table(result: BenchResult) -> str:
     if result.torch_module_ms is not None:
         lines.append(f"{'  plain torch module, channels-last (ms)':44s} {ms(result.torch_module_ms):>12s}")
     lines.append(f"{'cache memory (MB)':44s} {result.cache_mb:>12.1f}")
-    lines += ["", f"{'edit area':>10s} {'fast ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s} {'work':>7s}"
-                  f" {'exact ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s}"]
+    lines += ["", (f"{'edit area':>10s} {'fast ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s} {'work':>7s}"
+                   f" {'exact ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s}")]
     for e in result.incremental:
         lines.append(
             f"{e.area * 100:>9.1f}% {e.ms:>10.1f} {e.speedup:>8.1f}x {e.psnr_db:>8.1f} {e.work_fraction * 100:>6.1f}%"
@@ -322,12 +322,12 @@ def format_table(result: BenchResult) -> str:
             f" {(f'{e.exact_psnr_db:.1f}' if e.exact_psnr_db is not None else '-'):>8s}")
     lines += [
         "",
-        f"{'preview latency p50 / p95 (ms)':44s} {ms(result.preview_p50_ms):>5s} / {ms(result.preview_p95_ms)}"
-        f"  ({result.preview_samples} dabs; first pixels)",
-        f"{'  accurate tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
-        f"  ({result.exact_frames} exact frames finished)",
-        f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
-        f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x)",
+        (f"{'preview latency p50 / p95 (ms)':44s} {ms(result.preview_p50_ms):>5s} / {ms(result.preview_p95_ms)}"
+         f"  ({result.preview_samples} dabs; first pixels)"),
+        (f"{'  accurate tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
+         f"  ({result.exact_frames} exact frames finished)"),
+        (f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
+         f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x)"),
     ]
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)

@@ -125,7 +125,7 @@ class IncrementalRenderer:
 
     # ----- drop-in for the editor's RendererLike (editor/render_worker.py) ---------------------------
     @property
-    def label_set(self):  # noqa: ANN201 - model.labels.LabelSet
+    def label_set(self):
         return self.renderer.label_set
 
     def num_styles(self, class_id: int) -> int:

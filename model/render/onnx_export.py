@@ -82,7 +82,7 @@ def export_onnx(renderer: Renderer, out: str | Path, width: int, height: int, op
     raise OnnxError("ONNX export failed: " + " | ".join(errors), out)
 
 
-def onnx_session(path: str | Path, threads: int | None = None):  # noqa: ANN201 - onnxruntime is optional
+def onnx_session(path: str | Path, threads: int | None = None):
     ort = _require("onnxruntime")
     options = ort.SessionOptions()  # type: ignore[attr-defined]
     if threads:
@@ -116,7 +116,7 @@ def check_onnx(renderer: Renderer, path: str | Path, width: int, height: int, ti
     return OnnxCheck(Path(path), (width, height), error, torch_ms, ort_ms, threads)
 
 
-def _median_ms(fn, repeats: int) -> float:  # noqa: ANN001
+def _median_ms(fn, repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):

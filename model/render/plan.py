@@ -187,8 +187,9 @@ class _Builder:
             pad = reflect_pad or int(padding[0])
             mode = "reflect" if reflect_pad or module.padding_mode == "reflect" else "zeros"
         bias = module.bias.detach().clone() if module.bias is not None else None
-        return dict(name=label, kind=kind, src=src, kernel=int(k[0]), stride=int(s[0]), pad=pad, pad_mode=mode,
-                    weight=module.weight.detach().clone(), bias=bias, norm=None, act=None, skip=None)
+        return {"name": label, "kind": kind, "src": src, "kernel": int(k[0]), "stride": int(s[0]), "pad": pad,
+                "pad_mode": mode, "weight": module.weight.detach().clone(), "bias": bias, "norm": None, "act": None,
+                "skip": None}
 
 
 def build_plan(generator: nn.Module) -> Plan:
