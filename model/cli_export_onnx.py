@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="WxH of the check sample (default 512x256; a multiple of the network's stride)")
     parser.add_argument("--opset", type=int, default=18)
     parser.add_argument("--bench", action="store_true", help="also time torch and ONNX Runtime on the CPU")
-    parser.add_argument("--tolerance", type=float, default=1e-3, help="largest accepted |ONNX - torch|")
+    parser.add_argument("--tolerance", type=float, default=2 / 255,
+                        help="largest accepted |ONNX - torch| on the [-1, 1] output (default: one 8-bit level, "
+                        "2/255; float32 InstanceNorm sums over a 2048x1024 frame differ by ~4e-3)")
 
 
 def run(args: argparse.Namespace) -> int:
