@@ -283,6 +283,12 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
 
     vec_ms, loop_ms = pooling_times((height, width), instances)
     parameters = sum(p.numel() for p in renderer.generator.parameters())
+    notes.append("PSNR is against a full render of the edited scene with fresh InstanceNorm statistics; the "
+                 "exact-mode column (epsilon 0) is the floor set by the frozen statistics alone. The exact "
+                 "frame follows from the idle full render.")
+    if vec_ms > loop_ms:
+        notes.append("model.networks.encoder.instance_average is slower than a per-instance loop here "
+                     "(torch.unique over stacked (image, id) rows)")
     return BenchResult(
         device=_device_name(renderer.device), size=f"{width}x{height}", model=name, parameters=parameters,
         threads=threads, epsilon=epsilon, full_ms=full_ms, torch_module_ms=module_ms, incremental=edits,

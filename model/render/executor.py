@@ -105,8 +105,8 @@ class Executor:
             counts = (_tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :])
             out = summed / counts.to(summed.device)
             if idx is not None:
-                full = torch.zeros(1, store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels,
-                                   y1 - y0, x1 - x0, device=out.device)
+                channels = store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels
+                full = torch.zeros(1, y1 - y0, x1 - x0, channels, device=out.device).permute(0, 3, 1, 2)
                 full[:, idx] = out
                 out = full
             return out.contiguous(memory_format=CHANNELS_LAST)
