@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
 from editor.document import Box, Change
+from editor.pixels import bgra_palette, to_rgb
 from editor.state import EditorState
 
 log = logging.getLogger(__name__)
@@ -36,20 +37,6 @@ class ViewMode(Enum):
     LABELS = "labels"
     RENDER = "render"
     BLEND = "blend"
-
-
-def bgra_palette(rgb_palette: np.ndarray) -> np.ndarray:
-    """num_classes×3 RGB → num_classes×4 BGRA (the byte order of QImage.Format_RGB32)."""
-    table = np.full((len(rgb_palette), 4), 255, dtype=np.uint8)
-    table[:, :3] = rgb_palette[:, ::-1]
-    return table
-
-
-def to_bgra(rgb: np.ndarray) -> np.ndarray:
-    out = np.empty(rgb.shape[:2] + (4,), dtype=np.uint8)
-    out[..., :3] = rgb[..., ::-1]
-    out[..., 3] = 255
-    return out
 
 
 def numpy_qimage(buffer: np.ndarray) -> QImage:
@@ -94,7 +81,7 @@ class Canvas(QGraphicsView):
         self._space = False
         state.document.subscribe(self._on_change)
         state.selection_changed.connect(lambda _s: self.refresh_selection())
-        state.committed.connect(self.refresh_selection)
+        state.committed.connect(self._on_committed)
         state.label_set_changed.connect(self._on_label_set)
         self._rebuild_labels()
 
@@ -124,21 +111,25 @@ class Canvas(QGraphicsView):
         self._label_buf[y0:y1, x0:x1] = self._palette[self.state.document.labels[y0:y1, x0:x1]]
         self.update_scene_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
-    def set_render(self, image: np.ndarray, region: Box | None = None) -> None:
-        """Show a render result: the whole frame, or a tile placed at ``region``."""
+    def set_render(self, bgra: np.ndarray, region: Box | None = None) -> None:
+        """Show a render result, already in display format (H×W×4 BGRA, see ``editor.pixels``): the
+        whole frame (adopted, not copied: the caller hands it over), or a tile placed at ``region``."""
         doc = self.state.document
-        if region is None or self._render_buf is None:
-            if image.shape[:2] != doc.labels.shape:
+        if region is not None and bgra.shape[:2] == doc.labels.shape and tuple(region) == (0, 0, doc.width, doc.height):
+            region = None
+        if region is None:
+            if bgra.shape[:2] != doc.labels.shape:
                 return
-            self._render_buf = to_bgra(image)
+            self._render_buf = np.ascontiguousarray(bgra)
             self._render_img = numpy_qimage(self._render_buf)
             self.viewport().update()
+            return
+        if self._render_buf is None:
             return
         x0, y0, x1, y1 = region
         if x1 > doc.width or y1 > doc.height or x0 >= x1 or y0 >= y1:
             return
-        tile = image if image.shape[:2] == (y1 - y0, x1 - x0) else image[y0:y1, x0:x1]
-        self._render_buf[y0:y1, x0:x1] = to_bgra(tile)
+        self._render_buf[y0:y1, x0:x1] = bgra[: y1 - y0, : x1 - x0]
         self.update_scene_rect(QRectF(x0, y0, x1 - x0, y1 - y0))
 
     @property
@@ -146,7 +137,7 @@ class Canvas(QGraphicsView):
         return self._render_buf is not None
 
     def render_image(self) -> np.ndarray | None:
-        return None if self._render_buf is None else self._render_buf[..., 2::-1].copy()
+        return None if self._render_buf is None else to_rgb(self._render_buf)
 
     def set_view_mode(self, mode: ViewMode) -> None:
         self.view_mode = mode
@@ -161,25 +152,27 @@ class Canvas(QGraphicsView):
         self.viewport().update(view_rect)
 
     # ----- selection outline --------------------------------------------------------------------
+    def _on_committed(self) -> None:
+        if self.state.selection_touched or (self.state.selection_box != self._outline_box):
+            self.refresh_selection()
+
     def refresh_selection(self) -> None:
+        """Outline the selection: contours of its mask inside its (state-kept) bounding box only."""
         old = self._outline_box
         self._outline, self._outline_box = [], None
-        sel = self.state.selection
-        if sel is not None:
-            doc = self.state.document
-            box = doc.instance_box(sel)
-            if box is not None:
-                x0, y0, _x1, _y1 = box
-                mask = doc.instance_mask(sel, box).astype(np.uint8)
-                contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-                self._outline = [
-                    QPolygonF([QPointF(x0 + float(px) + 0.5, y0 + float(py) + 0.5) for px, py in c[:, 0, :]])
-                    for c in contours if len(c) > 1
-                ]
-                self._outline_box = box
-        for box in (old, self._outline_box):
-            if box is not None:
-                self.update_scene_rect(QRectF(box[0], box[1], box[2] - box[0], box[3] - box[1]), 4)
+        sel, box = self.state.selection, self.state.selection_box
+        if sel is not None and box is not None:
+            x0, y0, _x1, _y1 = box
+            mask = self.state.document.instance_mask(sel, box).astype(np.uint8)
+            contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+            self._outline = [
+                QPolygonF([QPointF(x0 + float(px) + 0.5, y0 + float(py) + 0.5) for px, py in c[:, 0, :]])
+                for c in contours if len(c) > 1
+            ]
+            self._outline_box = box
+        for b in (old, self._outline_box):
+            if b is not None:
+                self.update_scene_rect(QRectF(b[0], b[1], b[2] - b[0], b[3] - b[1]), 4)
 
     # ----- painting -----------------------------------------------------------------------------
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:

@@ -250,9 +250,18 @@ class Document:
     def is_thing(self, class_id: int) -> bool:
         return 0 <= class_id < self.label_set.num_classes and bool(self.label_set.thing_mask[class_id])
 
-    def instance_box(self, instance: int) -> Box | None:
-        """Bounding box of all pixels of an instance id (one vectorised pass over the map)."""
-        return mask_box(self.instances == instance)
+    def instance_box(self, instance: int, within: Box | None = None) -> Box | None:
+        """Bounding box of all pixels of an instance id (one vectorised pass over the map).
+
+        ``within``: the caller knows every pixel of the instance lies in this box; only it is scanned."""
+        if within is None:
+            return mask_box(self.instances == instance)
+        clipped = clip_box(within, self.width, self.height)
+        if clipped is None:
+            return None
+        x0, y0, x1, y1 = clipped
+        box = mask_box(self.instances[y0:y1, x0:x1] == instance)
+        return None if box is None else (box[0] + x0, box[1] + y0, box[2] + x0, box[3] + y0)
 
     def instance_mask(self, instance: int, box: Box) -> np.ndarray:
         x0, y0, x1, y1 = box

@@ -33,8 +33,9 @@ from editor.files import FileController
 from editor.history_panel import HistoryPanel
 from editor.icons import icon
 from editor.label_palette import LabelPalette, frequent_ids
-from editor.model_loader import DEFAULT_CHECKPOINT, ModelLoader
+from editor.model_loader import DEFAULT_CHECKPOINT, LoadedModel, ModelLoader
 from editor.pyside_guard import protect_singletons
+from editor.render_status import RenderStatus
 from editor.render_worker import RenderRequest, RenderResult, RenderWorker, base_renderer
 from editor.state import EditorState, InstanceMode
 from editor.style_palette import StylePalette
@@ -66,9 +67,12 @@ class MainWindow(QMainWindow):
         self.recovery_prompt = ask_recovery  # injectable: (parent, entries) -> RecoveryChoice
         self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.files.before_save = self.autosave.ensure_current
-        self.render_version = -1
+        self.render_version = -1  # the document version the canvas shows (not counting quick tiles)
+        self.exact_version = -1  # ... as an exact frame (a full render)
         self.render_seconds = 0.0
+        self.render_status = RenderStatus()
         self._loader: ModelLoader | None = None
+        self._model: LoadedModel | None = None
         self.model_name = "" if renderer is None else "injected model"
         self.setCentralWidget(self.canvas)
         self._build_status_bar()
@@ -165,6 +169,12 @@ class MainWindow(QMainWindow):
         self.act_open_model = a("Open &model…", "Ctrl+M", "Load an official latest_net_G.pth or a checkpoint's config.json", self.open_model_dialog)
         self.act_open_model_dir = a("Open model &folder…", "Ctrl+Shift+M", "Load a native checkpoint folder", self.open_model_folder_dialog)
         self.act_default_model = a("Load &default model", None, "Load the bundled model from checkpoints/default", lambda: self.load_model(DEFAULT_CHECKPOINT))
+        self.act_incremental = a("&Incremental rendering", None,
+                                 "Re-render only what a stroke changes (preview first, exact frame when idle); "
+                                 "off: every change renders the whole frame", self._toggle_incremental, checkable=True)
+        self.act_incremental.setChecked(self.incremental_enabled)
+        self.act_refresh = a("Re-render &now", "F5", "Render the whole frame again with fresh statistics",
+                             lambda: self.state.request_render())
         self.label_actions: list[QAction] = []
         self._build_label_shortcuts()
 
@@ -228,6 +238,8 @@ class MainWindow(QMainWindow):
         labels.addActions(self.label_actions)
         model = bar.addMenu("&Model")
         model.addActions([self.act_open_model, self.act_open_model_dir, self.act_default_model])
+        render = bar.addMenu("&Render")
+        render.addActions([self.act_incremental, self.act_refresh])
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts))
 
@@ -270,6 +282,7 @@ class MainWindow(QMainWindow):
         self.cursor_label.setToolTip("Cursor position, label and instance id under it")
         self.selection_label.setToolTip("Selected object: its instance id and class")
         self.render_label.setToolTip("Render state and the time the last render took")
+        self.render_label.setMinimumWidth(250)
         bar.addWidget(self.cursor_label)
         bar.addWidget(self.selection_label, 1)
         for w in (self.render_label, self.model_label, self.zoom_label):
@@ -356,22 +369,24 @@ class MainWindow(QMainWindow):
 
     def _on_render_requested(self, request: RenderRequest) -> None:
         if self.worker.renderer is not None:
-            self.render_label.setText("rendering…")
+            self.render_label.setText(self.render_status.requested())
 
     def _on_rendered(self, result: RenderResult) -> None:
-        if result.region is None or result.image.shape[:2] == self.document.labels.shape:
-            if result.image.shape[:2] != self.document.labels.shape:
+        """Paste a result (the worker made it display-ready: this is a rectangle copy at most)."""
+        if result.region is None:
+            if result.bgra.shape[:2] != self.document.labels.shape:
                 return  # a frame of a scene that has since been replaced
-            self.canvas.set_render(result.image, None)
-        elif result.image.size and self.canvas.has_render:
-            self.canvas.set_render(result.image, result.region)  # a tile of an incremental update
-        self.render_version = result.version
-        self.render_seconds = result.seconds
-        if result.version == self.document.version:
-            self.render_label.setText(f"up to date · {result.seconds * 1000:.0f} ms")
-        else:
-            self.render_label.setText(f"rendering… (last {result.seconds * 1000:.0f} ms)")
-        if self.files.pending_export is not None and result.version == self.document.version:
+            self.canvas.set_render(result.bgra, None)
+        elif result.bgra.size:
+            self.canvas.set_render(result.bgra, result.region)
+        current = result.version == self.document.version
+        if result.committed:
+            self.render_version = result.version
+            self.render_seconds = result.seconds
+        if result.exact:
+            self.exact_version = result.version
+        self.render_label.setText(self.render_status.result(result.kind, result.seconds, current))
+        if self.files.pending_export is not None and current and result.exact:
             self.files.render_arrived(result.version, self.canvas.render_image())
 
     def _on_render_failed(self, _version: int, message: str) -> None:
@@ -379,7 +394,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 8000)
 
     def _render_for_export(self, version: int) -> np.ndarray | None:
-        return self.canvas.render_image() if self.render_version == version else None
+        return self.canvas.render_image() if self.exact_version == version else None
 
     def _update_title(self) -> None:
         path = self.state.document.path
@@ -402,6 +417,34 @@ class MainWindow(QMainWindow):
         lines.append("<tr><td><b>Wheel</b></td><td>&nbsp;Zoom around the cursor</td></tr>")
         QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>")
 
+    # ----- incremental rendering ----------------------------------------------------------------
+    @property
+    def incremental_enabled(self) -> bool:
+        return str(self.settings.value("render/incremental", "true")).lower() in ("true", "1")
+
+    def _toggle_incremental(self) -> None:
+        self.settings.setValue("render/incremental", self.act_incremental.isChecked())
+        if self._model is not None:
+            self._use_renderer()
+            self.state.request_render()
+
+    def _use_renderer(self) -> None:
+        """Give the worker the loaded model, wrapped for incremental rendering when that is on."""
+        loaded = self._model
+        if loaded is None:
+            return
+        use_incremental = self.incremental_enabled and loaded.incremental is not None
+        renderer = loaded.incremental if use_incremental else loaded.renderer
+        self.worker.set_renderer(renderer)  # the worker drops the old wrapper's cache (see RenderWorker)
+        tip = "Render state and the time the last render took."
+        if use_incremental and loaded.cache is not None:
+            tip += f"\nIncremental rendering on: {loaded.cache.describe()}."
+            tip += "\nA stroke shows a quick preview, then the updated region; the exact frame follows when idle."
+        elif loaded.incremental is not None:
+            tip += "\nIncremental rendering off (Render menu): every change renders the whole frame."
+        self.render_label.setToolTip(tip)
+        self.render_status.incremental = use_incremental
+
     # ----- model --------------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
         start = str(DEFAULT_CHECKPOINT.parent)
@@ -420,18 +463,22 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A model is already loading", 4000)
             return
         self.model_label.setText(f"Loading model {Path(path).name}…")
-        self._loader = ModelLoader(Path(path), self)
+        self._loader = ModelLoader(Path(path), self, (self.document.width, self.document.height))
         self._loader.loaded.connect(self._on_model_loaded)
         self._loader.failed.connect(self._on_model_failed)
         self._loader.start()
 
-    def _on_model_loaded(self, renderer: Any, path: Path) -> None:
+    def _on_model_loaded(self, loaded: LoadedModel | Any, path: Path) -> None:
+        if not isinstance(loaded, LoadedModel):
+            loaded = LoadedModel(loaded, None, None)  # a bare renderer (tests, injected)
+        renderer = loaded.renderer
         try:
             base_renderer(renderer).label_set.check_ids(self.document.labels)
         except EditorError as exc:
             self._on_model_failed(f"{path}: this model's label set cannot render the open scene ({exc})")
             return
-        self.worker.set_renderer(renderer)
+        self._model = loaded
+        self._use_renderer()
         self.model_name = path.name if path.name != "default" else "default"
         label_set = base_renderer(renderer).label_set
         if label_set != self.state.label_set:

@@ -1,12 +1,18 @@
-"""Loading a model off the GUI thread (a big official checkpoint takes seconds to read)."""
+"""Loading a model off the GUI thread (a big official checkpoint takes seconds to read).
+
+The loader also builds the incremental wrapper (its layer plan takes a while for a big model), so
+switching incremental rendering on or off later only swaps objects.
+"""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from editor.render_setup import CachePlan, wrap_incremental
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
@@ -14,15 +20,23 @@ log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
 
 
+@dataclass(frozen=True)
+class LoadedModel:
+    renderer: Any  # model.render.full.Renderer
+    incremental: Any  # its IncrementalRenderer, or None when it cannot be built
+    cache: CachePlan | None
+
+
 class ModelLoader(QThread):
-    """Loads ``Renderer.from_checkpoint(path)``; emits ``loaded(renderer, path)`` or ``failed(message)``."""
+    """Loads ``Renderer.from_checkpoint(path)``; emits ``loaded(LoadedModel, path)`` or ``failed(message)``."""
 
     loaded = Signal(object, object)
     failed = Signal(str)
 
-    def __init__(self, path: Path, parent: Any = None) -> None:
+    def __init__(self, path: Path, parent: Any = None, size: tuple[int, int] = (2048, 1024)) -> None:
         super().__init__(parent)
         self.path = Path(path)
+        self.size = size
 
     def run(self) -> None:
         try:
@@ -36,4 +50,9 @@ class ModelLoader(QThread):
             log.exception("loading %s failed", self.path)
             self.failed.emit(f"{self.path}: cannot load model ({exc.__class__.__name__}: {exc})")
             return
-        self.loaded.emit(renderer, self.path)
+        incremental, cache = None, None
+        try:
+            incremental, cache = wrap_incremental(renderer, self.size)
+        except Exception:  # noqa: BLE001 - full renders still work
+            log.exception("incremental rendering is unavailable for %s; using full renders", self.path)
+        self.loaded.emit(LoadedModel(renderer, incremental, cache), self.path)

@@ -1,31 +1,28 @@
 """The render worker: a QThread with a latest-wins queue, so inference never runs on the GUI thread.
 
-Requests carry a snapshot of the maps (copied on the GUI thread, a few ms at 2048×1024) and the
-document version they show. A new request replaces any pending one; a running render is never
-torn down, but a result that is already stale is still delivered (the canvas shows it while the
-next one runs) and tagged with its version. Style thumbnails share the thread at lower priority:
-a pending full render always goes first, and a new thumbnail batch cancels the old one.
-The thread stops through ``requestInterruption()``.
-
-Incremental renderers plug in without changes here: a renderer with an
-``update(labels, instances, styles, region=, seed=, cancelled=) -> tile | None`` method (as
-``model.render.incremental.IncrementalRenderer``) is called with the request's region and a
-``cancelled`` callback that turns true when a newer request arrives or the thread is stopped; its
-tile (``.image``, ``.box``) comes back as a RenderResult whose ``region`` is the tile's box. A
-request without a region (a new scene, a style change) calls its ``full(...)`` pass instead, so
-the frozen normalisation statistics are refreshed.
+Requests carry snapshots of the maps (``editor.snapshots``: only the boxes changed since a buffer
+was last lent are copied on the GUI thread) and the document version they show. A new request
+replaces any pending one, and its changed region grows to cover the dropped one (None, "all of it",
+wins). What is rendered, and how, is ``editor.render_session.RenderSession``: results leave this
+thread as display-ready BGRA buffers with the box they cover, so the GUI thread pastes a rectangle
+and converts nothing. With an incremental renderer a stroke gets a quick tile, then the incremental
+tile, and once no request has arrived for ``idle_refresh_s`` the exact frame (a full pass that also
+refreshes the frozen InstanceNorm statistics); a newer request cancels a running full pass.
+Style thumbnails share the thread at lower priority: a pending render always goes first, and a new
+thumbnail batch cancels the old one. The thread stops through ``requestInterruption()``.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from editor.render_session import Output, RenderSession
 from model.labels import LabelSet
 from model.scene_io import Style
 
@@ -65,12 +62,29 @@ class RenderRequest:
     seed: int = 0
 
 
+def merge_regions(a: Box | None, b: Box | None) -> Box | None:
+    """The changed region of two requests merged into one (None means everything)."""
+    if a is None or b is None:
+        return None
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
 @dataclass(frozen=True)
 class RenderResult:
     version: int
-    region: Box | None  # None: ``image`` is the whole frame; else the tile's place (x0, y0, x1, y1)
-    image: np.ndarray  # H×W×3 uint8
+    region: Box | None  # None: ``bgra`` is the whole frame; else the tile's place (x0, y0, x1, y1)
+    bgra: np.ndarray  # H×W×4 uint8 in QImage.Format_RGB32 byte order; the receiver owns it
     seconds: float
+    kind: str = "full"  # "quick" (provisional), "update" (incremental), "full" / "exact" (exact frame)
+
+    @property
+    def exact(self) -> bool:
+        return self.kind in ("full", "exact")
+
+    @property
+    def committed(self) -> bool:
+        """Not a provisional quick tile."""
+        return self.kind != "quick"
 
 
 @dataclass(frozen=True)
@@ -98,10 +112,13 @@ class RenderWorker(QThread):
     busy = Signal(int)  # version now rendering
     thumbnail = Signal(object)  # ThumbnailResult
 
-    def __init__(self, renderer: RendererLike | None = None, parent: Any = None) -> None:
+    def __init__(self, renderer: RendererLike | None = None, parent: Any = None, idle_refresh_s: float = 0.4) -> None:
         super().__init__(parent)
         self._cond = threading.Condition()
         self._renderer = renderer
+        self.idle_refresh_s = idle_refresh_s
+        self._session: RenderSession | None = None
+        self._last_activity = time.monotonic()
         self._pending: RenderRequest | None = None
         self._thumbs: ThumbnailRequest | None = None
         self._thumb_index = 0
@@ -124,7 +141,9 @@ class RenderWorker(QThread):
 
     def submit(self, request: RenderRequest) -> None:
         with self._cond:
-            self._pending = request  # latest wins
+            if self._pending is not None:  # latest wins; it must also redo what the dropped one changed
+                request = replace(request, region=merge_regions(self._pending.region, request.region))
+            self._pending = request
             self._cond.notify()
 
     def submit_thumbnails(self, request: ThumbnailRequest | None) -> None:
@@ -147,52 +166,63 @@ class RenderWorker(QThread):
     # ----- worker thread ------------------------------------------------------------------------
     def run(self) -> None:
         while not self.isInterruptionRequested():
+            refresh = False
             with self._cond:
                 while self._pending is None and self._thumbs is None and not self.isInterruptionRequested():
-                    self._cond.wait(0.2)
+                    session = self._session
+                    if session is not None and session.refresh_due and session.renderer is self._renderer:
+                        idle = time.monotonic() - self._last_activity
+                        if idle >= self.idle_refresh_s:
+                            refresh = True
+                            break
+                        self._cond.wait(self.idle_refresh_s - idle)
+                    else:
+                        self._cond.wait(0.2)
                 if self.isInterruptionRequested():
                     return
                 renderer = self._renderer
                 request, self._pending = self._pending, None
-                thumbs, index = (self._thumbs, self._thumb_index) if request is None else (None, 0)
+                thumbs, index = (self._thumbs, self._thumb_index) if request is None and not refresh else (None, 0)
                 if thumbs is not None:
                     self._thumb_index += 1
                     if self._thumb_index >= len(thumbs.options):
                         self._thumbs = None
             if request is not None:
                 self._render(renderer, request)
+                self._last_activity = time.monotonic()
+            elif refresh and self._session is not None:
+                self._run_session(self._session.refresh, self._session.due_version)
             elif thumbs is not None and index < len(thumbs.options):
                 self._thumbnail(renderer, thumbs, index)
+                self._last_activity = time.monotonic()
 
     def _render(self, renderer: RendererLike | None, request: RenderRequest) -> None:
         if renderer is None or request.labels is None or request.instances is None:
             return
+        if self._session is None or self._session.renderer is not renderer:
+            old = None if self._session is None else self._session.renderer
+            if old is not None and callable(getattr(old, "clear", None)):
+                old.clear()  # an incremental renderer switched away: free its activation cache here, where it ran
+            self._session = RenderSession(renderer, self._emit, self._superseded, self.isInterruptionRequested,
+                                          self._peek)
         self.busy.emit(request.version)
-        start = time.perf_counter()
-        update = getattr(renderer, "update", None)
+        self._run_session(lambda: self._session.render(request), request.version)  # type: ignore[union-attr]
+
+    def _run_session(self, call: Any, version: int) -> None:
         try:
-            full = getattr(renderer, "full", None)
-            if callable(update) and request.region is None and callable(full):
-                # everything may have changed (open, new scene, styles): a full pass, fresh statistics
-                image = full(request.labels, request.instances, request.styles, request.seed, cancelled=self._superseded)
-                if image is None:
-                    return
-                region = None
-            elif callable(update):
-                tile = update(request.labels, request.instances, request.styles, region=request.region,
-                              seed=request.seed, cancelled=self._superseded)
-                if tile is None:  # cancelled: a newer request is pending
-                    return
-                region: Box | None = tuple(int(v) for v in tile.box)  # type: ignore[assignment]
-                image = tile.image
-            else:
-                region, image = None, renderer.render(request.labels, request.instances, request.styles, request.seed)
+            call()
         except Exception as exc:
             log.exception("render failed")
-            self.failed.emit(request.version, f"render failed: {exc}")
-            return
-        self.rendered.emit(RenderResult(request.version, region, np.ascontiguousarray(image),
-                                        time.perf_counter() - start))
+            if self._session is not None:
+                self._session.drop_refresh()
+            self.failed.emit(version, f"render failed: {exc}")
+
+    def _emit(self, output: Output) -> None:
+        self.rendered.emit(RenderResult(output.version, output.box, output.bgra, output.seconds, output.kind))
+
+    def _peek(self) -> RenderRequest | None:
+        with self._cond:
+            return self._pending
 
     def _superseded(self) -> bool:
         """True when the running render is no longer wanted (newer request, or stopping)."""

@@ -3,6 +3,10 @@
 It owns the :class:`Document` (one object for the app's life; opening a file swaps its maps), the
 undo stack, the current label, brush size, instance mode and selection, and it schedules renders:
 one request per undo-stack step (so one stroke = one request), never during a drag.
+
+Per undo step the GUI thread does work proportional to the step, not to the map: the render
+request's maps come from :class:`~editor.snapshots.SnapshotPool` (changed boxes copied), and the
+selection's bounding box is kept up to date by scanning only the step's region and the old box.
 """
 from __future__ import annotations
 
@@ -17,11 +21,16 @@ from editor.commands import BoundedUndoStack, apply_edit
 from editor.document import Box, Change, Delta, Document, Edit, union_box
 from editor.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
 from editor.render_worker import RenderRequest, RenderWorker
+from editor.snapshots import SnapshotPool
 from model.errors import LabelSetError
 from model.labels import INSTANCE_FACTOR, LabelSet, class_of_instance
 from model.scene_io import Style
 
 log = logging.getLogger(__name__)
+
+
+def _overlaps(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 class InstanceMode(Enum):
@@ -57,9 +66,14 @@ class EditorState(QObject):
         self.brush_size = 24  # diameter in pixels
         self.mode = InstanceMode.NEW
         self.selection: int | None = None
+        self.selection_box: Box | None = None  # bounding box of the selection (kept per step)
+        self.selection_touched = False  # the last committed step changed the selection's pixels
         self.seed = 0
+        self.snapshots = SnapshotPool(document)
         self._dirty: Box | None = None
         self._dirty_all = True
+        self._step_region: Box | None = None  # pixels changed since the last committed step
+        self._step_all = False
         self._stroke_open = False
         document.subscribe(self._on_change)
         self.stack.indexChanged.connect(self._on_index_changed)
@@ -100,12 +114,42 @@ class EditorState(QObject):
         self.label_changed.emit(self.current_label)
 
     # ----- selection ----------------------------------------------------------------------------
-    def select(self, instance: int | None) -> None:
-        if instance is not None and self.document.instance_box(instance) is None:
+    def select(self, instance: int | None, within: Box | None = None) -> None:
+        """Select an instance id (None: nothing). ``within``: all its pixels lie in this box (a
+        stroke that just created it), so only that box is scanned."""
+        if instance is not None and instance == self.selection and within is None:
+            return
+        box = None if instance is None else self.document.instance_box(instance, within)
+        if box is None:
             instance = None
+        self.selection_box = box
         if instance != self.selection:
             self.selection = instance
             self.selection_changed.emit(instance)
+
+    def _track_selection(self) -> None:
+        """After a step: update the selection's box from the changed region only."""
+        region, everything = self._step_region, self._step_all
+        self._step_region, self._step_all = None, False
+        self.selection_touched = False
+        sel, old = self.selection, self.selection_box
+        if sel is None:
+            return
+        if everything or old is None:
+            box = self.document.instance_box(sel)
+        elif region is None or not _overlaps(region, old) and not self._present(sel, region):
+            return  # the step did not touch the selection
+        else:
+            box = self.document.instance_box(sel, union_box(old, region))
+        self.selection_touched = True
+        if box is None:
+            self.select(None)
+        else:
+            self.selection_box = box
+
+    def _present(self, instance: int, region: Box) -> bool:
+        x0, y0, x1, y1 = region
+        return bool((self.document.instances[y0:y1, x0:x1] == instance).any())
 
     def describe_instance(self, instance: int) -> str:
         cls = class_of(instance)
@@ -139,6 +183,7 @@ class EditorState(QObject):
         self.document.apply(edit)
 
     def end_stroke(self) -> Delta | None:
+        """Close the stroke's group and push it as one undo step (None: it changed nothing)."""
         self._stroke_open = False
         delta = self.document.end_group()
         if delta is not None:
@@ -221,6 +266,7 @@ class EditorState(QObject):
         self.stack.clear_history()
         self.document.path = path
         self.selection = None
+        self.selection_box = None
         self.document.replace(labels, instances, styles)
         self.stack.setClean()
         self.selection_changed.emit(None)
@@ -231,16 +277,19 @@ class EditorState(QObject):
     def _on_change(self, change: Change) -> None:
         if change.kind == "reset":
             self._dirty_all = True
+            self._step_all = True
         elif change.kind == "styles":
             self._dirty_all = True  # a style may apply to many pixels; the renderer re-encodes all of it
         else:
             self._dirty = union_box(self._dirty, change.region)
+            if change.region is None:
+                self._step_all = True
+            self._step_region = union_box(self._step_region, change.region)
 
     def _on_index_changed(self, _index: int) -> None:
         if self.stack.rebuilding:
             return
-        if self.selection is not None and self.document.instance_box(self.selection) is None:
-            self.select(None)
+        self._track_selection()
         self.committed.emit()
         self.request_render()
 
@@ -251,8 +300,8 @@ class EditorState(QObject):
         if self.worker is None or self.worker.renderer is None:
             self.render_requested.emit(RenderRequest(region, doc.version))
             return None
-        request = RenderRequest(region, doc.version, doc.labels.copy(), doc.instances.copy(), dict(doc.styles),
-                                self.seed)
+        labels, instances = self.snapshots.take()
+        request = RenderRequest(region, doc.version, labels, instances, dict(doc.styles), self.seed)
         self.render_requested.emit(request)
         self.worker.submit(request)
         return request

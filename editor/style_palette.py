@@ -112,12 +112,15 @@ class StylePalette(QWidget):
         # pixels or styles changed: thumbnails of the selection are stale only if its pixels moved
         self._mark_current()
         sel = self.state.selection
-        if sel is not None and self._token is not None and self._token[1] != self._shape_key(sel):
+        if (sel is not None and self._token is not None and self.state.selection_touched
+                and self._token[1] != self._shape_key(sel)):
             self.refresh()
 
     def _shape_key(self, instance: int) -> int:
-        box = self.state.document.instance_box(instance)
-        return hash((box, int((self.state.document.instances == instance).sum()))) if box else 0
+        """Box and pixel count of an instance (only its box is scanned)."""
+        state = self.state
+        box = state.selection_box if instance == state.selection else state.document.instance_box(instance)
+        return hash((box, int(state.document.instance_mask(instance, box).sum()))) if box else 0
 
     def refresh(self) -> None:
         for button in self.buttons:
@@ -141,7 +144,7 @@ class StylePalette(QWidget):
             self.title.setText(f"<b>{name}</b><br>The model has no styles for this class")
             return
         self.title.setText(f"<b>{name}</b><br>{n} styles (k-means clusters of the instance features)")
-        box = self.state.document.instance_box(sel)
+        box = self.state.selection_box
         if box is None:
             return
         for i in range(n):

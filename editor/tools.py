@@ -65,6 +65,7 @@ class BrushTool(Tool):
         super().__init__(state)
         self._last: tuple[float, float] | None = None
         self._target: tuple[int, int] = (0, 0)
+        self._fresh = False
 
     @property
     def radius(self) -> float:
@@ -79,6 +80,8 @@ class BrushTool(Tool):
         if not doc.contains(x, y):
             return
         self._target = self.state.stroke_target(x, y)
+        # a fresh object id: all its pixels will lie inside this stroke's box (select scans only that)
+        self._fresh = self._target[1] not in (doc.instance_at(x, y), self.state.selection)
         self.state.begin_stroke("Brush")
         self._last = (pos.x(), pos.y())
         self._dab([self._last])
@@ -97,10 +100,13 @@ class BrushTool(Tool):
         if point != self._last:
             self._dab([self._last, point])
         self._last = None
-        self.state.end_stroke()
+        delta = self.state.end_stroke()
         label, instance = self._target
         if self.state.document.is_thing(label):
-            self.state.select(instance)
+            if self._fresh:
+                self.state.select(instance, delta.bbox if delta is not None and delta.bbox else (0, 0, 0, 0))
+            elif instance != self.state.selection:
+                self.state.select(instance)
 
     def _dab(self, points: list[tuple[float, float]]) -> None:
         label, instance = self._target
