@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=parse_size, default=(512, 256),
                         help="WxH of the check sample (default 512x256; a multiple of the network's stride)")
     parser.add_argument("--opset", type=int, default=18)
+    parser.add_argument("--exporter", choices=("auto", "torchscript", "dynamo"), default="auto",
+                        help="torch's ONNX exporter (auto: TorchScript, else dynamo)")
     parser.add_argument("--bench", action="store_true", help="also time torch and ONNX Runtime on the CPU")
     parser.add_argument("--tolerance", type=float, default=2 / 255,
                         help="largest accepted |ONNX - torch| on the [-1, 1] output (default: one 8-bit level, "
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     width, height = args.size
     if width % renderer.stride or height % renderer.stride:
         raise OnnxError(f"--size must be a multiple of the network's stride {renderer.stride}")
-    path = export_onnx(renderer, args.out, width, height, args.opset)
+    path = export_onnx(renderer, args.out, width, height, args.opset, args.exporter)
     check = check_onnx(renderer, path, width, height, timing=args.bench)
     print(f"exported {path} ({path.stat().st_size / 2**20:.1f} MB); sample {width}x{height}: "
           f"max |onnx - torch| = {check.max_abs_error:.2e}")
