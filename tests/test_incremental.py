@@ -332,12 +332,26 @@ def test_quick_previews_between_layers_leave_the_update_exact() -> None:
 def test_cache_over_its_limit_is_stored_in_half_precision_and_still_updates() -> None:
     renderer = tiny(1)
     labels, instances = scene()
-    incremental = IncrementalRenderer(renderer, epsilon=0.0, cache_limit_bytes=1000)
+    full_precision = IncrementalRenderer(renderer).estimate_cache_bytes(HEIGHT, WIDTH)
+    incremental = IncrementalRenderer(renderer, epsilon=0.0, cache_limit_bytes=int(full_precision * 0.75))
     incremental.full(labels, instances, {}, 0)
     assert incremental.cache_dtype == torch.float16
-    full_precision = IncrementalRenderer(renderer).estimate_cache_bytes(HEIGHT, WIDTH)
     assert incremental.cache_bytes < full_precision  # activations halved (the maps come on top)
     new_labels, new_instances = edit(labels, instances, (30, 20, 45, 35), 21)
     reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
     incremental.update(new_labels, new_instances, {}, None, 0)
     assert (incremental.output_tensor() - reference).abs().max().item() < 0.05
+
+
+def test_without_room_for_a_cache_every_update_renders_the_full_frame() -> None:
+    renderer = tiny(1)
+    labels, instances = scene()
+    incremental = IncrementalRenderer(renderer, cache_limit_bytes=1000)
+    image = incremental.full(labels, instances, {}, 0)
+    assert incremental.cache_bytes == 0 and not incremental.ready
+    assert np.abs(image.astype(int) - renderer.render(labels, instances, {}, 0)).max() <= 1
+    new_labels, new_instances = edit(labels, instances, (30, 20, 45, 35), 21)
+    tile = incremental.update(new_labels, new_instances, {}, None, 0)
+    assert tile is not None and tile.box == (0, 0, WIDTH, HEIGHT)
+    assert np.abs(tile.image.astype(int) - renderer.render(new_labels, new_instances, {}, 0)).max() <= 1
+    assert np.array_equal(incremental.render(new_labels, new_instances, {}, 0), tile.image)

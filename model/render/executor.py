@@ -140,19 +140,28 @@ class Executor:
 
     def full_pass(self, store: Store, cancelled: Cancelled | None = None,
                   frozen: dict[int, FoldedWeights] | None = None,
-                  cache_dtype: torch.dtype = torch.float32) -> dict[int, NormStats]:
+                  cache_dtype: torch.dtype = torch.float32, keep: bool = True) -> dict[int, NormStats]:
         """Compute every layer over the whole image into ``store``.
 
         With ``frozen`` (folded weights per layer) the statistics are not measured: that is the
         reference an incremental pass must equal. Otherwise InstanceNorm uses live statistics,
         which are returned. Raises RenderCancelled between bands when ``cancelled()`` is true.
+        ``keep=False`` frees each activation after its last reader (only the output stays): the
+        peak memory of a plain render instead of the whole cache.
         """
         stats: dict[int, NormStats] = {}
         store.inputs.prepare_whole()
-        last_input_reader = max(i for i, layer in enumerate(self.plan.layers) if layer.src == 0)
+        last_reader: dict[int, int] = {}
+        for i, layer in enumerate(self.plan.layers):
+            last_reader[layer.src] = i
+            if layer.skip is not None:
+                last_reader[layer.skip] = i
         for index, layer in enumerate(self.plan.layers):
-            if index == last_input_reader + 1:
+            if index == last_reader[0] + 1:
                 store.inputs.invalidate()  # nothing reads the whole input any more: free it
+            if not keep:
+                for tensor in [t for t in store.tensors if last_reader.get(t, -1) < index and t != self.plan.output]:
+                    del store.tensors[tensor]
             height, width = store.shapes[layer.dst]
             channels = self.plan.tensors[layer.dst].channels
             live = frozen is None and layer.norm is not None

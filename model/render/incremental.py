@@ -136,6 +136,8 @@ class IncrementalRenderer:
         """The whole frame, updated incrementally from the cache when there is one (else rendered)."""
         tile = self.update(labels, instances, styles, None, seed)
         assert tile is not None  # not cancellable without ``cancelled``
+        if tile.box == (0, 0, labels.shape[1], labels.shape[0]):
+            return tile.image
         return self.image()
 
     def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None,
@@ -228,18 +230,24 @@ class IncrementalRenderer:
         shapes = tensor_shapes(self.plan, *maps.shape)
         store = Store({}, maps, shapes)
         dtype = self._choose_dtype(*labels.shape)
+        keep = dtype is not None
         try:
             with self.settings.autocast():
-                stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype)
+                stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep)
         except RenderCancelled:
             log.debug("full render cancelled")
             return None
         finally:
             maps.invalidate()
-        self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
-        self._last_journal = None
-        self._frozen = self.executor.fold_all(stats)
         self._size = labels.shape
+        self._last_journal = None
+        if not keep:  # no room for a cache: show the frame, keep nothing (updates render in full)
+            self.clear()
+            height, width = labels.shape
+            self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
+            return to_uint8(store.tensors[self.plan.output][:, :, :height, :width])
+        self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
+        self._frozen = self.executor.fold_all(stats)
         self.cache_dtype = dtype
         self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
         return self.image()
@@ -251,10 +259,16 @@ class IncrementalRenderer:
             raise ImageFileError(f"{width}x{height} is too small for this network: "
                                  f"use at least {smallest // 2}x{smallest // 2} (its stride is {self.renderer.stride})")
 
-    def _choose_dtype(self, height: int, width: int) -> torch.dtype:
+    def _choose_dtype(self, height: int, width: int) -> torch.dtype | None:
+        """float32 when the cache fits the limit, float16 when only that fits, None: keep no cache."""
         if self.estimate_cache_bytes(height, width) <= self.cache_limit_bytes:
             return torch.float32
         half = self.estimate_cache_bytes(height, width, torch.float16)
+        if half > self.cache_limit_bytes:
+            log.warning("activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
+                        "no incremental updates, every edit renders the full frame", width, height,
+                        half / 2**20, self.cache_limit_bytes / 2**20)
+            return None
         log.warning("activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
                     "incremental updates become approximate", width, height, self.cache_limit_bytes / 2**20,
                     half / 2**20)
