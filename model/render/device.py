@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 import os
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 import torch
 
@@ -30,10 +32,6 @@ def configure_cpu_threads(threads: int | None = None) -> int:
 
 
 # ----- per-device execution settings (used by the incremental renderer) ----------------------------
-from contextlib import AbstractContextManager, nullcontext  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-
 @dataclass(frozen=True)
 class DeviceSettings:
     """How renders run on a device.
