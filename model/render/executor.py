@@ -150,7 +150,8 @@ class Executor:
         peak memory of a plain render instead of the whole cache.
         """
         stats: dict[int, NormStats] = {}
-        store.inputs.prepare_whole()
+        if not store.inputs.prepare_whole(cancelled):
+            raise RenderCancelled
         last_reader: dict[int, int] = {}
         for i, layer in enumerate(self.plan.layers):
             last_reader[layer.src] = i

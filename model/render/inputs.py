@@ -7,7 +7,7 @@ nothing), which halves the stem's cost on a typical street scene and cuts it ~5�
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,10 +55,20 @@ class InputMaps:
     def invalidate(self) -> None:
         self._memo = None
 
-    def prepare_whole(self) -> None:
-        """Build the whole input once (a full pass reads it band by band, twice); ``invalidate`` frees it."""
+    def prepare_whole(self, cancelled: Callable[[], bool] | None = None, rows: int = 64) -> bool:
+        """Build the whole input once (a full pass reads it band by band, twice), ``rows`` at a time so
+        that ``cancelled()`` is polled; False if cancelled. ``invalidate`` frees it."""
         height, width = self.shape
-        self.window(0, height, 0, width)
+        present = np.flatnonzero(self._present)
+        idx = self._channel_index(present)
+        whole = torch.empty(height * width, len(idx), dtype=torch.float32)
+        for y0 in range(0, height, rows):
+            if cancelled is not None and cancelled():
+                return False
+            y1 = min(height, y0 + rows)
+            whole[y0 * width:y1 * width] = self._rows(y0, y1, 0, width, present)
+        self._memo = ((0, height, 0, width), whole.view(1, height, width, len(idx)).permute(0, 3, 1, 2), idx)
+        return True
 
     def window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(1×C'×h×w channels-last float32 window, the C' input channel indices it holds)."""
@@ -68,8 +78,20 @@ class InputMaps:
             if my0 <= y0 and y1 <= my1 and mx0 <= x0 and x1 <= mx1:
                 return tensor[:, :, y0 - my0:y1 - my0, x0 - mx0:x1 - mx0], idx
         crop = self.labels[y0:y1, x0:x1]
-        h, w = crop.shape
         present = np.flatnonzero(np.bincount(crop.ravel(), minlength=self.num_classes)[: self.num_classes])
+        idx = self._channel_index(present)
+        tensor = self._rows(y0, y1, x0, x1, present).view(1, y1 - y0, x1 - x0, len(idx)).permute(0, 3, 1, 2)
+        self._memo = (key, tensor, idx)
+        return tensor, idx
+
+    def _channel_index(self, present: np.ndarray) -> torch.Tensor:
+        extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
+        return torch.from_numpy(np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)]))
+
+    def _rows(self, y0: int, y1: int, x0: int, x1: int, present: np.ndarray) -> torch.Tensor:
+        """(h·w)×C' rows: one-hot over ``present`` classes (a superset of the crop's), edge, features."""
+        crop = self.labels[y0:y1, x0:x1]
+        h, w = crop.shape
         lut = np.full(self.num_classes, -1, dtype=np.int64)
         lut[present] = np.arange(len(present))
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
@@ -83,10 +105,7 @@ class InputMaps:
             column += 1
         if self.features is not None:
             data[:, column:] = torch.from_numpy(self.features[:, y0:y1, x0:x1].reshape(-1, h * w).T)
-        tensor = data.view(1, h, w, channels).permute(0, 3, 1, 2)  # channels-last strides
-        idx = torch.from_numpy(np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)]))
-        self._memo = (key, tensor, idx)
-        return tensor, idx
+        return data
 
     def _edges(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """1 where an instance id differs from a 4-neighbour (neighbours outside the image don't count)."""
