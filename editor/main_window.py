@@ -49,6 +49,16 @@ log = logging.getLogger(__name__)
 APP_NAME = "pix2pixHD editor"
 
 
+def model_display_name(path: Path) -> str:
+    """A short name for the status bar: runs/default/checkpoint → "default/checkpoint"."""
+    generic = {"checkpoint", "checkpoints", "latest_net_g.pth", "config.json", "generator.safetensors"}
+    if path.name.lower() in generic and path.parent.name:
+        if path.parent.name.lower() in generic and path.parent.parent.name:
+            return f"{path.parent.parent.name}/{path.parent.name}"
+        return f"{path.parent.name}/{path.name}"
+    return path.name
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, renderer: Any = None, checkpoint: Path | None = None,
                  load_default: bool = True, size: tuple[int, int] = (2048, 1024)) -> None:
@@ -71,6 +81,7 @@ class MainWindow(QMainWindow):
         self.exact_version = -1  # ... as an exact frame (a full render)
         self.render_seconds = 0.0
         self.render_status = RenderStatus()
+        self._cursor: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
         self._model: LoadedModel | None = None
         self.model_name = "" if renderer is None else "injected model"
@@ -291,6 +302,7 @@ class MainWindow(QMainWindow):
     def _connect(self) -> None:
         s = self.state
         self.canvas.cursor_moved.connect(self._show_cursor)
+        s.committed.connect(lambda: self._show_cursor(self._cursor))  # the pixel under it may have changed
         self.canvas.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         s.selection_changed.connect(self._show_selection)
         s.committed.connect(lambda: self._show_selection(s.selection))
@@ -334,7 +346,8 @@ class MainWindow(QMainWindow):
 
     # ----- status bar ---------------------------------------------------------------------------
     def _show_cursor(self, pos: tuple[int, int] | None) -> None:
-        if pos is None:
+        self._cursor = pos
+        if pos is None or not self.state.document.contains(*pos):
             self.cursor_label.setText("—")
             return
         x, y = pos
@@ -479,7 +492,7 @@ class MainWindow(QMainWindow):
             return
         self._model = loaded
         self._use_renderer()
-        self.model_name = path.name if path.name != "default" else "default"
+        self.model_name = model_display_name(Path(path))
         label_set = base_renderer(renderer).label_set
         if label_set != self.state.label_set:
             self.state.set_label_set(label_set)

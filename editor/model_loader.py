@@ -53,6 +53,6 @@ class ModelLoader(QThread):
         incremental, cache = None, None
         try:
             incremental, cache = wrap_incremental(renderer, self.size)
-        except Exception:  # noqa: BLE001 - full renders still work
+        except Exception:
             log.exception("incremental rendering is unavailable for %s; using full renders", self.path)
         self.loaded.emit(LoadedModel(renderer, incremental, cache), self.path)

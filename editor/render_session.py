@@ -99,22 +99,29 @@ class RenderSession:
 
     # ----- requests -----------------------------------------------------------------------------
     def render(self, request: Any) -> None:
-        if self.incremental:
-            full = getattr(self.renderer, "full", None)
-            if request.region is None and callable(full):
-                self._full_pass(request, "exact")
-            else:
-                self._incremental(request)
-        else:
+        if not self.incremental:
             self._plain(request)
+        elif callable(getattr(self.renderer, "full", None)) and (
+                request.region is None or not getattr(self.renderer, "ready", True)):
+            # the whole frame is needed (open, styles, no cache yet): strokes queued meanwhile do not
+            # cancel it, since their updates need its cache; only another whole-frame change does
+            self._full_pass(request, self._whole_frame_pending)
+        else:
+            self._incremental(request)
 
     def refresh(self) -> None:
-        """The exact frame of the last committed request (cancelled by a newer request)."""
+        """The exact frame of the last committed request (any newer request cancels it)."""
         request = self._exact_due
         if request is not None and callable(getattr(self.renderer, "full", None)):
-            self._full_pass(request, "exact")
+            self._full_pass(request, self.superseded)
         else:
             self._exact_due = None
+
+    def _whole_frame_pending(self) -> bool:
+        if self.stopping():
+            return True
+        pending = self.peek()
+        return pending is not None and pending.region is None
 
     # ----- plain renderer -----------------------------------------------------------------------
     def _plain(self, request: Any) -> None:
@@ -137,23 +144,23 @@ class RenderSession:
         self._send(request.version, "full", frame.copy(), None, start)  # the canvas owns what it gets
 
     # ----- incremental renderer -----------------------------------------------------------------
-    def _full_pass(self, request: Any, kind: Kind) -> None:
+    def _full_pass(self, request: Any, cancelled: Callable[[], bool]) -> None:
         start = time.perf_counter()
         image = self.renderer.full(request.labels, request.instances, request.styles, request.seed,
-                                   cancelled=self.superseded)
-        if image is None:  # a newer request arrived: it gets its own full pass or refresh
+                                   cancelled=cancelled)
+        if image is None:  # cancelled: the newer request gets its own full pass or refresh
             return
         self._provisional.clear()
         self._quick_shown = None
         self._exact_due = None
-        self._send(request.version, kind, to_bgra(image), None, start)
+        self._send(request.version, "exact", to_bgra(image), None, start)
 
     def _quick(self, request: Any) -> None:
         start = time.perf_counter()
         try:
             tile = self.renderer.quick_preview(request.labels, request.instances, request.styles, request.region,
                                                request.seed)
-        except Exception:  # noqa: BLE001 - the update that follows reports errors
+        except Exception:
             log.exception("quick preview failed")
             return
         self._quick_shown = request.version

@@ -501,8 +501,20 @@ def replay(initial: Scene, strokes, size) -> tuple[Document, int]:
     return doc, steps
 
 
+def stress_renderer():
+    """FakeRenderer (30 ms per render), or with P2P_STRESS_CHECKPOINT set, that checkpoint's model
+    wrapped for incremental rendering, as the editor runs it."""
+    checkpoint = os.environ.get("P2P_STRESS_CHECKPOINT")
+    if not checkpoint:
+        return FakeRenderer(delay=0.03)
+    from editor.render_setup import wrap_incremental
+    from model.render.full import Renderer
+
+    return wrap_incremental(Renderer.from_checkpoint(Path(checkpoint)), STRESS_SIZE)[0]
+
+
 def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
-    renderer = FakeRenderer(delay=0.03)  # 30 ms per render in the worker thread
+    renderer = stress_renderer()  # FakeRenderer: 30 ms per render in the worker thread
     window = window_factory(renderer, size=STRESS_SIZE)
     initial = window.state.document.to_scene()
     window.set_tool("brush")
@@ -551,11 +563,12 @@ def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
     monitor.stop()
     load = os.getloadavg()[0]
     print(f"\n{STRESS_STROKES} strokes ({len(events) - STRESS_STROKES} mouse events) on {STRESS_SIZE[0]}×"
-          f"{STRESS_SIZE[1]} in {stroke_seconds:.1f} s with {state['renders']} renders of 30 ms; event-loop gap "
+          f"{STRESS_SIZE[1]} in {stroke_seconds:.1f} s with {state['renders']} results of {type(renderer).__name__}; event-loop gap "
           f"after {STRESS_WARMUP} warm-up strokes: max {monitor.max_ms:.1f} ms, p99 {monitor.percentile(0.99):.1f} ms,"
           f" median {monitor.percentile(0.5):.1f} ms over {len(monitor.gaps)} ticks; most GUI-thread CPU time in one gap "
           f"{monitor.max_cpu_ms:.1f} ms; load average {load:.1f} on {os.cpu_count()} cores")
-    assert state["renders"] > 10  # renders really ran during the strokes
+    # renders really ran during the strokes (a real model at 2048×1024 on a CPU manages only a few)
+    assert state["renders"] > (10 if isinstance(renderer, FakeRenderer) else 1)
 
     expected, steps = replay(initial, strokes, STRESS_SIZE)
     doc = window.state.document

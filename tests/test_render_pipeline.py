@@ -15,9 +15,10 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+import test_editor
 import torch
 from PySide6.QtCore import QSettings
-from test_editor import CAR, ROAD, SIDEWALK, FakeRenderer, drag, make_window, settings  # noqa: F401 - fixtures
+from test_editor import CAR, ROAD, SIDEWALK, FakeRenderer, drag
 
 from editor.commands import BoundedUndoStack
 from editor.document import Document, mask_box
@@ -26,6 +27,9 @@ from editor.history_panel import HistoryModel
 from editor.main_window import MainWindow
 from editor.snapshots import SnapshotPool
 from model.labels import cityscapes
+
+make_window = test_editor.make_window  # the editor tests' fixtures
+settings = test_editor.settings
 
 
 def busy_wait(seconds: float) -> None:
@@ -45,6 +49,7 @@ class CachingFake:
     def __init__(self) -> None:
         self.label_set = cityscapes()
         self.quick_delay = 0.0
+        self.full_delay = 0.0
         self.maps: np.ndarray | None = None
         self.frame: np.ndarray | None = None
         self.last_stats = SimpleNamespace(full=False)
@@ -66,6 +71,12 @@ class CachingFake:
 
     def full(self, labels, instances, styles, seed=0, cancelled=None):
         self.calls.append("full")
+        end = time.perf_counter() + self.full_delay
+        while time.perf_counter() < end:
+            if cancelled is not None and cancelled():
+                self.calls.append("full cancelled")
+                return None
+            time.sleep(0.005)
         self.maps, self.frame = labels.copy(), self.colour(labels)
         self.last_stats = SimpleNamespace(full=True)
         return self.frame.copy()
@@ -156,6 +167,26 @@ def test_slow_full_render_of_an_old_version_is_superseded(make_window, qtbot) ->
     assert np.array_equal(window.canvas.render_image(), renderer.render(doc.labels, doc.instances, doc.styles))
 
 
+def test_strokes_do_not_restart_the_full_pass_they_wait_for(make_window, qtbot) -> None:
+    renderer = CachingFake()
+    window = make_window(renderer)
+    qtbot.waitUntil(lambda: window.render_label.text().startswith("up to date"), timeout=5000)
+    renderer.full_delay = 0.5
+    busy: list[int] = []
+    window.worker.busy.connect(busy.append)
+    before = len(renderer.calls)
+    window.state.set_style(SIDEWALK, 1)  # a whole-frame change: a full pass
+    qtbot.waitUntil(lambda: window.document.version in busy, timeout=5000)
+    window.set_tool("brush")
+    window.state.set_label(SIDEWALK)
+    for i in range(3):  # strokes while it runs
+        drag(window, [(40.0 + 30 * i, 130.0), (60.0 + 30 * i, 140.0)])
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=10000)
+    assert renderer.calls[before:] == ["full", "quick", "update"]  # never cancelled nor restarted
+    assert renderer.calls[-1] == "update"  # the three strokes, as one update from the new cache
+    assert np.array_equal(window.canvas.render_image(), renderer.colour(window.document.labels))
+
+
 # ----- the real incremental renderer --------------------------------------------------------------
 def test_incremental_rendering_with_a_real_checkpoint_ends_equal_to_a_full_render(make_window, qtbot,
                                                                                   tmp_path) -> None:
@@ -175,7 +206,9 @@ def test_incremental_rendering_with_a_real_checkpoint_ends_equal_to_a_full_rende
     window.state.set_label(SIDEWALK)
     window.state.set_brush_size(6)
     drag(window, [(100.0, 50.0), (110.0, 50.0), (120.0, 52.0)])
-    qtbot.waitUntil(lambda: window.exact_version == window.document.version, timeout=30000)
+    # each connection to the cross-thread signal is its own queued event: wait for the test's own
+    qtbot.waitUntil(lambda: any(r.exact and r.version == window.document.version for r in results), timeout=30000)
+    assert window.exact_version == window.document.version
     assert window.render_label.text().startswith("up to date")
     kinds = [r.kind for r in results]
     assert kinds[-1] == "exact" and ("quick" in kinds or "update" in kinds)
@@ -251,7 +284,7 @@ def test_snapshots_copy_only_changed_boxes_and_equal_the_document() -> None:
     assert not labels.flags.writeable
     held = labels  # still lent: the next take needs a second buffer
     doc.apply(BrushDab([(300.0, 100.0)], 6.0, SIDEWALK, SIDEWALK, "Brush"))
-    labels2, instances2 = pool.take()
+    labels2, _instances2 = pool.take()
     assert pool.last_copied == 400 * 200 and pool.buffers == 2  # a fresh buffer is copied whole
     assert np.array_equal(labels2, doc.labels) and not np.array_equal(held, doc.labels)
     del held, labels, instances
