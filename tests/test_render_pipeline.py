@@ -249,8 +249,8 @@ def test_history_model_follows_pushes_undos_and_a_bounded_rebuild(qtbot) -> None
     def texts() -> list[str]:
         return [model.data(model.index(r)) for r in range(model.rowCount())]
 
-    def paint(i: int) -> None:
-        delta = doc.apply(BrushDab([(4.0 + 3 * i, 10.0)], 2.0, SIDEWALK, SIDEWALK, f"Brush {i}"))
+    def paint(i: int, y: float = 10.0) -> None:
+        delta = doc.apply(BrushDab([(4.0 + 3 * i, y)], 2.0, SIDEWALK, SIDEWALK, f"Brush {i}"))
         assert delta is not None
         stack.push_delta(delta)
 
@@ -269,6 +269,16 @@ def test_history_model_follows_pushes_undos_and_a_bounded_rebuild(qtbot) -> None
     assert stack.nbytes == sum(c.delta.nbytes for c in stack._commands) <= stack.memory_limit
     stack.clear_history()
     assert texts() == ["Opened scene"] and stack.nbytes == 0
+    stack.memory_limit = 1 << 30
+    model.window = 3  # the list shows the last 3 steps; older ones fold into the first row
+    for i in range(6):
+        paint(i, 20.0)
+    assert texts() == ["⋯ 3 earlier steps", "Brush 3", "Brush 4", "Brush 5"]
+    assert model.state_of(0) == 3 and model.row_of(stack.index()) == 3
+    stack.setIndex(1)  # far back: the window follows the current step
+    assert texts()[0] == "⋯ 1 earlier steps" and model.row_of(1) == 0
+    paint(8, 28.0)
+    assert texts() == ["Opened scene", "Brush 0", "Brush 8"]  # the redo branch went: the window shrank
 
 
 def test_snapshots_copy_only_changed_boxes_and_equal_the_document() -> None:
