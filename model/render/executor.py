@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from model.render.frozen_norm import FoldedWeights, NormStats, fold, measure
+from model.render.frozen_norm import FoldedWeights, NormStats, combine, fold
 from model.render.inputs import InputMaps
 from model.render.plan import Layer, Plan
 from model.render.region import Box
@@ -100,15 +100,15 @@ class Executor:
         window, idx = self.fetch(store, layer.src, y0 * s - p, (y1 - 1) * s + k - p, x0 * s - p,
                                  (x1 - 1) * s + k - p, layer.pad_mode)
         if layer.kind == "pool":
-            summed = F.avg_pool2d(window, k, s, divisor_override=1)
+            # window sums as a depthwise all-ones conv: the same sums as avg_pool2d, 2× faster channels-last
+            ones = torch.ones(window.shape[1], 1, k, k, dtype=window.dtype, device=window.device)
+            summed = F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), ones, stride=s, groups=window.shape[1])
             h, w = store.shapes[layer.src]
             counts = (_tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :])
             out = summed / counts.to(summed.device)
-            if idx is not None:
+            if idx is not None:  # back to every input channel (absent classes are zero)
                 channels = store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels
-                full = torch.zeros(1, y1 - y0, x1 - x0, channels, device=out.device).permute(0, 3, 1, 2)
-                full[:, idx] = out
-                out = full
+                out = scatter_channels(out.contiguous(memory_format=CHANNELS_LAST), idx, channels)
             return out.contiguous(memory_format=CHANNELS_LAST)
         weight = weights.weight if idx is None else weights.weight[:, idx]
         return F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), weight, weights.bias, stride=s)
@@ -170,12 +170,15 @@ class Executor:
             bands = self.bands(height, width)
             dst = None
             if len(bands) > 1:
-                dst = torch.empty(1, channels, height, width, device=self.device).contiguous(
-                    memory_format=CHANNELS_LAST)
+                dst = torch.empty(1, channels, height, width, device=self.device, memory_format=CHANNELS_LAST)
+            moments = []  # per band: (pixels, mean, biased variance), while the band is in cache
             for box in bands:
                 if cancelled is not None and cancelled():
                     raise RenderCancelled
                 out = self.raw_box(layer, store, box, weights) if live else self.frozen_box(layer, store, box, weights)
+                if live:
+                    var, mean = torch.var_mean(out.float(), dim=(0, 2, 3), unbiased=False)
+                    moments.append(((box[1] - box[0]) * (box[3] - box[2]), mean, var))
                 if dst is None:
                     dst = out.contiguous(memory_format=CHANNELS_LAST)
                 else:
@@ -183,7 +186,7 @@ class Executor:
             assert dst is not None
             if live:
                 assert layer.norm is not None
-                stats[layer.dst] = measure(dst, layer.norm)
+                stats[layer.dst] = combine(moments, layer.norm)
                 stats[layer.dst].apply_(dst)
                 skip = store.tensors[layer.skip].float() if layer.skip is not None else None
                 self.finish(layer, dst, skip)
@@ -214,3 +217,12 @@ def select_channels(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     picker[idx, torch.arange(len(idx), device=x.device)] = 1.0
     rows = x.permute(0, 2, 3, 1).reshape(-1, c)
     return (rows @ picker).view(n, h, w, len(idx)).permute(0, 3, 1, 2)
+
+
+def scatter_channels(x: torch.Tensor, idx: torch.Tensor, channels: int) -> torch.Tensor:
+    """The inverse of ``select_channels``: C'-channel x → ``channels`` channels, x in rows ``idx``."""
+    n, c, h, w = x.shape
+    placer = torch.zeros(c, channels, dtype=x.dtype, device=x.device)
+    placer[torch.arange(c, device=x.device), idx.to(x.device)] = 1.0
+    rows = x.permute(0, 2, 3, 1).reshape(-1, c)
+    return (rows @ placer).view(n, h, w, channels).permute(0, 3, 1, 2)

@@ -48,6 +48,14 @@ def measure(x: torch.Tensor, norm: NormSpec) -> NormStats:
     return NormStats(mean, torch.rsqrt(var + norm.eps), norm)
 
 
+def combine(moments: list[tuple[int, torch.Tensor, torch.Tensor]], norm: NormSpec) -> NormStats:
+    """Whole-image statistics from per-band (pixels, mean, biased variance), as InstanceNorm's."""
+    total = sum(n for n, _, _ in moments)
+    mean = sum(m * (n / total) for n, m, _ in moments)
+    var = sum((v + (m - mean) ** 2) * (n / total) for n, m, v in moments)
+    return NormStats(mean, torch.rsqrt(var + norm.eps), norm)
+
+
 def fold(layer: Layer, raw: FoldedWeights, stats: NormStats) -> FoldedWeights:
     """Conv weights with the frozen norm folded in."""
     assert raw.weight is not None
