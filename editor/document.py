@@ -199,6 +199,7 @@ class Document:
         self._group_styles_old: dict[int, Style | None] = {}
         self._group_description = ""
         self._reserved: set[int] = set()
+        self._id_bound: dict[int, int] = {}  # class → an id ≥ every thing id of that class in the map
 
     # ----- construction -----------------------------------------------------------------------
     @classmethod
@@ -271,15 +272,26 @@ class Document:
         return np.unique(self.instances)
 
     def new_instance_id(self, class_id: int) -> int:
-        """A fresh thing id class*1000+k not used in the map (nor reserved by a running stroke)."""
+        """A fresh thing id class*1000+k not used in the map (nor reserved by a running stroke).
+
+        The map is scanned once per class; after that an upper bound of the class's ids, raised by
+        every write, gives the next id without a scan (ids freed by an undo are not reused until
+        the class runs out of its 1000)."""
         base = class_id * INSTANCE_FACTOR
-        in_class = self.instances[self.labels == class_id]
-        used = set(np.unique(in_class[in_class >= base]).tolist()) | self._reserved
-        used.update(i for i in self.styles if base <= i < base + INSTANCE_FACTOR)
-        top = max((i for i in used if base <= i < base + INSTANCE_FACTOR), default=base - 1)
+        bound = self._id_bound.get(class_id)
+        if bound is None:
+            in_class = self.instances[self.labels == class_id]
+            in_range = in_class[(in_class >= base) & (in_class < base + INSTANCE_FACTOR)]
+            bound = int(in_range.max()) if in_range.size else base - 1
+            self._id_bound[class_id] = bound
+        top = max([bound, *(i for i in self._reserved if base <= i < base + INSTANCE_FACTOR),
+                   *(i for i in self.styles if base <= i < base + INSTANCE_FACTOR)])
         if top + 1 < base + INSTANCE_FACTOR:
             new = top + 1
         else:
+            in_class = self.instances[self.labels == class_id]
+            used = set(np.unique(in_class[in_class >= base]).tolist()) | self._reserved
+            used.update(i for i in self.styles if base <= i < base + INSTANCE_FACTOR)
             free = sorted(set(range(base, base + INSTANCE_FACTOR)) - used)
             if not free:
                 raise ValueError(f"class {class_id} has no free instance id left")
@@ -343,6 +355,7 @@ class Document:
                 ins = self.instances[y0:y1, x0:x1]
                 lab[mask] = new_l
                 ins[mask] = new_i
+                self._note_ids(patch.instances)
             else:
                 bbox, mask = None, None
         else:
@@ -369,6 +382,17 @@ class Document:
         self._reserved.clear()
         self._notify(bbox, "pixels" if bbox is not None else "styles")
         return delta
+
+    def _note_ids(self, instances: int | np.ndarray | None) -> None:
+        """Raise the per-class id bounds to cover ids just written."""
+        if not self._id_bound or instances is None:
+            return
+        values = np.asarray(instances)
+        ids = [int(values)] if values.ndim == 0 else np.unique(values[values >= INSTANCE_FACTOR]).tolist()
+        for inst in ids:
+            cls = inst // INSTANCE_FACTOR
+            if inst >= INSTANCE_FACTOR and cls in self._id_bound and inst > self._id_bound[cls]:
+                self._id_bound[cls] = inst
 
     def _set_style(self, inst: int, style: Style | None) -> None:
         if style is None:
@@ -446,6 +470,7 @@ class Document:
             instances = delta.values("new_instances" if forward else "old_instances")
             self.labels[y0:y1, x0:x1][mask] = labels
             self.instances[y0:y1, x0:x1][mask] = instances
+            self._note_ids(instances)
         for inst, style in (delta.new_styles if forward else delta.old_styles).items():
             self._set_style(inst, style)
         self._notify(delta.bbox, "pixels" if delta.bbox is not None else "styles")
@@ -456,6 +481,7 @@ class Document:
         self.labels = np.ascontiguousarray(labels, dtype=np.uint8)
         self.instances = np.ascontiguousarray(instances, dtype=np.int32)
         self.styles = dict(styles)
+        self._id_bound.clear()
         if label_set is not None:
             self.label_set = label_set
         self._notify(None, "reset")
