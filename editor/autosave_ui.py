@@ -1,6 +1,7 @@
 """Autosave in the editor: when to write (AutosavePolicy), the writer thread, and the recovery prompt.
 
-The controller snapshots the maps on the GUI thread (a copy, a few ms) and hands them to the
+The controller snapshots the maps on the GUI thread (``EditorState.snapshots``: the boxes changed
+since that buffer's last use are copied) and hands them to the
 Qt-free :class:`~editor.autosave.AutosaveWriter`, so PNG encoding never blocks the window. It
 never writes in the middle of a stroke. When the undo stack becomes clean (a save, a newly opened
 scene) the recovery copy is cleared; a clean exit clears it too.
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from editor.autosave import AutosavePolicy, AutosaveWriter, RecoveryEntry, RecoveryStore
 from editor.state import EditorState
 from model.errors import EditorError
+from model.scene_io import Scene
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +83,9 @@ class AutosaveController(QObject):
         edits = max(self.policy.edits, 1)
         if wait:
             self.last_error = None
-        self.writer.submit_write(doc.to_scene(), doc.path, doc.label_set.name, edits)
+        labels, instances = self.state.snapshots.take()  # changed boxes copied, not both whole maps
+        scene = Scene(labels=labels, instances=instances, styles=dict(doc.styles))
+        self.writer.submit_write(scene, doc.path, doc.label_set.name, edits)
         self.written_version = doc.version
         self.policy.reset()
         if wait:
