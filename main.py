@@ -44,6 +44,9 @@ def run_command(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from model.render.threads import prefer_passive_omp
+
+    prefer_passive_omp()  # before torch loads: idle OpenMP threads sleep instead of spinning
     argv = list(sys.argv[1:] if argv is None else argv)
     from model.app_logging import setup_logging
 

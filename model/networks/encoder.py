@@ -50,14 +50,18 @@ class FeatureEncoder(nn.Module):
 
 
 def instance_segments(instances: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Number every (image, instance id) pair: returns (N·H·W segment index, (segments, 2) [n, id])."""
+    """Number every (image, instance id) pair: returns (N·H·W segment index, (segments, 2) [n, id]).
+
+    The pair is packed into one int64 key (image · 2^32 + id) so a 1-D sort finds the segments;
+    ``torch.unique(dim=0)`` on stacked rows is an order of magnitude slower.
+    """
     if instances.dim() == 4:
         instances = instances[:, 0]
     n = instances.shape[0]
-    batch = torch.arange(n, device=instances.device).view(n, 1, 1).expand_as(instances)
-    keys = torch.stack([batch.reshape(-1), instances.reshape(-1).long()], dim=1)
-    unique, inverse = torch.unique(keys, dim=0, return_inverse=True)
-    return inverse, unique
+    ids = instances.reshape(n, -1).long()
+    keys = (torch.arange(n, device=instances.device).view(n, 1) << 32) + ids
+    unique, inverse = torch.unique(keys.reshape(-1), return_inverse=True)
+    return inverse, torch.stack([unique >> 32, unique & 0xFFFFFFFF], dim=1)
 
 
 def instance_means(
