@@ -24,4 +24,6 @@ class RenderStatus:
             return f"preview… · quick {duration(seconds)}"
         if kind == "update":
             return f"preview… · {duration(seconds)}, exact frame when idle"
+        if kind == "exact":
+            return f"up to date · exact frame {duration(seconds)}"
         return f"up to date · {duration(seconds)}"
