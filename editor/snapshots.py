@@ -19,8 +19,12 @@ from editor.document import Box, Change, Document
 
 log = logging.getLogger(__name__)
 
-MAX_BOXES = 64  # beyond this many changed boxes a buffer is simply copied whole
+MAX_BOXES = 256  # beyond this many separate changed boxes a buffer is simply copied whole
 MAX_BUFFERS = 4  # buffers kept; more may be lent at once, the extras are dropped on return
+
+
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
 
 
 class _Buffer:
@@ -37,7 +41,12 @@ class _Buffer:
     def mark(self, box: Box | None) -> None:
         if self.boxes is None:
             return
-        if box is None or len(self.boxes) >= MAX_BOXES:
+        if box is None:
+            self.boxes = None
+        elif self.boxes and _overlap(self.boxes[-1], box):  # the dabs of one stroke: one box
+            last = self.boxes[-1]
+            self.boxes[-1] = (min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]), max(last[3], box[3]))
+        elif len(self.boxes) >= MAX_BOXES:
             self.boxes = None
         else:
             self.boxes.append(box)

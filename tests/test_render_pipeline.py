@@ -304,6 +304,29 @@ def test_snapshots_copy_only_changed_boxes_and_equal_the_document() -> None:
     assert np.array_equal(labels, doc.labels) and np.array_equal(instances, doc.instances)
 
 
+def test_snapshots_stay_equal_to_the_document_under_random_edits_and_holds() -> None:
+    rng = np.random.default_rng(0)
+    doc = Document.new(300, 200, cityscapes(), fill=ROAD)
+    pool = SnapshotPool(doc)
+    held: list = []
+    for step in range(200):
+        for _ in range(int(rng.integers(1, 6))):  # the dabs of one stroke
+            x, y = rng.uniform(0, 300), rng.uniform(0, 200)
+            label = int(rng.choice([ROAD, SIDEWALK, CAR]))
+            doc.apply(BrushDab([(x, y), (x + 5, y + 3)], float(rng.integers(1, 8)), label,
+                               label * 1000 if label == CAR else label, "Brush"))
+        if step % 50 == 49:  # an undo writes through Delta.revert
+            delta = doc.apply(BrushDab([(150.0, 100.0)], 30.0, CAR, 26999))
+            assert delta is not None
+            delta.revert()
+        labels, instances = pool.take()
+        assert np.array_equal(labels, doc.labels) and np.array_equal(instances, doc.instances), step
+        held.append((labels, instances))  # requests that live on (pending, running, awaiting a refresh)
+        if len(held) > int(rng.integers(0, 4)):
+            held.pop(int(rng.integers(0, len(held))))
+    assert pool.buffers <= 5
+
+
 def test_selection_box_is_tracked_through_strokes_and_undo(make_window, qtbot) -> None:
     window = make_window(FakeRenderer())
     state = window.state
