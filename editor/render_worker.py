@@ -14,6 +14,7 @@ thumbnail batch cancels the old one. The thread stops through ``requestInterrupt
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass, field, replace
@@ -40,6 +41,22 @@ class RendererLike(Protocol):
 
     def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style], box: Box,
                     seed: int = 0) -> np.ndarray: ...
+
+
+RENDER_NICENESS = 5  # how much nicer than the GUI thread the render thread runs (Linux)
+
+
+def lower_thread_priority(step: int = RENDER_NICENESS) -> None:
+    """Make the calling thread nicer, so on a busy CPU the GUI thread is scheduled first (Linux
+    keeps a nice value per thread; threads it starts afterwards, such as torch's, inherit it).
+    Elsewhere this does nothing: QThread priorities have no effect under the default policy."""
+    if not hasattr(os, "setpriority"):
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + step)
+    except OSError as exc:  # not permitted, or not a per-thread priority system
+        log.debug("render thread priority unchanged: %s", exc)
 
 
 def base_renderer(renderer: Any) -> Any:
@@ -165,6 +182,7 @@ class RenderWorker(QThread):
 
     # ----- worker thread ------------------------------------------------------------------------
     def run(self) -> None:
+        lower_thread_priority()
         while not self.isInterruptionRequested():
             refresh = False
             with self._cond:
