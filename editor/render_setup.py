@@ -48,11 +48,18 @@ class CachePlan:
     def half(self) -> bool:
         return self.needed > self.limit
 
+    @property
+    def none(self) -> bool:
+        """Even a float16 cache is over the limit: the renderer keeps none (full renders only)."""
+        return self.needed / 2 > self.limit
+
     def describe(self) -> str:
         mb = 2**20
+        where = f"at {self.size[0]}×{self.size[1]} (limit {self.limit / mb:.0f} MB, P2P_CACHE_MB)"
+        if self.none:
+            return f"no activation cache: {self.needed / mb:.0f} MB needed {where}; every change renders the whole frame"
         kind = "float16, approximate updates" if self.half else "float32, exact updates"
-        return (f"activation cache {self.needed / mb / (2 if self.half else 1):.0f} MB at {self.size[0]}×{self.size[1]} "
-                f"({kind}; limit {self.limit / mb:.0f} MB, P2P_CACHE_MB)")
+        return f"activation cache {self.needed / mb / (2 if self.half else 1):.0f} MB, {kind}, {where}"
 
 
 def wrap_incremental(renderer: Any, size: tuple[int, int]) -> tuple[Any, CachePlan]:
