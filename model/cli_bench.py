@@ -10,6 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from model.cli_args import size_type
 from model.render.threads import prefer_passive_omp
 
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
@@ -24,21 +25,10 @@ log = logging.getLogger(__name__)
 DEFAULT_CHECKPOINT = Path("checkpoints/default")
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'2048x1024' → (2048, 1024)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 2048x1024, not '{text}'") from None
-    if width < 16 or height < 16 or width * height > 8192 * 8192:
-        raise argparse.ArgumentTypeError(f"size {text} is outside 16x16 .. 8192x8192")
-    return width, height
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="checkpoint folder / .pth, or 'official-size' "
                         "(random weights, released architecture); default: checkpoints/default or a random default")
-    parser.add_argument("--size", type=parse_size, default=(2048, 1024), help="WxH (default 2048x1024)")
+    parser.add_argument("--size", type=size_type(16), default=(2048, 1024), help="WxH (default 2048x1024)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON,

@@ -8,49 +8,19 @@ import argparse
 import logging
 from pathlib import Path
 
+from model.cli_args import int_at_least, size_type
 from model.data.procedural import SceneConfig, write_dataset
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
 
 
-def parse_size(text: str) -> tuple[int, int]:
-    """'2048x1024' → (2048, 1024)."""
-    try:
-        w, h = (int(v) for v in text.lower().replace("×", "x").split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 2048x1024, not '{text}'") from None
-    if not (16 <= w <= 8192 and 16 <= h <= 8192):
-        raise argparse.ArgumentTypeError(f"size {w}x{h} is outside 16..8192")
-    return w, h
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError("seed must be 0 or more")
-    return value
-
-
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="dataset folder to write into")
-    parser.add_argument("--count", type=_positive, required=True, help="number of scenes")
-    parser.add_argument("--size", type=parse_size, default=(2048, 1024), metavar="WxH",
+    parser.add_argument("--count", type=int_at_least(1), required=True, help="number of scenes")
+    parser.add_argument("--size", type=size_type(16), default=(2048, 1024), metavar="WxH",
                         help="output size (default 2048x1024)")
-    parser.add_argument("--seed", type=_seed, default=0, help="scene i depends only on (seed, i)")
+    parser.add_argument("--seed", type=int_at_least(0), default=0, help="scene i depends only on (seed, i)")
     parser.add_argument("--split", default="train", choices=("train", "test"),
                         help="folder prefix: train_label/ or test_label/ ... (test uses a derived seed)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")

@@ -8,22 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
+from model.cli_args import size_type
 from model.errors import ImageFileError
 from model.render.full import Renderer
 from model.scene_io import load_scene, write_png
 
 log = logging.getLogger(__name__)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'2048x1024' → (2048, 1024)."""
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 2048x1024, not '{text}'") from None
-    if width < 2 or height < 2 or width * height > 8192 * 8192:
-        raise argparse.ArgumentTypeError(f"size {text} is outside 2x2 .. 8192x8192")
-    return width, height
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -33,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--styles", help="styles JSON: instance id → cluster index or code vector")
     parser.add_argument("--labels-json", help="label set JSON for official checkpoints of other datasets")
     parser.add_argument("--seed", type=int, default=0, help="picks clusters for objects without a style")
-    parser.add_argument("--size", type=parse_size, help="render at WxH (maps are resized nearest-neighbour)")
+    parser.add_argument("--size", type=size_type(2), help="render at WxH (maps are resized nearest-neighbour)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--out", required=True, help="output PNG")
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.cli_make_dataset import add_arguments, parse_size, run
+from model.cli_args import size_type
+from model.cli_make_dataset import add_arguments, run
 from model.data.procedural import (
     STUFF_CLASSES,
     THING_CLASSES,
@@ -112,6 +113,7 @@ def test_cli_writes_a_tree(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text", ["big", "100", "0x10", "10x-5", "20000x100"])
 def test_cli_rejects_bad_sizes(text: str) -> None:
+    parse_size = size_type(16)
     with pytest.raises(argparse.ArgumentTypeError):
         parse_size(text)
-    assert parse_size("2048x1024") == (2048, 1024)
+    assert parse_size("2048x1024") == (2048, 1024) and parse_size("64×32") == (64, 32)

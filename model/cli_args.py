@@ -1,0 +1,37 @@
+"""Argument types shared by the ``main.py`` commands (argparse ``type=`` callables)."""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+MAX_SIDE = 8192
+
+
+def size_type(min_side: int = 2) -> Callable[[str], tuple[int, int]]:
+    """A parser for 'WIDTHxHEIGHT' (also 'W×H') with both sides in min_side..8192."""
+
+    def parse(text: str) -> tuple[int, int]:
+        try:
+            width, height = (int(v) for v in text.lower().replace("×", "x").split("x"))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"size must look like 2048x1024, not '{text}'") from None
+        if not (min_side <= width <= MAX_SIDE and min_side <= height <= MAX_SIDE):
+            raise argparse.ArgumentTypeError(f"size {width}x{height} is outside {min_side}..{MAX_SIDE} per side")
+        return width, height
+
+    return parse
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """A parser for whole numbers ≥ minimum."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
