@@ -13,7 +13,7 @@ from model.render.threads import prefer_passive_omp
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
 
 from model.checkpoint import load_checkpoint
-from model.cli_bench import parse_size
+from model.cli_args import size_type
 from model.render.full import Renderer
 from model.render.onnx_export import OnnxError, check_onnx, export_onnx
 from model.render.scenes import default_generator_config, official_generator_config, random_model
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="checkpoint folder / .pth, or 'default-size' / "
                         "'official-size' for random weights of those architectures")
     parser.add_argument("--out", required=True, help="output .onnx file")
-    parser.add_argument("--size", type=parse_size, default=(512, 256),
+    parser.add_argument("--size", type=size_type(16), default=(512, 256),
                         help="WxH of the check sample (default 512x256; a multiple of the network's stride)")
     parser.add_argument("--opset", type=int, default=18)
     parser.add_argument("--exporter", choices=("auto", "torchscript", "dynamo"), default="auto",
