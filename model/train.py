@@ -27,6 +27,8 @@ import json
 import logging
 import math
 import os
+import signal
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -505,6 +507,7 @@ class Trainer:
         progress = _progress(self.step, self.stop_step, config.name, self.dist.main)
         last_save = time.monotonic()
         started = time.monotonic()
+        stop = _stop_on_sigterm()
         for batch in loader:
             losses = self.train_step(batch)
             progress.update(1)
@@ -517,6 +520,9 @@ class Trainer:
             if time.monotonic() - last_save > config.save_every_minutes * 60:
                 self.save()
                 last_save = time.monotonic()
+            if stop.is_set():
+                log.info("SIGTERM: saving step %d and stopping", self.step)
+                break
         progress.close()
         self.save()
 
@@ -587,6 +593,14 @@ class Trainer:
         self.step = int(meta["step"])
         log.info("resumed %s at step %d", run_dir, self.step)
         return True
+
+
+def _stop_on_sigterm() -> threading.Event:
+    """An event set by SIGTERM (main thread only), so ``kill PID`` ends a run after a saved step."""
+    event = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: event.set())
+    return event
 
 
 def _progress(start: int, stop: int, name: str, enabled: bool):  # type: ignore[no-untyped-def]
