@@ -8,6 +8,14 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+SAMPLE_SCENES = Path(__file__).resolve().parents[1] / "assets" / "scenes"
+
+
+def first_sample_scene() -> Path | None:
+    """The scene a plain ``python main.py`` opens: the first bundled sample, if present."""
+    samples = sorted(SAMPLE_SCENES.glob("*_labelIds.png"))
+    return samples[0] if samples else None
+
 STYLE_SHEET = """
 QMainWindow, QDockWidget, QWidget { font-size: 10pt; }
 QDockWidget::title { padding: 4px 6px; font-weight: 600; }
@@ -77,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     recovered = window.offer_recovery()  # unsaved work of an editor that crashed
     if args.scene and not recovered:
         window.files.open_path(args.scene)
+    elif not recovered and (sample := first_sample_scene()) is not None:
+        window.files.open_path(sample, as_template=True)  # a starting point: Save asks where
     elif args.scene:
         log.info("recovered unsaved work instead of opening %s", args.scene)
     window.canvas.fit()

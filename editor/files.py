@@ -145,17 +145,21 @@ class FileController(QObject):
         path, _ = QFileDialog.getOpenFileName(self.window, "Open scene", start, SCENE_FILTER)
         return bool(path) and self.open_path(path)
 
-    def open_path(self, path: str | Path) -> bool:
-        """Open a label PNG (ids or colours); its instanceIds / styles files are found next to it."""
+    def open_path(self, path: str | Path, as_template: bool = False) -> bool:
+        """Open a label PNG (ids or colours); its instanceIds / styles files are found next to it.
+
+        ``as_template`` opens it as an untitled scene (the bundled samples): Save then asks where.
+        """
         path = Path(path)
         try:
             scene = load_scene(path, self.state.label_set)
         except EditorError as exc:
             self.error(str(exc))
             return False
-        self.state.reset_document(scene.labels, scene.instances, scene.styles, path)
-        self.add_recent(path)
-        self.path_changed.emit(path)
+        self.state.reset_document(scene.labels, scene.instances, scene.styles, None if as_template else path)
+        if not as_template:
+            self.add_recent(path)
+        self.path_changed.emit(None if as_template else path)
         width, height = scene.size
         self.status.emit(f"Opened {path.name} ({width}×{height})")
         return True

@@ -598,3 +598,32 @@ def test_real_incremental_renderer_in_the_worker(make_window, qtbot, tmp_path) -
     click(window, 40, 45)
     assert window.state.num_styles(window.state.selection) > 0  # styles come from the wrapped renderer
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in window.style_palette.buttons), timeout=20000)
+
+
+def test_app_main_without_a_scene_opens_the_first_sample_untitled(qtbot, settings, monkeypatch, tmp_path) -> None:
+    import editor.app
+    from editor import main_window
+    from model.scene_io import load_scene
+
+    created: list[MainWindow] = []
+
+    class Recorded(MainWindow):
+        def __init__(self, *args, **kwargs) -> None:
+            kwargs.pop("settings", None)
+            kwargs["checkpoint"] = tmp_path / "no-model"  # keep the test light: no real model
+            super().__init__(settings, *args[1:], **kwargs)
+            self.files.confirm_discard = lambda: True
+            created.append(self)
+
+    monkeypatch.setattr(main_window, "MainWindow", Recorded)
+    monkeypatch.setattr(QMessageBox, "warning", lambda *a: None)
+    sample = editor.app.first_sample_scene()
+    assert sample is not None and sample.name.endswith("_labelIds.png")
+    QTimer.singleShot(0, lambda: QApplication.instance().quit())
+    assert editor.app.main([]) == 0
+    window = created[0]
+    expected = load_scene(sample, window.state.label_set)
+    assert np.array_equal(window.state.document.labels, expected.labels)
+    assert np.array_equal(window.state.document.instances, expected.instances)
+    assert window.state.document.path is None  # Save asks where instead of overwriting the sample
+    window.close()
