@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_train import parse_size
+from model.cli_args import size_type
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
@@ -20,7 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, help="native folder or official .pth")
     parser.add_argument("--data", type=Path, required=True, help="dataset root with train and test splits")
     parser.add_argument("--test-phase", default="test", help="held-out split (default %(default)s)")
-    parser.add_argument("--size", type=parse_size, default=(256, 128), help="segmenter resolution (default 256x128)")
+    parser.add_argument("--size", type=size_type(16), default=(256, 128), help="segmenter resolution (default 256x128)")
     parser.add_argument("--steps", type=int, default=600, help="segmenter training steps (default %(default)s)")
     parser.add_argument("--train-limit", type=int, help="use only the first N training photos")
     parser.add_argument("--test-limit", type=int, help="use only the first N held-out scenes")

@@ -9,20 +9,11 @@ import argparse
 import logging
 from pathlib import Path
 
+from model.cli_args import size_type
 from model.errors import EditorError
 from model.train import TrainConfig, Trainer, check_sizes
 
 log = logging.getLogger(__name__)
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, not '{text}'") from None
-    if width <= 0 or height <= 0:
-        raise argparse.ArgumentTypeError(f"size '{text}' must be positive")
-    return width, height
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -59,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lambda-vgg", type=float, default=d.lambda_vgg)
     g.add_argument("--lambda-l1", type=float, default=d.lambda_l1, help="L1 reconstruction (default off)")
     g = parser.add_argument_group("data")
-    g.add_argument("--load-size", type=parse_size, help="WxH the images are scaled to (default: native)")
-    g.add_argument("--crop-size", type=parse_size, help="WxH random crops (of G's input)")
+    g.add_argument("--load-size", type=size_type(2), help="WxH the images are scaled to (default: native)")
+    g.add_argument("--crop-size", type=size_type(2), help="WxH random crops (of G's input)")
     g.add_argument("--input-downsample", type=int, default=d.input_downsample,
                    help="global G trained as the coarse level of an n-level enhancer: inputs pooled n times")
     g.add_argument("--no-flip", action="store_true")
