@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_editor import CAR, SIDEWALK, drag, maps, street_scene
+from test_editor import CAR, SIDEWALK, drag, maps
 
 from editor.autosave import (
     META_NAME,
@@ -195,31 +195,6 @@ def test_writer_reports_a_full_disk_and_keeps_the_old_copy(tmp_path, monkeypatch
 
 
 # ----- in the editor --------------------------------------------------------------------------------
-@pytest.fixture
-def window_factory(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("P2P_THREADS", "1")
-    made: list[MainWindow] = []
-
-    def make(size=(320, 160), scene=True) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, load_default=False, size=size)
-        qtbot.addWidget(window)
-        window.files.confirm_discard = lambda: True
-        window.resize(1000, 700)
-        window.show()
-        qtbot.waitExposed(window)
-        if scene:
-            s = street_scene(*size)
-            window.state.reset_document(s.labels, s.instances, s.styles, None)
-        window.canvas.fit()
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.shutdown()
-
-
 def strokes(window: MainWindow, count: int, label: int = SIDEWALK, start: int = 0) -> None:
     window.set_tool("brush")
     window.state.set_label(label)

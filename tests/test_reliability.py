@@ -49,31 +49,6 @@ VEGETATION = 21
 
 
 @pytest.fixture
-def window_factory(qtbot, tmp_path, monkeypatch):
-    monkeypatch.setenv("P2P_THREADS", "1")
-    made: list[MainWindow] = []
-
-    def make(renderer=None, size=(320, 160), scene=True) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, renderer=renderer, load_default=False, size=size)
-        qtbot.addWidget(window)
-        window.files.confirm_discard = lambda: True
-        window.resize(1200, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        if scene:
-            s = street_scene(*size)
-            window.state.reset_document(s.labels, s.instances, s.styles, None)
-        window.canvas.fit()
-        made.append(window)
-        return window
-
-    yield make
-    for window in made:
-        window.shutdown()
-
-
-@pytest.fixture
 def dialogs(monkeypatch) -> list[str]:
     """Every warning / critical box the editor opens, as its text (none is shown)."""
     shown: list[str] = []
