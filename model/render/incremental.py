@@ -38,7 +38,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -67,6 +68,11 @@ class Tile(NamedTuple):
 
     image: np.ndarray
     box: ImageBox
+
+
+def _empty_tile() -> Tile:
+    """The answer when nothing on screen changes."""
+    return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
 
 
 @dataclass
@@ -320,30 +326,38 @@ class IncrementalRenderer:
         styles = dict(styles or {})
         changed = self.changed_region(labels, instances, styles, region)
         if changed is None:
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+            return _empty_tile()
         y0, y1, x0, x1 = changed.box
         self.renderer.label_set.check_ids(labels[y0:y1, x0:x1])
         journal = _Journal()
+        try:
+            with self._update_thread_count():
+                self._write_maps(labels, instances, styles, changed, journal)
+                out_box = self._propagate(changed, self.epsilon, journal, UpdateStats(), None, only=self.plan.finest)
+                return self._tile(out_box)
+        finally:
+            self._rollback(journal)
+
+    @contextmanager
+    def _update_thread_count(self) -> Iterator[None]:
+        """Run a partial update on ``update_threads`` CPU threads, then restore the count."""
         threads = torch.get_num_threads()
         try:
             if self.device.type == "cpu" and self.update_threads:
                 torch.set_num_threads(self.update_threads)
-            self._write_maps(labels, instances, styles, changed, journal)
-            out_box = self._propagate(changed, self.epsilon, journal, UpdateStats(), None, only=self.plan.finest)
-            return self._tile(out_box)
+            yield
         finally:
-            self._rollback(journal)
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
 
     def _tile(self, out_box: Box | None) -> Tile:
         if out_box is None:
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+            return _empty_tile()
         height, width = self._size
         y0, y1, x0, x1 = out_box
         y1, x1 = min(y1, height), min(x1, width)
         if y0 >= y1 or x0 >= x1:
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+            return _empty_tile()
         return Tile(to_uint8(self.output_tensor()[:, :, y0:y1, x0:x1]), (x0, y0, x1, y1))
 
     @torch.inference_mode()
@@ -374,25 +388,20 @@ class IncrementalRenderer:
         stats = UpdateStats(epsilon=eps)
         if changed is None:
             self.last_stats = stats
-            return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
+            return _empty_tile()
         y0, y1, x0, x1 = changed.box
         self.renderer.label_set.check_ids(labels[y0:y1, x0:x1])  # only the changed part can be new
         stats.changed_pixels = changed.count
         journal = _Journal()
-        threads = torch.get_num_threads()
         try:
-            if self.device.type == "cpu" and self.update_threads:
-                torch.set_num_threads(self.update_threads)
-            self._write_maps(labels, instances, styles, changed, journal)
-            with self.settings.autocast():
-                out_box = self._propagate(changed, eps, journal, stats, cancelled, between_layers=between_layers)
+            with self._update_thread_count():
+                self._write_maps(labels, instances, styles, changed, journal)
+                with self.settings.autocast():
+                    out_box = self._propagate(changed, eps, journal, stats, cancelled, between_layers=between_layers)
         except RenderCancelled:
             self._rollback(journal)
             log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)
             return None
-        finally:
-            if torch.get_num_threads() != threads:
-                torch.set_num_threads(threads)
         journal.styles = self._styles
         self._last_journal = journal if self.keep_journal else None
         self._styles = styles
