@@ -81,7 +81,7 @@ class ModelConfig:
     def from_json(cls, data: Mapping, source: Path | None = None) -> ModelConfig:
         try:
             if data.get("format") != FORMAT_NAME:
-                raise CheckpointError(f"not a {FORMAT_NAME} config", source)
+                raise CheckpointError(f"not a {FORMAT_NAME} config")
             encoder = data.get("encoder")
             train_size = data.get("train_size")
             return cls(
@@ -92,8 +92,8 @@ class ModelConfig:
                 encoder=EncoderConfig(**encoder) if encoder else None,
                 train_size=(int(train_size[0]), int(train_size[1])) if train_size else None,
             )
-        except CheckpointError as exc:
-            raise CheckpointError(str(exc).split(": ", 1)[-1] if source else str(exc), source) from None
+        except CheckpointError as exc:  # raised above or by __post_init__ without a path: add it
+            raise CheckpointError(str(exc), source) from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise CheckpointError(f"invalid config ({exc.__class__.__name__}: {exc})", source) from None
 
