@@ -356,22 +356,3 @@ def test_without_room_for_a_cache_every_update_renders_the_full_frame() -> None:
     assert np.abs(tile.image.astype(int) - renderer.render(new_labels, new_instances, {}, 0)).max() <= 1
     assert np.array_equal(incremental.render(new_labels, new_instances, {}, 0), tile.image)
 
-
-@pytest.mark.parametrize("box", [(0, 19, 0, 25), (3, 10, 4, 20), (18, 19, 24, 25), (0, 1, 0, 1)])
-def test_pooled_window_equals_average_pooling_the_input(box: tuple[int, int, int, int]) -> None:
-    from model.encoding import generator_input
-    from model.render.inputs import InputMaps
-
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 6, (37, 50))  # odd height: the last output row has a clipped window
-    labels[:, :9] = 9
-    instances = labels * 1000 + rng.integers(0, 2, labels.shape)
-    features = rng.standard_normal((3, 37, 50)).astype(np.float32)
-    maps = InputMaps(labels, instances, features, 12, True)
-    full = generator_input(torch.from_numpy(labels)[None], torch.from_numpy(instances)[None], 12,
-                           torch.from_numpy(features)[None])
-    reference = F.avg_pool2d(full, 3, 2, 1, count_include_pad=False)[:, :, box[0]:box[1], box[2]:box[3]]
-    out, idx = maps.pooled_window(*box)
-    absent = np.setdiff1d(np.arange(16), idx.numpy())
-    assert torch.allclose(out, reference[:, idx], atol=1e-6)
-    assert reference[:, absent].abs().max() == 0  # the channels left out are exactly the zero ones

@@ -50,7 +50,7 @@ def tensor_shapes(plan: Plan, height: int, width: int) -> dict[int, tuple[int, i
 class Executor:
     """Computes layer outputs on boxes. ``band_pixels`` bounds the work between cancellation checks."""
 
-    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 20) -> None:
+    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 17) -> None:
         self.plan = plan
         self.device = device
         self.band_pixels = band_pixels
@@ -97,10 +97,6 @@ class Executor:
                                      weights.bias, stride=s)
             oy, ox = y0 - (iy0 * s - p), x0 - (ix0 * s - p)
             return out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0]
-        if layer.kind == "pool" and layer.src == 0 and (k, s, p) == (3, 2, 1):
-            out, idx = store.inputs.pooled_window(y0, y1, x0, x1)
-            out = scatter_channels(out.to(self.device), idx, store.inputs.channels)
-            return out.contiguous(memory_format=CHANNELS_LAST)
         window, idx = self.fetch(store, layer.src, y0 * s - p, (y1 - 1) * s + k - p, x0 * s - p,
                                  (x1 - 1) * s + k - p, layer.pad_mode)
         if layer.kind == "pool":

@@ -84,43 +84,6 @@ class InputMaps:
         self._memo = (key, tensor, idx)
         return tensor, idx
 
-    def pooled_window(self, y0: int, y1: int, x0: int, x1: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Rows [y0, y1) × columns [x0, x1) of the input average-pooled once (3×3, stride 2, padding 1,
-        padding not counted), computed from the maps: (1×C'×h×w channels-last window, its channels).
-
-        The first pyramid level is the largest pooling of a render. Pooling the materialised input
-        reads ~20 float channels at full resolution; here the one-hot part is one ``bincount`` of
-        the class codes under the 9 taps (exact counts), and only the edge and feature channels are
-        summed as floats.
-        """
-        height, width = self.shape
-        h, w = y1 - y0, x1 - x0
-        ry0, ry1, rx0, rx1 = 2 * y0 - 1, 2 * y1, 2 * x0 - 1, 2 * x1  # input rows/cols the taps read
-        cy0, cy1, cx0, cx1 = max(0, ry0), min(height, ry1), max(0, rx0), min(width, rx1)
-        pads = ((cy0 - ry0, ry1 - cy1), (cx0 - rx0, rx1 - cx1))
-        crop = self.labels[cy0:cy1, cx0:cx1]
-        present = np.flatnonzero(np.bincount(crop.ravel(), minlength=self.num_classes)[: self.num_classes])
-        idx = self._channel_index(present)
-        slots = len(present) + 1  # the last slot collects taps outside the image, then is dropped
-        lut = np.full(self.num_classes, len(present), dtype=np.int64)
-        lut[present] = np.arange(len(present))
-        codes = np.pad(lut[crop], pads, constant_values=len(present))
-        pixel = np.arange(h * w, dtype=np.int64).reshape(h, w) * slots
-        taps = [(dy, dx) for dy in range(3) for dx in range(3)]
-        keys = np.concatenate([(pixel + codes[dy:dy + 2 * h:2, dx:dx + 2 * w:2]).ravel() for dy, dx in taps])
-        sums = np.zeros((h * w, len(idx)), dtype=np.float32)
-        sums[:, : len(present)] = np.bincount(keys, minlength=h * w * slots).reshape(h * w, slots)[:, :-1]
-        extra = [self._edges(cy0, cy1, cx0, cx1)[None]] if self.use_edges else []
-        if self.features is not None:
-            extra.append(self.features[:, cy0:cy1, cx0:cx1])
-        if extra:
-            dense = np.pad(np.concatenate(extra), ((0, 0), *pads))
-            summed = sum(dense[:, dy:dy + 2 * h:2, dx:dx + 2 * w:2] for dy, dx in taps)
-            sums[:, len(present):] = summed.reshape(len(dense), h * w).T
-        counts = tap_counts(y0, y1, height)[:, None] * tap_counts(x0, x1, width)[None, :]
-        sums /= counts.reshape(-1, 1)
-        return torch.from_numpy(sums).view(1, h, w, len(idx)).permute(0, 3, 1, 2), idx
-
     def _channel_index(self, present: np.ndarray) -> torch.Tensor:
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
         return torch.from_numpy(np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)]))
@@ -157,12 +120,6 @@ class InputMaps:
         edge[1:, :] |= vertical
         edge[:-1, :] |= vertical
         return edge[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0].astype(np.float32)
-
-
-def tap_counts(o0: int, o1: int, size: int) -> np.ndarray:
-    """For outputs o0..o1-1 of a 3×3 / stride 2 / padding 1 window: how many taps fall inside 0..size-1."""
-    start = np.arange(o0, o1) * 2 - 1
-    return (np.minimum(start + 3, size) - np.maximum(start, 0)).astype(np.float32)
 
 
 def feature_map(table: StyleTable, instances: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
