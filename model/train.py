@@ -42,9 +42,9 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from model.checkpoint import ModelConfig, load_checkpoint, save_checkpoint
-from model.encoding import generator_input
 from model.errors import CheckpointError, EditorError
 from model.features import encoder_features, pooled_instances
+from model.input_pyramid import Box, InputPyramid, crop, scale_box
 from model.labels import LabelSet
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
@@ -216,68 +216,38 @@ class GeneratorStack(nn.Module):
         self.encoder_downsample = encoder_downsample
 
     def forward(self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor,
-                box: tuple[int, int, int, int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                box: Box | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         features = None
         if self.encoder is not None:
             features = encoder_features(self.encoder, image, instances, self.encoder_downsample)
-        x = pooled_generator_input(labels, instances if self.use_edges else None, self.num_classes, features,
-                                   self.use_edges, self.input_downsample)
-        label_nc = self.num_classes + int(self.use_edges)
-        if box is None:
-            return x[:, :label_nc].detach(), self.generator(x)
-        if isinstance(self.generator, LocalEnhancer):
-            return crop(x[:, :label_nc].detach(), box), enhancer_forward_cropped(self.generator, x, box)
-        x = crop(x, box)
-        return x[:, :label_nc].detach(), self.generator(x)
+        enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
+        base = self.input_downsample
+        levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)
+        pyramid = InputPyramid(labels, instances if self.use_edges else None, self.num_classes, features,
+                               self.use_edges, levels)
+        full_box = None if box is None else scale_box(box, base)
+        if enhancer is not None and box is not None:
+            return pyramid.label_channels(base, full_box), enhancer_forward_cropped(enhancer, pyramid, box, base)
+        x = pyramid.level(base, full_box)
+        return x[:, : pyramid.label_nc].detach(), self.generator(x)
 
 
 def pooled_generator_input(labels: torch.Tensor, instances: torch.Tensor | None, num_classes: int,
                            features: torch.Tensor | None, use_edges: bool, times: int) -> torch.Tensor:
-    """``generator_input(...)`` average-pooled ``times`` times, without building it at full size.
-
-    Pooling acts per channel, so the label channels are pooled on their own (no gradient, and only
-    the classes present: an absent class pools to zeros) and E's features on their own (with
-    gradient). At 2048×1024 this is ~1 s cheaper per step than pooling the concatenated input.
-    """
-    if times == 0:
-        return generator_input(labels, instances, num_classes, features, use_edges)
-    with torch.no_grad():
-        present = torch.unique(labels)
-        remap = torch.zeros(num_classes, dtype=torch.long, device=labels.device)
-        remap[present] = torch.arange(len(present), device=labels.device)
-        small = generator_input(remap[labels.long()], instances, len(present), None, use_edges)
-        for _ in range(times):
-            small = downsample_input(small)
-        label_part = small.new_zeros(small.shape[0], num_classes + int(use_edges), *small.shape[-2:])
-        label_part[:, present] = small[:, : len(present)]
-        if use_edges:
-            label_part[:, num_classes] = small[:, len(present)]
-    if features is None:
-        return label_part
-    pooled = features.float()
-    for _ in range(times):
-        pooled = downsample_input(pooled)
-    return torch.cat([label_part, pooled], 1)
+    """``generator_input(...)`` average-pooled ``times`` times (see model.input_pyramid)."""
+    return InputPyramid(labels, instances, num_classes, features, use_edges, times).level(times)
 
 
-def crop(t: torch.Tensor, box: tuple[int, int, int, int], level: int = 0) -> torch.Tensor:
-    """``box`` = (x0, y0, width, height) at full resolution, taken at resolution 2^-level."""
-    x0, y0, w, h = (v >> level for v in box)
-    return t[..., y0:y0 + h, x0:x0 + w]
-
-
-def enhancer_forward_cropped(g: LocalEnhancer, x: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0) -> torch.Tensor:
     """LocalEnhancer.forward restricted to ``box``: the global part runs on the whole downscaled
     input (its normalisation statistics stay those of full scenes) and its output is cropped; each
-    enhancer level runs on its crop only. Box sides and corners must be multiples of 2^levels."""
+    enhancer level runs on its crop only. Box sides and corners must be multiples of 2^levels.
+    ``base``: the pyramid level of the enhancer's input; ``box`` is in that level's coordinates."""
     n = g.n_local_enhancers
-    pyramid = [x]
-    for _ in range(n):
-        pyramid.append(downsample_input(pyramid[-1]))
-    out = crop(g.model(pyramid[n]), box, n)
+    out = crop(g.model(pyramid.level(base + n)), box, n)
     for level in range(1, n + 1):
         front, back = g.enhancer(level)
-        out = back(front(crop(pyramid[n - level], box, n - level)) + out)
+        out = back(front(pyramid.level(base + n - level, scale_box(box, base))) + out)
     return out
 
 

@@ -241,3 +241,28 @@ def test_pooled_generator_input_equals_pooling_the_full_input():
     assert torch.allclose(pooled, full, atol=1e-6)
     pooled[:, 13:].sum().backward()  # gradient still reaches the features
     assert features.grad is not None and features.grad.abs().sum() > 0
+
+
+def test_cropped_enhancer_forward_equals_the_naive_pyramid():
+    """The cheap pyramid gives the enhancer exactly the inputs of pooling the full input and cropping."""
+    from model.encoding import generator_input
+    from model.input_pyramid import InputPyramid, crop
+    from model.networks.generator import LocalEnhancer, downsample_input
+    from model.train import enhancer_forward_cropped
+
+    torch.manual_seed(0)
+    g = LocalEnhancer(12 + 1 + 3, ngf=4, n_downsample_global=2, n_blocks_global=1, n_local_enhancers=2,
+                      n_blocks_local=1).eval()
+    labels = torch.randint(0, 5, (1, 64, 96))
+    features = torch.randn(1, 3, 64, 96)
+    box = (32, 16, 32, 48)  # x0, y0, width, height: multiples of 2^levels
+    naive = [generator_input(labels, labels, 12, features)]
+    for _ in range(2):
+        naive.append(downsample_input(naive[-1]))
+    with torch.no_grad():
+        out = crop(g.model(naive[2]), box, 2)
+        for level in (1, 2):
+            front, back = g.enhancer(level)
+            out = back(front(crop(naive[2 - level], box, 2 - level)) + out)
+        cropped = enhancer_forward_cropped(g, InputPyramid(labels, labels, 12, features, True, 2), box)
+    assert torch.allclose(cropped, out, atol=1e-6)
