@@ -27,6 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="folder for a few renders to look at")
     parser.add_argument("--device", help="render device (default: best available)")
+    parser.add_argument("--retrain-judge", action="store_true",
+                        help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
         raise EditorError("--steps must be ≥ 1")
     renderer = Renderer.from_checkpoint(args.checkpoint, args.device)
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
-                      args.test_limit, args.seed, args.out, args.test_phase)
+                      args.test_limit, args.seed, args.out, args.test_phase,
+                      cache_judge=not args.retrain_judge)
     names = {label.id: label.name for label in renderer.label_set.labels}
     print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s}")
     for class_id, real, fake in zip(report.classes, report.iou_real, report.iou_generated):

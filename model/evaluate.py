@@ -10,6 +10,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -18,15 +20,18 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
 
 from model.data.folders import LoaderConfig, PairedDataset
 from model.labels import LabelSet
 from model.render.full import Renderer
-from model.segmenter import confusion, iou_per_class, mean_iou, predict, train_segmenter
+from model.segmenter import Segmenter, confusion, iou_per_class, mean_iou, predict, train_segmenter
 
 log = logging.getLogger(__name__)
 
 CAR = 26  # Cityscapes labelId of "car"
+JUDGE_FOLDER = ".judge"  # inside the dataset root
 
 
 @dataclass
@@ -135,14 +140,62 @@ def appearance_control(renderer: Renderer, labels: np.ndarray, instances: np.nda
             "colour_change": colour_change, "far_change": far_change}
 
 
+def judge_key(data: Path, label_set: LabelSet, size: tuple[int, int], steps: int, limit: int | None,
+              seed: int) -> str:
+    """What the judge depends on: its settings and the training files (names, sizes, mtimes)."""
+    dataset = PairedDataset(LoaderConfig(root=data, phase="train", resize="none", flip=False), label_set)
+    digest = hashlib.sha256(json.dumps({"format": 1, "size": size, "steps": steps, "seed": seed,
+                                        "labels": label_set.name}).encode())
+    for sample in dataset.samples[:limit] if limit else dataset.samples:
+        for path in (sample.label, sample.image):
+            stat = path.stat()
+            digest.update(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns};".encode())
+    return digest.hexdigest()[:20]
+
+
+def load_judge(folder: Path, key: str) -> tuple[Segmenter, list[int]] | None:
+    weights, meta = folder / f"{key}.safetensors", folder / f"{key}.json"
+    if not (weights.is_file() and meta.is_file()):
+        return None
+    try:
+        classes = [int(c) for c in json.loads(meta.read_text())["classes"]]
+        segmenter = Segmenter(len(classes))
+        segmenter.load_state_dict(load_file(weights))
+    except (OSError, ValueError, KeyError, RuntimeError, SafetensorError) as exc:
+        log.warning("%s: cached judge unreadable (%s); training a new one", weights, exc)
+        return None
+    return segmenter.eval(), classes
+
+
+def save_judge(folder: Path, key: str, segmenter: Segmenter, classes: list[int]) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in segmenter.state_dict().items()}, folder / f"{key}.safetensors")
+        (folder / f"{key}.json").write_text(json.dumps({"classes": classes}))
+    except OSError as exc:
+        log.warning("%s: cannot cache the judge (%s)", folder, exc)
+
+
 def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[int, int] = (256, 128),
              steps: int = 600, train_limit: int | None = None, test_limit: int | None = None,
-             seed: int = 0, out_dir: Path | None = None, test_phase: str = "test") -> Report:
-    log.info("loading real training photos at %dx%d", *size)
-    train = load_split(data, "train", label_set, size, train_limit)
-    classes = [int(c) for c in np.unique(train.labels) if c != label_set.unlabeled_id]
-    log.info("training the segmenter on %d photos, %d classes, %d steps", len(train.images), len(classes), steps)
-    segmenter = train_segmenter(train.images, class_index(train.labels, classes), len(classes), steps=steps, seed=seed)
+             seed: int = 0, out_dir: Path | None = None, test_phase: str = "test", cache_judge: bool = True) -> Report:
+    """The segmentation protocol. With ``cache_judge`` the trained segmenter is kept in
+    DATA/.judge/ and reused while its settings and the training files are unchanged, so every
+    checkpoint evaluated on the same data faces the same judge (and the run takes seconds)."""
+    key = judge_key(data, label_set, size, steps, train_limit, seed)
+    cached = load_judge(data / JUDGE_FOLDER, key) if cache_judge else None
+    if cached is not None:
+        segmenter, classes = cached
+        log.info("reusing the judge %s/%s", JUDGE_FOLDER, key)
+    else:
+        log.info("loading real training photos at %dx%d", *size)
+        train = load_split(data, "train", label_set, size, train_limit)
+        classes = [int(c) for c in np.unique(train.labels) if c != label_set.unlabeled_id]
+        log.info("training the segmenter on %d photos, %d classes, %d steps", len(train.images), len(classes), steps)
+        segmenter = train_segmenter(train.images, class_index(train.labels, classes), len(classes), steps=steps,
+                                    seed=seed)
+        if cache_judge:
+            save_judge(data / JUDGE_FOLDER, key, segmenter, classes)
     test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True)
     target = class_index(test.labels, classes)
     matrix_real = confusion(predict(segmenter, test.images), target, len(classes))

@@ -39,6 +39,31 @@ def test_evaluate_cli_runs(tmp_path, capsys):
     assert (tmp_path / "out" / "render_00.png").exists()
 
 
+def test_evaluate_reuses_the_cached_judge_until_the_data_changes(tmp_path, caplog):
+    import logging
+
+    from model.evaluate import JUDGE_FOLDER, evaluate
+    from model.labels import cityscapes
+    from model.render.full import Renderer
+
+    data = tmp_path / "data"
+    write_folder(data, "train", 3)
+    write_folder(data, "test", 1, start=100)
+    renderer = Renderer.from_checkpoint(make_random_checkpoint(tmp_path / "ckpt", tiny=True), "cpu")
+    with caplog.at_level(logging.INFO, logger="model.evaluate"):
+        first = evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        assert len(list((data / JUDGE_FOLDER).glob("*.safetensors"))) == 1
+        caplog.clear()
+        second = evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        assert "reusing the judge" in caplog.text
+        assert second.miou_real == first.miou_real and second.miou_generated == first.miou_generated
+        caplog.clear()
+        write_folder(data, "train", 4)  # one more training photo: a new judge
+        evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        assert "reusing the judge" not in caplog.text
+        assert len(list((data / JUDGE_FOLDER).glob("*.safetensors"))) == 2
+
+
 @pytest.mark.skipif(not (DEFAULT / "config.json").exists(), reason="no bundled default checkpoint")
 @pytest.mark.xfail(reason="the bundled default leaks a large car's style change to far pixels "
                           "(4.1/255 here; met only for cars under ~10k px), see checkpoints/default/README.md",
