@@ -35,3 +35,10 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def add_norm_stats_argument(parser: argparse.ArgumentParser) -> None:
+    """``--norm-stats {reference,live}``: where InstanceNorm takes its statistics (model.render.norm_stats)."""
+    parser.add_argument("--norm-stats", choices=("reference", "live"), default="reference",
+                        help="reference: those of the scene with no styles chosen, so a style change stays "
+                             "local (default); live: the styled scene's own, as the official pipeline")

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import size_type
+from model.cli_args import add_norm_stats_argument, size_type
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, help="folder for a few renders to look at")
     parser.add_argument("--device", help="render device (default: best available)")
+    add_norm_stats_argument(parser)
     parser.add_argument("--retrain-judge", action="store_true",
                         help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise EditorError("--steps must be ≥ 1")
-    renderer = Renderer.from_checkpoint(args.checkpoint, args.device)
+    renderer = Renderer.from_checkpoint(args.checkpoint, args.device, norm_stats=args.norm_stats)
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
                       args.test_limit, args.seed, args.out, args.test_phase,
                       cache_judge=not args.retrain_judge)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.cli_args import size_type
+from model.cli_args import add_norm_stats_argument, size_type
 from model.errors import ImageFileError
 from model.render.full import Renderer
 from model.scene_io import load_scene, write_png
@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=size_type(2), help="render at WxH (maps are resized nearest-neighbour)")
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--out", required=True, help="output PNG")
+    add_norm_stats_argument(parser)
 
 
 def resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     if not out.parent.exists():
         raise ImageFileError("output folder does not exist", out.parent)
     label_set = LabelSet.load(args.labels_json) if args.labels_json else None
-    renderer = Renderer.from_checkpoint(args.checkpoint, args.device, label_set)
+    renderer = Renderer.from_checkpoint(args.checkpoint, args.device, label_set, args.norm_stats)
     scene = load_scene(args.label, renderer.label_set, args.inst, args.styles)
     labels, instances = scene.labels, scene.instances
     if args.size and args.size != scene.size:

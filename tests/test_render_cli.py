@@ -99,7 +99,8 @@ def test_official_pth_renders_as_the_official_pipeline(tmp_path, local, features
     ref, folder, clusters = official_setup(tmp_path, local, features)
     label, inst, labels, instances = write_scene(tmp_path, width=128, height=64)
     choice = {int(i): int(i) % 3 for i in np.unique(instances)}
-    args = ["--checkpoint", str(folder / "latest_net_G.pth"), "--label", str(label), "--inst", str(inst)]
+    args = ["--checkpoint", str(folder / "latest_net_G.pth"), "--label", str(label), "--inst", str(inst),
+            "--norm-stats", "live"]
     if features:
         styles = tmp_path / "styles.json"
         styles.write_text(json.dumps({str(k): v for k, v in choice.items()}))

@@ -18,6 +18,8 @@ from model.encoding import generator_input
 from model.errors import ImageFileError
 from model.labels import LabelSet
 from model.render.device import choose_device, configure_cpu_threads
+from model.render.inputs import feature_map
+from model.render.norm_stats import NORM_MODES, NormMode, forward_with_moments, measure_moments
 from model.render.styles import StyleTable
 from model.scene_io import Style
 
@@ -35,7 +37,13 @@ def pad_amounts(height: int, width: int, stride: int) -> tuple[int, int]:
 
 
 class Renderer:
-    def __init__(self, model: LoadedModel, device: str | torch.device | None = None) -> None:
+    def __init__(self, model: LoadedModel, device: str | torch.device | None = None,
+                 norm_stats: NormMode = "reference") -> None:
+        """``norm_stats``: "reference" (styles stay local; default) or "live" (the official pipeline's
+        statistics); see model.render.norm_stats."""
+        if norm_stats not in NORM_MODES:
+            raise ValueError(f"norm_stats must be one of {NORM_MODES}")
+        self.norm_stats = norm_stats
         self.model = model
         self.device = choose_device(str(device) if device is not None else None)
         if self.device.type == "cpu":
@@ -50,9 +58,15 @@ class Renderer:
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str | torch.device | None = None, label_set: LabelSet | None = None
+        cls, path: str | Path, device: str | torch.device | None = None, label_set: LabelSet | None = None,
+        norm_stats: NormMode = "reference",
     ) -> Renderer:
-        return cls(load_checkpoint(path, label_set), device)
+        return cls(load_checkpoint(path, label_set), device, norm_stats)
+
+    def needs_reference(self, styles: Mapping[int, Style] | None) -> bool:
+        """True when the statistics must come from a separate reference pass: reference statistics,
+        a model with features, and some styles chosen (without any, the render is its own reference)."""
+        return self.norm_stats == "reference" and self.feat_num > 0 and bool(styles)
 
     def num_styles(self, class_id: int) -> int:
         return self.styles.num_styles(class_id) if self.feat_num else 0
@@ -73,7 +87,8 @@ class Renderer:
             instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
         features = None
         if self.feat_num:
-            features = torch.from_numpy(self.styles.feature_map(instances, styles, seed))[None].to(self.device)
+            codes = feature_map(self.styles, instances.astype(np.int64, copy=False), styles, seed)
+            features = torch.from_numpy(codes)[None].to(self.device)
         return generator_input(
             torch.from_numpy(labels.astype(np.int64))[None].to(self.device),
             torch.from_numpy(instances.astype(np.int64))[None].to(self.device),
@@ -84,8 +99,11 @@ class Renderer:
 
     # ----- rendering ----------------------------------------------------------------------------
     @torch.inference_mode()
-    def render_tensor(self, x: torch.Tensor) -> torch.Tensor:
-        return self.generator(x)
+    def render_tensor(self, x: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
+        """G(x); with ``reference``, every InstanceNorm uses the statistics measured on G(reference)."""
+        if reference is None:
+            return self.generator(x)
+        return forward_with_moments(self.generator, x, measure_moments(self.generator, reference))
 
     def render(
         self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None, seed: int = 0
@@ -93,7 +111,8 @@ class Renderer:
         """H×W labels + instances → H×W×3 uint8."""
         self.check_maps(labels, instances)
         height, width = labels.shape
-        out = self.render_tensor(self.network_input(labels, instances, styles or {}, seed))
+        reference = self.network_input(labels, instances, {}, seed) if self.needs_reference(styles) else None
+        out = self.render_tensor(self.network_input(labels, instances, styles or {}, seed), reference)
         return to_uint8(out[:, :, :height, :width])
 
     def render_crop(

@@ -35,6 +35,7 @@ Memory: the cache is every layer's activation (about 365 MB for the bundled defa
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import time
@@ -68,6 +69,16 @@ class Tile(NamedTuple):
 
     image: np.ndarray
     box: ImageBox
+
+
+def layout_key(labels: np.ndarray, instances: np.ndarray, seed: int) -> bytes:
+    """A digest of the maps and seed: what the reference statistics depend on."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(str(seed).encode())
+    for array in (labels, instances):
+        digest.update(str((array.shape, array.dtype)).encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.digest()
 
 
 def _empty_tile() -> Tile:
@@ -119,6 +130,7 @@ class IncrementalRenderer:
         self._store: Store | None = None
         self._frozen: dict[int, FoldedWeights] = {}
         self._stats: dict[int, NormStats] = {}
+        self._reference: tuple[bytes, dict[int, NormStats]] | None = None  # (layout_key, statistics)
         self._styles: dict[int, Style] = {}
         self._seed = 0
         self._size: tuple[int, int] = (0, 0)  # unpadded H, W
@@ -165,7 +177,7 @@ class IncrementalRenderer:
     def clear(self) -> None:
         """Drop the cache (frees its memory; the next update renders the full frame)."""
         self._store = None
-        self._frozen, self._stats = {}, {}
+        self._frozen, self._stats, self._reference = {}, {}, None
         self._last_journal = None
 
     # ----- introspection --------------------------------------------------------------------------
@@ -216,12 +228,29 @@ class IncrementalRenderer:
         features = feature_map(self.renderer.styles, instances, styles, seed) if self.renderer.feat_num else None
         return InputMaps(labels, instances, features, self.renderer.label_set.num_classes, self.renderer.use_edges)
 
+    def _reference_stats(self, labels: np.ndarray, instances: np.ndarray, seed: int,
+                         cancelled: Callable[[], bool] | None) -> dict[int, NormStats]:
+        """Statistics of the reference render (no styles chosen; model.render.norm_stats), from the
+        last full render of the same layout and seed when there was one."""
+        key = layout_key(labels, instances, seed)
+        if self._reference is not None and self._reference[0] == key:
+            return self._reference[1]
+        maps = self._input_maps(labels, instances, {}, seed)
+        store = Store({}, maps, tensor_shapes(self.plan, *maps.shape))
+        try:
+            stats = self.executor.full_pass(store, cancelled, keep=False)
+        finally:
+            maps.invalidate()
+        self._reference = (key, stats)
+        return stats
+
     # ----- full render ----------------------------------------------------------------------------
     @torch.inference_mode()
     def full(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
              seed: int = 0, cancelled: Callable[[], bool] | None = None) -> np.ndarray | None:
-        """Render the whole frame with live statistics and make it the new cache; None if cancelled
-        (the previous cache is kept)."""
+        """Render the whole frame with fresh statistics (the renderer's ``norm_stats``: live, or
+        those of the reference render) and make it the new cache; None if cancelled (the previous
+        cache is kept)."""
         start = time.perf_counter()
         if labels.shape != instances.shape or labels.ndim != 2:
             self.renderer.check_maps(labels, instances)  # raises ImageFileError
@@ -239,7 +268,14 @@ class IncrementalRenderer:
         keep = dtype is not None
         try:
             with self.settings.autocast():
-                stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep)
+                if self.renderer.needs_reference(styles):
+                    stats = self._reference_stats(labels, instances, seed, cancelled)
+                    self.executor.full_pass(store, cancelled, frozen=self.executor.fold_all(stats),
+                                            cache_dtype=dtype or torch.float32, keep=keep)
+                else:  # live statistics (and, without chosen styles, the reference ones: remember them)
+                    stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep)
+                    if self.renderer.norm_stats == "reference" and not styles:
+                        self._reference = (layout_key(labels, instances, seed), stats)
         except RenderCancelled:
             log.debug("full render cancelled")
             return None
