@@ -67,7 +67,7 @@ def train_segmenter(
         optimizer.step()
         schedule.step()
         if step % 100 == 0 or step == steps - 1:
-            log.info("segmenter step %d/%d: loss %.3f", step + 1, steps, float(loss))
+            log.info("segmenter step %d/%d: loss %.3f", step + 1, steps, loss.item())
     return model.eval()
 
 
