@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import add_norm_stats_argument, size_type
+from model.cli_args import add_norm_stats_argument, int_at_least, size_type
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="folder for a few renders to look at")
     parser.add_argument("--device", help="render device (default: best available)")
     add_norm_stats_argument(parser)
+    parser.add_argument("--appearance-scenes", type=int_at_least(1), default=1,
+                        help="held-out scenes with a car to run the appearance check on (default 1)")
     parser.add_argument("--retrain-judge", action="store_true",
                         help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 
@@ -41,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     renderer = Renderer.from_checkpoint(args.checkpoint, args.device, norm_stats=args.norm_stats)
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
                       args.test_limit, args.seed, args.out, args.test_phase,
-                      cache_judge=not args.retrain_judge)
+                      cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes)
     names = {label.id: label.name for label in renderer.label_set.labels}
     print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s}")
     for class_id, real, fake in zip(report.classes, report.iou_real, report.iou_generated):
@@ -50,10 +52,9 @@ def run(args: argparse.Namespace) -> int:
     print(f"mIoU generated {report.miou_generated:.3f}")
     print(f"ratio          {report.ratio:.3f} (target ≥ 0.9)")
     print(f"render time    {report.render_seconds:.2f} s per image (native size)")
-    if report.appearance is None:
+    if not report.appearance:
         print("appearance     n/a (no car instance, or fewer than 2 car clusters)")
-    else:
-        a = report.appearance
+    for a in report.appearance:
         print(f"appearance     car {int(a['instance'])} ({int(a['pixels'])} px), cluster {int(a['cluster_a'])} → "
               f"{int(a['cluster_b'])}: mean colour change {a['colour_change']:.1f}/255 (target ≥ 20), "
               f"pixels away from it {a['far_change']:.2f}/255 (target < 2)")

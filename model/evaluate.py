@@ -79,7 +79,7 @@ class Report:
     iou_real: np.ndarray
     iou_generated: np.ndarray
     render_seconds: float
-    appearance: dict[str, float] | None = None
+    appearance: list[dict[str, float]] = field(default_factory=list)  # one per scene checked
 
     @property
     def ratio(self) -> float:
@@ -178,10 +178,12 @@ def save_judge(folder: Path, key: str, segmenter: Segmenter, classes: list[int])
 
 def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[int, int] = (256, 128),
              steps: int = 600, train_limit: int | None = None, test_limit: int | None = None,
-             seed: int = 0, out_dir: Path | None = None, test_phase: str = "test", cache_judge: bool = True) -> Report:
+             seed: int = 0, out_dir: Path | None = None, test_phase: str = "test", cache_judge: bool = True,
+             appearance_scenes: int = 1) -> Report:
     """The segmentation protocol. With ``cache_judge`` the trained segmenter is kept in
     DATA/.judge/ and reused while its settings and the training files are unchanged, so every
-    checkpoint evaluated on the same data faces the same judge (and the run takes seconds)."""
+    checkpoint evaluated on the same data faces the same judge (and the run takes seconds).
+    ``appearance_scenes``: how many held-out scenes with a car the appearance check runs on."""
     key = judge_key(data, label_set, size, steps, train_limit, seed)
     cached = load_judge(data / JUDGE_FOLDER, key) if cache_judge else None
     if cached is not None:
@@ -202,10 +204,12 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
     log.info("rendering %d held-out label maps", len(test.full_labels))
     generated, seconds = render_split(renderer, test, size, seed, out_dir, label_set)
     matrix_fake = confusion(predict(segmenter, generated), target, len(classes))
-    appearance = None
+    appearance = []
     for labels, instances in zip(test.full_labels, test.full_instances):
-        appearance = appearance_control(renderer, labels, instances)
-        if appearance is not None:
+        if len(appearance) >= appearance_scenes:
             break
+        result = appearance_control(renderer, labels, instances)
+        if result is not None:
+            appearance.append(result)
     return Report(mean_iou(matrix_real), mean_iou(matrix_fake), classes, iou_per_class(matrix_real),
                   iou_per_class(matrix_fake), seconds, appearance)

@@ -31,11 +31,12 @@ def test_evaluate_cli_runs(tmp_path, capsys):
     write_folder(data, "test", 2, start=100)
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
     code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--size", "32x16",
-                        "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu"])
+                        "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu", "--appearance-scenes", "2"])
     assert code == 0
     out = capsys.readouterr().out
     for key in ("mIoU real", "mIoU generated", "ratio", "appearance"):
         assert key in out
+    assert sum(line.startswith("appearance     car") for line in out.splitlines()) == 2  # both held-out scenes
     assert (tmp_path / "out" / "render_00.png").exists()
 
 
