@@ -53,7 +53,7 @@ from model.render.executor import Executor, RenderCancelled, Store, tensor_shape
 from model.render.frozen_norm import FoldedWeights, NormStats
 from model.render.full import Renderer, pad_amounts, to_uint8
 from model.render.inputs import InputMaps, feature_map
-from model.render.plan import Plan, build_plan
+from model.render.plan import Layer, Plan, build_plan
 from model.render.region import Box, Region, box_union, cover_boxes, propagate, union
 from model.scene_io import Style
 
@@ -61,6 +61,7 @@ log = logging.getLogger(__name__)
 
 ImageBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, as the editor's RenderRequest
 DEFAULT_EPSILON = 0.5
+BIG_BOX_WORK = 1 << 18  # positions × input channels above which an update box uses every thread
 DEFAULT_CACHE_LIMIT = int(os.environ.get("P2P_CACHE_MB", "6144")) * 2**20
 
 
@@ -122,6 +123,7 @@ class IncrementalRenderer:
         with 2 threads on a loaded 2-core machine); full renders keep every core. None: leave as is."""
         self.renderer = renderer
         self.update_threads = update_threads
+        self._threads = torch.get_num_threads()  # the process's count, restored after updates
         self.device = renderer.device
         self.epsilon = epsilon
         self.cache_limit_bytes = cache_limit_bytes
@@ -377,7 +379,7 @@ class IncrementalRenderer:
     @contextmanager
     def _update_thread_count(self) -> Iterator[None]:
         """Run a partial update on ``update_threads`` CPU threads, then restore the count."""
-        threads = torch.get_num_threads()
+        threads = self._threads = torch.get_num_threads()
         try:
             if self.device.type == "cpu" and self.update_threads:
                 torch.set_num_threads(self.update_threads)
@@ -385,6 +387,19 @@ class IncrementalRenderer:
         finally:
             if torch.get_num_threads() != threads:
                 torch.set_num_threads(threads)
+
+    @contextmanager
+    def _threads_for(self, layer: Layer, box: Box) -> Iterator[None]:
+        """Inside an update (``update_threads``), give a large box every thread the process has."""
+        work = (box[1] - box[0]) * (box[3] - box[2]) * self.plan.tensors[layer.src].channels
+        if self.device.type != "cpu" or work < BIG_BOX_WORK or torch.get_num_threads() >= self._threads:
+            yield
+            return
+        torch.set_num_threads(self._threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(self.update_threads or self._threads)
 
     def _tile(self, out_box: Box | None) -> Tile:
         if out_box is None:
@@ -496,7 +511,8 @@ class IncrementalRenderer:
                 eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
             for box in cover_boxes(candidates):
                 y0, y1, x0, x1 = box
-                new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
+                with self._threads_for(layer, box):
+                    new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
                 old = target[:, :, y0:y1, x0:x1].clone()
                 delta = (new - old.float()).abs().amax(dim=1)[0]
                 journal.entries.append((layer.dst, box, old))
