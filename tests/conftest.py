@@ -18,9 +18,18 @@ def _own_recovery_folder(tmp_path_factory, monkeypatch):
 
 
 @pytest.fixture
-def window_factory(qtbot, tmp_path, monkeypatch):
-    """Open editor windows with their own settings file and no model; each is shut down afterwards."""
+def settings(tmp_path):
+    """The editor's settings in a file of this test's own (windows a test opens share it)."""
     from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def window_factory(qtbot, settings, monkeypatch):
+    """Open active, exposed editor windows with no model (``scene``: a street scene of ``size``);
+    extra keyword arguments go to MainWindow. Each is shut down afterwards."""
+    from PySide6.QtWidgets import QApplication
     from test_editor import street_scene
 
     from editor.main_window import MainWindow
@@ -28,14 +37,15 @@ def window_factory(qtbot, tmp_path, monkeypatch):
     monkeypatch.setenv("P2P_THREADS", "1")
     made: list[MainWindow] = []
 
-    def make(renderer=None, size=(320, 160), scene=True) -> MainWindow:
-        settings = QSettings(str(tmp_path / f"settings{len(made)}.ini"), QSettings.Format.IniFormat)
-        window = MainWindow(settings, renderer=renderer, load_default=False, size=size)
+    def make(renderer=None, size=(320, 160), scene=True, **kwargs) -> MainWindow:
+        window = MainWindow(settings, renderer=renderer, load_default=False, size=size, **kwargs)
         qtbot.addWidget(window)
-        window.files.confirm_discard = lambda: True
+        window.files.confirm_discard = lambda: True  # no modal prompt in tests
         window.resize(1200, 800)
         window.show()
         qtbot.waitExposed(window)
+        window.activateWindow()
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
         if scene:
             s = street_scene(*size)
             window.state.reset_document(s.labels, s.instances, s.styles, None)

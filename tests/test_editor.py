@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QPoint, QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -60,34 +60,9 @@ def street_scene(width: int, height: int) -> Scene:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def make_window(qtbot, settings, monkeypatch):
-    monkeypatch.setenv("P2P_THREADS", "1")
-    windows: list[MainWindow] = []
-
-    def make(renderer=None, size=(320, 160), scene=True, **kwargs):
-        window = MainWindow(settings, renderer=renderer, load_default=False, size=size, **kwargs)
-        qtbot.addWidget(window)
-        window.files.confirm_discard = lambda: True  # no modal prompt in tests
-        window.resize(1200, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        window.activateWindow()
-        qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
-        if scene:
-            s = street_scene(*size)
-            window.state.reset_document(s.labels, s.instances, s.styles, None)
-        window.canvas.fit()
-        windows.append(window)
-        return window
-
-    yield make
-    for window in windows:
-        window.shutdown()
+def make_window(window_factory):
+    """The editor tests' name for conftest's window_factory."""
+    return window_factory
 
 
 def view_point(window: MainWindow, x: float, y: float) -> QPointF:

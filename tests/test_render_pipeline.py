@@ -28,8 +28,7 @@ from editor.main_window import MainWindow
 from editor.snapshots import SnapshotPool
 from model.labels import cityscapes
 
-make_window = test_editor.make_window  # the editor tests' fixtures
-settings = test_editor.settings
+make_window = test_editor.make_window  # the editor tests' fixture (settings comes from conftest)
 
 
 def busy_wait(seconds: float) -> None:
