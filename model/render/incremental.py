@@ -268,12 +268,14 @@ class IncrementalRenderer:
         store = Store({}, maps, shapes)
         dtype = self._choose_dtype(*labels.shape)
         keep = dtype is not None
+        folded = None
         try:
             with self.settings.autocast():
                 if self.renderer.needs_reference(styles):
                     stats = self._reference_stats(labels, instances, seed, cancelled)
-                    self.executor.full_pass(store, cancelled, frozen=self.executor.fold_all(stats),
-                                            cache_dtype=dtype or torch.float32, keep=keep)
+                    folded = self.executor.fold_all(stats)
+                    self.executor.full_pass(store, cancelled, frozen=folded, cache_dtype=dtype or torch.float32,
+                                            keep=keep)
                 else:  # live statistics (and, without chosen styles, the reference ones: remember them)
                     stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep)
                     if self.renderer.norm_stats == "reference" and not styles:
@@ -291,7 +293,7 @@ class IncrementalRenderer:
             self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
             return to_uint8(store.tensors[self.plan.output][:, :, :height, :width])
         self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
-        self._frozen = self.executor.fold_all(stats)
+        self._frozen = folded if folded is not None else self.executor.fold_all(stats)
         self.cache_dtype = dtype
         self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
         return self.image()
