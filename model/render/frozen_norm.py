@@ -42,12 +42,6 @@ class NormStats:
         return x.mul_(scale.view(1, -1, 1, 1)).add_(shift.view(1, -1, 1, 1))
 
 
-def measure(x: torch.Tensor, norm: NormSpec) -> NormStats:
-    """Per-channel statistics of a 1×C×H×W activation, as InstanceNorm computes them (biased variance)."""
-    var, mean = torch.var_mean(x.float(), dim=(0, 2, 3), unbiased=False)
-    return NormStats(mean, torch.rsqrt(var + norm.eps), norm)
-
-
 def combine(moments: list[tuple[int, torch.Tensor, torch.Tensor]], norm: NormSpec) -> NormStats:
     """Whole-image statistics from per-band (pixels, mean, biased variance), as InstanceNorm's."""
     total = sum(n for n, _, _ in moments)
