@@ -232,12 +232,6 @@ class GeneratorStack(nn.Module):
         return x[:, : pyramid.label_nc].detach(), self.generator(x)
 
 
-def pooled_generator_input(labels: torch.Tensor, instances: torch.Tensor | None, num_classes: int,
-                           features: torch.Tensor | None, use_edges: bool, times: int) -> torch.Tensor:
-    """``generator_input(...)`` average-pooled ``times`` times (see model.input_pyramid)."""
-    return InputPyramid(labels, instances, num_classes, features, use_edges, times).level(times)
-
-
 def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0) -> torch.Tensor:
     """LocalEnhancer.forward restricted to ``box``: the global part runs on the whole downscaled
     input (its normalisation statistics stay those of full scenes) and its output is cropped; each

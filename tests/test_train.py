@@ -223,10 +223,10 @@ def test_train_cli_rejects_bad_size(tmp_path, capsys):
     assert "multiple of" in capsys.readouterr().err
 
 
-def test_pooled_generator_input_equals_pooling_the_full_input():
+def test_input_pyramid_level_equals_pooling_the_full_input():
     from model.encoding import generator_input
+    from model.input_pyramid import InputPyramid
     from model.networks.generator import downsample_input
-    from model.train import pooled_generator_input
 
     gen = torch.Generator().manual_seed(3)
     labels = torch.randint(0, 6, (2, 1, 32, 48), generator=gen)
@@ -236,7 +236,7 @@ def test_pooled_generator_input_equals_pooling_the_full_input():
     full = generator_input(labels, instances, 12, features)
     for _ in range(2):
         full = downsample_input(full)
-    pooled = pooled_generator_input(labels, instances, 12, features, True, 2)
+    pooled = InputPyramid(labels, instances, 12, features, True, 2).level(2)
     assert pooled.shape == full.shape == (2, 16, 8, 12)
     assert torch.allclose(pooled, full, atol=1e-6)
     pooled[:, 13:].sum().backward()  # gradient still reaches the features
