@@ -40,6 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--encoder-downsample", type=int, default=d.encoder_downsample,
                    help="E sees the image average-pooled this many times (default %(default)s)")
     g.add_argument("--init-global", type=Path, help="run folder or checkpoint of a trained global G (+E)")
+    g.add_argument("--init-weights", type=Path,
+                   help="run folder or checkpoint of this architecture: start G (+E) from it, with a fresh D")
     g = parser.add_argument_group("discriminator and losses")
     g.add_argument("--ndf", type=int, default=d.ndf)
     g.add_argument("--n-layers-D", type=int, default=d.n_layers_D)
@@ -86,7 +88,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
         lambda_l1=args.lambda_l1, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
-        fix_global_steps=args.fix_global_steps, init_global=args.init_global,
+        fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
         save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,
     )

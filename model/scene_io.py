@@ -8,6 +8,7 @@ the bytes go to a temporary file in the same folder, which is then renamed over 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from PIL import Image, UnidentifiedImageError
 
 from model.errors import ImageFileError, StyleFileError, read_json_file
 from model.labels import LabelSet, check_instances_agree
+
+log = logging.getLogger(__name__)
 
 MAX_PIXELS = 8192 * 8192  # refuse anything larger before decoding it
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -163,15 +166,33 @@ def scene_paths(label_path: str | Path) -> tuple[Path, Path, Path]:
     return label_path, label_path.with_name(stem + "_instanceIds.png"), label_path.with_name(stem + "_styles.json")
 
 
+def dataset_instance_path(label_path: Path) -> Path | None:
+    """The instance map of a label map in a pix2pixHD dataset (``X_label/NAME`` → ``X_inst/NAME``)."""
+    folder = label_path.parent
+    if not folder.name.endswith("_label"):
+        return None
+    return folder.with_name(folder.name[: -len("_label")] + "_inst") / label_path.name
+
+
+def find_instance_file(label_path: Path, beside: Path) -> Path | None:
+    """The instance map found for a label map: beside it, else in its dataset's ``_inst`` folder."""
+    for candidate in (beside, dataset_instance_path(label_path)):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    log.info("%s: no instance map found; every object of a class is one instance", label_path)
+    return None
+
+
 def load_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
                styles_path: str | Path | None = None) -> Scene:
-    """Open a scene from its label PNG; the instance and styles files are found next to it.
+    """Open a scene from its label PNG; the instance and styles files are found next to it (the
+    instance map also in a pix2pixHD dataset's ``_inst`` folder).
 
     Without an instance file the label map serves as the instance map, as in pix2pixHD.
     """
     label_path, auto_inst, auto_styles = scene_paths(label_path)
     labels = read_label_png(label_path, label_set)
-    inst_file = Path(inst_path) if inst_path is not None else (auto_inst if auto_inst.exists() else None)
+    inst_file = Path(inst_path) if inst_path is not None else find_instance_file(label_path, auto_inst)
     instances = read_instance_png(inst_file, labels) if inst_file is not None else labels.astype(np.int32)
     style_file = Path(styles_path) if styles_path is not None else (auto_styles if auto_styles.exists() else None)
     styles = read_styles(style_file) if style_file is not None else {}

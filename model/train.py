@@ -105,6 +105,7 @@ class TrainConfig:
     fix_global_epochs: int = 0
     fix_global_steps: int | None = None
     init_global: Path | None = None  # a run or checkpoint with a GlobalGenerator (+E) to start from
+    init_weights: Path | None = None  # a run or checkpoint of this very architecture: continue from its G (+E)
     # runs
     save_every_minutes: float = 5.0
     sample_every: int = 200
@@ -135,7 +136,7 @@ class TrainConfig:
         for key, value in data.items():
             if key not in known:
                 continue
-            if key in ("runs_dir", "vgg_weights", "init_global") and value is not None:
+            if key in ("runs_dir", "vgg_weights", "init_global", "init_weights") and value is not None:
                 value = Path(value)
             if key == "crop_size" and value is not None:
                 value = (int(value[0]), int(value[1]))
@@ -358,13 +359,30 @@ class Trainer:
         self.scaler_D = torch.amp.GradScaler("cuda", enabled=self.amp)
 
         self.step = 0
-        if not self.resume() and config.init_global is not None:
-            self.load_init_global(config.init_global)
+        if not self.resume():
+            if config.init_weights is not None:
+                self.load_init_weights(config.init_weights)
+            elif config.init_global is not None:
+                self.load_init_global(config.init_global)
         self.g_train: nn.Module = self.stack
         self.d_train: nn.Module = self.D
         self.global_fixed: bool | None = None
 
     # ----- setup helpers ------------------------------------------------------------------------
+    def load_init_weights(self, path: Path) -> None:
+        """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
+        source = path / "checkpoint" if (path / "checkpoint").is_dir() else path
+        loaded = load_checkpoint(source)
+        if loaded.config.generator != self.model_config.generator:
+            raise CheckpointError(f"--init-weights holds a different generator ({loaded.config.generator}); "
+                                  f"this run builds {self.model_config.generator}", source)
+        if (loaded.encoder is None) != (self.stack.encoder is None):
+            raise CheckpointError("--init-weights: the checkpoint and this run disagree on --instance-feat", source)
+        self.stack.generator.load_state_dict(loaded.generator.state_dict())
+        if self.stack.encoder is not None and loaded.encoder is not None:
+            self.stack.encoder.load_state_dict(loaded.encoder.state_dict())
+        log.info("initialised G%s from %s", " and E" if loaded.encoder is not None else "", source)
+
     def load_init_global(self, path: Path) -> None:
         source = path / "checkpoint" if (path / "checkpoint").is_dir() else path
         loaded = load_checkpoint(source)

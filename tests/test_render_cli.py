@@ -130,3 +130,19 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
         assert proc.returncode == 2, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in proc.stderr
+
+
+def test_instance_map_found_in_a_dataset_inst_folder(tmp_path):
+    """A label map in pix2pixHD's layout (X_label/NAME) finds its instances in X_inst/NAME, so the
+    objects keep their identity; without one, the label map stands in and a class is one object."""
+    from model.scene_io import load_scene
+
+    (tmp_path / "test_label").mkdir()
+    (tmp_path / "test_inst").mkdir()
+    label_path, inst_path, labels, instances = write_scene(tmp_path)
+    label_path.rename(tmp_path / "test_label" / "a.png")
+    scene = load_scene(tmp_path / "test_label" / "a.png", cityscapes())
+    assert np.array_equal(scene.instances, labels.astype(np.int32))  # nothing there yet
+    inst_path.rename(tmp_path / "test_inst" / "a.png")
+    scene = load_scene(tmp_path / "test_label" / "a.png", cityscapes())
+    assert np.array_equal(scene.instances, instances)

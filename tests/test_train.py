@@ -80,6 +80,7 @@ import socket  # noqa: E402
 import pytest  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
+from model.errors import CheckpointError  # noqa: E402
 from model.labels import cityscapes  # noqa: E402
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss  # noqa: E402
 from model.train import STATE_FILE, Dist, Trainer, TrainConfig as _TC  # noqa: E402,F401
@@ -153,6 +154,21 @@ def test_init_global_copies_global_weights(tmp_path):
                     TinyScenes(1), label_set, Dist())
     coarse = load_file(str(tmp_path / "coarse" / "checkpoint" / "generator.safetensors"))
     torch.testing.assert_close(local.stack.generator.model[1].weight, coarse["model.1.weight"])
+
+
+def test_init_weights_continues_g_and_e_and_refuses_another_architecture(tmp_path):
+    label_set = cityscapes()
+    Trainer(local_config(tmp_path, "first", max_steps=1), TinyScenes(1), label_set, Dist()).train()
+    again = Trainer(local_config(tmp_path, "again", max_steps=0, init_weights=tmp_path / "first"),
+                    TinyScenes(1), label_set, Dist())
+    saved = load_file(str(tmp_path / "first" / "checkpoint" / "generator.safetensors"))
+    for key, value in again.stack.generator.state_dict().items():
+        torch.testing.assert_close(value, saved[key], msg=key)
+    encoder = load_file(str(tmp_path / "first" / "checkpoint" / "encoder.safetensors"))
+    torch.testing.assert_close(again.stack.encoder.model[1].weight, encoder["model.1.weight"])
+    with pytest.raises(CheckpointError, match="different generator"):
+        Trainer(local_config(tmp_path, "wider", ngf=8, max_steps=0, init_weights=tmp_path / "first"),
+                TinyScenes(1), label_set, Dist())
 
 
 def _free_port() -> int:
