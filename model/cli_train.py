@@ -47,6 +47,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--n-layers-D", type=int, default=d.n_layers_D)
     g.add_argument("--num-d", type=int, default=d.num_d)
     g.add_argument("--gan-mode", choices=("lsgan", "hinge"), default=d.gan_mode)
+    g.add_argument("--lambda-gan", type=float, default=d.lambda_gan,
+                   help="weight of the adversarial term (0 with --lambda-feat 0: no D, a regression warm-up)")
     g.add_argument("--lambda-feat", type=float, default=d.lambda_feat)
     g.add_argument("--vgg-weights", type=Path, help="torchvision vgg19 state dict: turns the VGG loss on")
     g.add_argument("--lambda-vgg", type=float, default=d.lambda_vgg)
@@ -85,7 +87,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         encoder_downsample=args.encoder_downsample, ndf=args.ndf, n_layers_D=args.n_layers_D, num_d=args.num_d,
         input_downsample=args.input_downsample, crop_size=args.crop_size, flip=not args.no_flip,
         batch_size=args.batch_size, num_workers=args.num_workers, gan_mode=args.gan_mode,
-        lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
+        lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
         lambda_l1=args.lambda_l1, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,

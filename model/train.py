@@ -91,6 +91,7 @@ class TrainConfig:
     num_workers: int = 1
     # objective
     gan_mode: str = "lsgan"
+    lambda_gan: float = 1.0  # 0 with lambda_feat 0: no D at all (a regression-only warm-up)
     lambda_feat: float = 10.0
     lambda_vgg: float = 10.0
     vgg_weights: Path | None = None
@@ -358,6 +359,11 @@ class Trainer:
         self.scaler_G = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_D = torch.amp.GradScaler("cuda", enabled=self.amp)
 
+        self.adversarial = config.lambda_gan > 0 or config.lambda_feat > 0
+        if not self.adversarial:
+            log.info("no adversarial loss (--lambda-gan 0 --lambda-feat 0): D is not trained")
+        if not (self.adversarial or config.lambda_l1 or self.vgg_loss is not None):
+            raise EditorError("every loss is off: give --lambda-l1, --vgg-weights, --lambda-gan or --lambda-feat")
         self.step = 0
         if not self.resume():
             if config.init_weights is not None:
@@ -465,26 +471,30 @@ class Trainer:
         with self.autocast():
             g_input, fake = self.g_train(labels, instances, image, box)
 
-        # discriminator: fake (detached) and real in one batch
-        with self.autocast():
-            scores = self.d_train(torch.cat([torch.cat([g_input, fake.detach()], 1), torch.cat([g_input, real], 1)]))
-        n = labels.shape[0]
-        pred_fake = [[f[:n] for f in scale] for scale in scores]
-        pred_real = [[f[n:] for f in scale] for scale in scores]
-        loss_d_fake = self.gan_loss(pred_fake, real=False)
-        loss_d_real = self.gan_loss(pred_real, real=True)
-        loss_d = 0.5 * (loss_d_fake + loss_d_real)
-        self.opt_D.zero_grad(set_to_none=True)
-        self.scaler_D.scale(loss_d).backward()
+        # discriminator: fake (detached) and real in one batch; skipped in a regression-only warm-up
+        zero = fake.new_zeros((), dtype=torch.float32)
+        loss_d_fake = loss_d_real = loss_g_gan = loss_g_feat = zero
+        if self.adversarial:
+            with self.autocast():
+                scores = self.d_train(torch.cat([torch.cat([g_input, fake.detach()], 1),
+                                                 torch.cat([g_input, real], 1)]))
+            n = labels.shape[0]
+            pred_fake = [[f[:n] for f in scale] for scale in scores]
+            pred_real = [[f[n:] for f in scale] for scale in scores]
+            loss_d_fake = self.gan_loss(pred_fake, real=False)
+            loss_d_real = self.gan_loss(pred_real, real=True)
+            self.opt_D.zero_grad(set_to_none=True)
+            self.scaler_D.scale(0.5 * (loss_d_fake + loss_d_real)).backward()
 
-        # generator: fool D, match its features, (VGG, L1); D is frozen for this pass
-        self.D.requires_grad_(False)
-        with self.autocast():
-            pred_fake_g = self.D(torch.cat([g_input, fake], 1))
-        loss_g_gan = self.gan_loss(pred_fake_g, real=True, for_discriminator=False)
-        loss_g_feat = config.lambda_feat * feature_matching_loss(pred_fake_g, pred_real) if config.lambda_feat else 0 * loss_g_gan
-        loss_g_vgg = config.lambda_vgg * self.vgg_loss(fake, real) if self.vgg_loss is not None else 0 * loss_g_gan
-        loss_g_l1 = config.lambda_l1 * nn.functional.l1_loss(fake.float(), real) if config.lambda_l1 else 0 * loss_g_gan
+            # generator: fool D and match its features; D is frozen for this pass
+            self.D.requires_grad_(False)
+            with self.autocast():
+                pred_fake_g = self.D(torch.cat([g_input, fake], 1))
+            loss_g_gan = config.lambda_gan * self.gan_loss(pred_fake_g, real=True, for_discriminator=False)
+            if config.lambda_feat:
+                loss_g_feat = config.lambda_feat * feature_matching_loss(pred_fake_g, pred_real)
+        loss_g_vgg = config.lambda_vgg * self.vgg_loss(fake, real) if self.vgg_loss is not None else zero
+        loss_g_l1 = config.lambda_l1 * nn.functional.l1_loss(fake.float(), real) if config.lambda_l1 else zero
         loss_g = loss_g_gan + loss_g_feat + loss_g_vgg + loss_g_l1
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler_G.scale(loss_g).backward()
@@ -492,8 +502,9 @@ class Trainer:
 
         self.scaler_G.step(self.opt_G)
         self.scaler_G.update()
-        self.scaler_D.step(self.opt_D)
-        self.scaler_D.update()
+        if self.adversarial:
+            self.scaler_D.step(self.opt_D)
+            self.scaler_D.update()
         self.step += 1
         self.last_visual = (labels, box, fake.detach(), real)
         values = {"G_GAN": loss_g_gan, "G_GAN_Feat": loss_g_feat, "G_VGG": loss_g_vgg, "G_L1": loss_g_l1,

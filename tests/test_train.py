@@ -80,7 +80,7 @@ import socket  # noqa: E402
 import pytest  # noqa: E402
 from safetensors.torch import load_file  # noqa: E402
 
-from model.errors import CheckpointError  # noqa: E402
+from model.errors import CheckpointError, EditorError  # noqa: E402
 from model.labels import cityscapes  # noqa: E402
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss  # noqa: E402
 from model.train import STATE_FILE, Dist, Trainer, TrainConfig as _TC  # noqa: E402,F401
@@ -123,6 +123,21 @@ def test_training_decreases_fixed_batch_loss(tmp_path):
     first = losses[0]["G_L1"] + losses[0]["G_GAN_Feat"]
     last = losses[-1]["G_L1"] + losses[-1]["G_GAN_Feat"]
     assert last < 0.8 * first, (first, last)
+
+
+def test_regression_warm_up_leaves_d_alone(tmp_path):
+    """--lambda-gan 0 --lambda-feat 0: G learns from L1 alone and D is neither run nor updated."""
+    config = tiny_config(tmp_path, lambda_l1=10.0, lambda_gan=0.0, lambda_feat=0.0, lr=2e-3)
+    trainer = Trainer(config, TinyScenes(count=1), cityscapes(), Dist())
+    d_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    batch = {k: v[None] for k, v in TinyScenes(count=1)[0].items() if k != "path"}
+    losses = [trainer.train_step(batch) for _ in range(12)]
+    assert losses[-1]["G_L1"] < 0.8 * losses[0]["G_L1"]
+    assert all(step["G_GAN"] == step["D_real"] == 0.0 for step in losses)
+    for key, value in trainer.D.state_dict().items():
+        assert torch.equal(value, d_before[key]), key
+    with pytest.raises(EditorError, match="every loss is off"):
+        Trainer(tiny_config(tmp_path, "none", lambda_gan=0.0, lambda_feat=0.0), TinyScenes(1), cityscapes(), Dist())
 
 
 def local_config(tmp_path, name, **overrides):
