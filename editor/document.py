@@ -299,8 +299,10 @@ class Document:
         self._reserved.add(new)
         return new
 
-    def surrounding_stuff(self, mask: np.ndarray, box: Box, ring: int | None = None) -> int:
-        """The stuff label that surrounds a masked region most (a dilated ring and a bincount)."""
+    def nearest_stuff(self, mask: np.ndarray, box: Box, ring: int | None = None) -> np.ndarray:
+        """For each masked pixel (in ``mask[mask]`` order), the stuff label of the nearest stuff pixel
+        outside the mask: a car deleted in front of a facade leaves facade above and road below,
+        not one road-coloured silhouette. One distance transform (a discrete Voronoi diagram)."""
         import cv2
 
         x0, y0, x1, y1 = box
@@ -309,17 +311,19 @@ class Document:
         big = clip_box((x0 - ring, y0 - ring, x1 + ring, y1 + ring), self.width, self.height)
         assert big is not None
         bx0, by0, bx1, by1 = big
-        full = np.zeros((by1 - by0, bx1 - bx0), dtype=np.uint8)
-        full[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = mask
-        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1))
-        band = (cv2.dilate(full, kernel) > 0) & (full == 0)
-        around = self.labels[by0:by1, bx0:bx1][band].astype(np.int64)
-        stuff = around[~self.label_set.thing_mask[np.clip(around, 0, self.label_set.num_classes - 1)]]
-        if stuff.size == 0:
-            if ring < 256 and (bx0, by0, bx1, by1) != (0, 0, self.width, self.height):
-                return self.surrounding_stuff(mask, box, ring * 4)
-            return self.label_set.unlabeled_id
-        return int(np.bincount(stuff).argmax())
+        inside = np.zeros((by1 - by0, bx1 - bx0), dtype=bool)
+        inside[y0 - by0 : y1 - by0, x0 - bx0 : x1 - bx0] = mask
+        labels = self.labels[by0:by1, bx0:bx1]
+        source = ~inside & ~self.label_set.thing_mask[np.clip(labels, 0, self.label_set.num_classes - 1)]
+        if not source.any():
+            if ring < 256 and big != (0, 0, self.width, self.height):
+                return self.nearest_stuff(mask, box, ring * 4)
+            return np.full(int(mask.sum()), self.label_set.unlabeled_id, dtype=np.int64)
+        # every source pixel is a zero of the input and gets its own label, numbered in scan order
+        _, nearest = cv2.distanceTransformWithLabels((~source).astype(np.uint8), cv2.DIST_L2, 5,
+                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        source_labels = labels[source].astype(np.int64)
+        return source_labels[nearest[inside] - 1]
 
     # ----- applying edits ---------------------------------------------------------------------
     def apply(self, edit: Edit) -> Delta | None:

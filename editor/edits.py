@@ -116,7 +116,7 @@ def rectangle(a: Point, b: Point) -> list[Point]:
 
 @dataclass
 class DeleteInstance:
-    """Remove an instance; its pixels take the stuff label that surrounds it most."""
+    """Remove an instance; each of its pixels takes the label of the nearest stuff around it."""
 
     instance: int
     description: str = "Delete object"
@@ -126,7 +126,7 @@ class DeleteInstance:
         if box is None:
             return None
         mask = doc.instance_mask(self.instance, box)
-        fill = doc.surrounding_stuff(mask, box)
+        fill = doc.nearest_stuff(mask, box)
         return Patch(box, mask, fill, fill, {self.instance: None})
 
 
@@ -177,7 +177,7 @@ class MoveInstance:
         changed = np.zeros(new_lab.shape, dtype=bool)
         styles: dict[int, Style | None] = {}
         if not self.copy:
-            fill = doc.surrounding_stuff(src_mask, src)
+            fill = doc.nearest_stuff(src_mask, src)
             sl = (slice(src[1] - y0, src[3] - y0), slice(src[0] - x0, src[2] - x0))
             new_lab[sl][src_mask] = fill
             new_ins[sl][src_mask] = fill

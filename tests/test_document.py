@@ -125,6 +125,26 @@ def test_delete_prefers_stuff_over_neighbouring_things() -> None:
     assert (doc.labels[40:60, 40:60] == SIDEWALK).all()
 
 
+def test_delete_fills_each_pixel_from_the_nearest_stuff() -> None:
+    """A car across the facade / road line leaves facade above the line and road below it."""
+    doc = Document.new(120, 100, cityscapes(), fill=ROAD)
+    doc.labels[:50] = BUILDING
+    doc.instances[:50] = BUILDING
+    doc.labels[30:80, 30:90] = CAR
+    doc.instances[30:80, 30:90] = 26000
+    doc.labels[40:60, 20:30] = PERSON  # a thing touching it is never copied into the hole
+    doc.instances[40:60, 20:30] = 24000
+    before = doc.labels.copy()
+    delta = doc.apply(DeleteInstance(26000))
+    assert delta is not None
+    assert (doc.labels[30:45, 30:90] == BUILDING).all()
+    assert (doc.labels[60:80, 30:90] == ROAD).all()
+    assert np.array_equal(doc.instances[30:80, 30:90], doc.labels[30:80, 30:90].astype(np.int32))
+    assert (doc.labels[40:60, 20:30] == PERSON).all()
+    delta.revert()
+    assert np.array_equal(doc.labels, before)
+
+
 def test_relabel_keeps_shape_and_gets_fresh_id() -> None:
     doc = street()
     before = snapshot(doc)
