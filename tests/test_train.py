@@ -1,13 +1,20 @@
 """Tiny synthetic street scenes and configs shared by the training, feature and evaluation tests."""
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
+from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
-from model.train import TrainConfig
+from model.errors import CheckpointError, EditorError
+from model.labels import cityscapes
+from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
+from model.train import STATE_FILE, Dist, TrainConfig, Trainer
 
 SKY, ROAD, BUILDING, CAR = 23, 7, 11, 26
 COLOURS = {SKY: (70, 130, 180), ROAD: (128, 64, 128), BUILDING: (90, 90, 90), CAR: (200, 30, 30)}
@@ -74,16 +81,6 @@ def tiny_config(tmp_path: Path, name: str = "tiny", **overrides) -> TrainConfig:
 
 
 # ----- tests ------------------------------------------------------------------------------------
-import os  # noqa: E402
-import socket  # noqa: E402
-
-import pytest  # noqa: E402
-from safetensors.torch import load_file  # noqa: E402
-
-from model.errors import CheckpointError, EditorError  # noqa: E402
-from model.labels import cityscapes  # noqa: E402
-from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss  # noqa: E402
-from model.train import STATE_FILE, Dist, Trainer, TrainConfig as _TC  # noqa: E402,F401
 
 
 def test_gan_losses_and_feature_matching():
