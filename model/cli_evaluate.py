@@ -52,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"mIoU generated {report.miou_generated:.3f}")
     print(f"ratio          {report.ratio:.3f} (target ≥ 0.9)")
     print(f"render time    {report.render_seconds:.2f} s per image (native size)")
+    if report.miou_real > 0:
+        for name, what in (("flat", "real photos, each instance filled with its true mean colour"),
+                           ("blur", "real photos blurred (Gaussian σ = 8 native px)")):
+            if name in report.ceilings:
+                print(f"ceiling {name:6s} ratio {report.ceilings[name] / report.miou_real:.3f} ({what})")
     if not report.appearance:
         print("appearance     n/a (no car instance, or fewer than 2 car clusters)")
     for a in report.appearance:

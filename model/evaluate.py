@@ -7,6 +7,9 @@
    classes as it recognises real ones.
 3. Appearance control: switch one car's style cluster and measure how much the car's mean colour
    changes, and how little the pixels away from it change.
+4. Ceilings, to read the ratio against: the same judge on degraded *real* photos. "flat" fills every
+   instance with its true mean colour (perfect colours, no texture or shading); "blur" is the photo
+   under a Gaussian blur of ``BLUR_SIGMA`` native pixels (one judge pixel at 2048 → 256).
 """
 from __future__ import annotations
 
@@ -31,6 +34,7 @@ from model.segmenter import Segmenter, confusion, iou_per_class, mean_iou, predi
 log = logging.getLogger(__name__)
 
 CAR = 26  # Cityscapes labelId of "car"
+BLUR_SIGMA = 8.0  # native pixels, for the "blur" ceiling
 JUDGE_FOLDER = ".judge"  # inside the dataset root
 
 
@@ -80,6 +84,7 @@ class Report:
     iou_generated: np.ndarray
     render_seconds: float
     appearance: list[dict[str, float]] = field(default_factory=list)  # one per scene checked
+    ceilings: dict[str, float] = field(default_factory=dict)  # degraded real photos: name → mIoU
 
     @property
     def ratio(self) -> float:
@@ -91,6 +96,23 @@ def class_index(labels: np.ndarray, classes: list[int], ignore: int = -1) -> tor
     table = np.full(256, ignore, dtype=np.int64)
     table[classes] = np.arange(len(classes))
     return torch.from_numpy(table[labels.astype(np.int64)])
+
+
+def degraded_photos(data: Path, phase: str, label_set: LabelSet, size: tuple[int, int],
+                    limit: int | None = None) -> dict[str, torch.Tensor]:
+    """The held-out real photos degraded two ways (see the module docstring), shrunk for the judge."""
+    from model.networks.encoder import instance_average
+
+    dataset = PairedDataset(LoaderConfig(root=data, phase=phase, resize="none", flip=False), label_set)
+    count = min(len(dataset), limit) if limit else len(dataset)
+    flat, blurred = [], []
+    for i in range(count):
+        _, instances, image = dataset.load_arrays(i)
+        pixels = torch.from_numpy(image).permute(2, 0, 1).float()[None]
+        means = instance_average(pixels, torch.from_numpy(instances.astype(np.int64))[None])
+        flat.append(shrink_image(means[0].permute(1, 2, 0).round().numpy().astype(np.uint8), size))
+        blurred.append(shrink_image(cv2.GaussianBlur(image, (0, 0), BLUR_SIGMA), size))
+    return {"flat": to_tensor(flat), "blur": to_tensor(blurred)}
 
 
 def render_split(renderer: Renderer, split: Split, size: tuple[int, int], seed: int = 0,
@@ -204,6 +226,8 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
     log.info("rendering %d held-out label maps", len(test.full_labels))
     generated, seconds = render_split(renderer, test, size, seed, out_dir, label_set)
     matrix_fake = confusion(predict(segmenter, generated), target, len(classes))
+    ceilings = {name: mean_iou(confusion(predict(segmenter, images), target, len(classes)))
+                for name, images in degraded_photos(data, test_phase, label_set, size, test_limit).items()}
     appearance = []
     for labels, instances in zip(test.full_labels, test.full_instances):
         if len(appearance) >= appearance_scenes:
@@ -212,4 +236,4 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
         if result is not None:
             appearance.append(result)
     return Report(mean_iou(matrix_real), mean_iou(matrix_fake), classes, iou_per_class(matrix_real),
-                  iou_per_class(matrix_fake), seconds, appearance)
+                  iou_per_class(matrix_fake), seconds, appearance, ceilings)

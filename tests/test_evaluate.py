@@ -34,10 +34,31 @@ def test_evaluate_cli_runs(tmp_path, capsys):
                         "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu", "--appearance-scenes", "2"])
     assert code == 0
     out = capsys.readouterr().out
-    for key in ("mIoU real", "mIoU generated", "ratio", "appearance"):
+    for key in ("mIoU real", "mIoU generated", "ratio", "appearance", "ceiling flat", "ceiling blur"):
         assert key in out
     assert sum(line.startswith("appearance     car") for line in out.splitlines()) == 2  # both held-out scenes
     assert (tmp_path / "out" / "render_00.png").exists()
+
+
+def test_degraded_photos_flatten_each_instance_and_blur(tmp_path):
+    from model.data.folders import LoaderConfig, PairedDataset
+    from model.evaluate import degraded_photos
+    from model.labels import cityscapes
+
+    write_folder(tmp_path, "test", 2)
+    photos = degraded_photos(tmp_path, "test", cityscapes(), (64, 32))  # native size: no shrinking
+    dataset = PairedDataset(LoaderConfig(root=tmp_path, phase="test", resize="none", flip=False), cityscapes())
+    for i in range(2):
+        _, instances, image = dataset.load_arrays(i)
+        flat = photos["flat"][i]
+        for instance in np.unique(instances):
+            inside = flat[:, torch.from_numpy(instances == instance)]
+            assert float((inside - inside[:, :1]).abs().max()) == 0.0  # one colour per instance
+            real = torch.from_numpy(image[instances == instance]).float().mean(0) / 127.5 - 1
+            assert torch.allclose(inside[:, 0], real, atol=1 / 127.5)  # and it is the true mean
+        real = torch.from_numpy(image).permute(2, 0, 1).float() / 127.5 - 1
+        blurred = photos["blur"][i]
+        assert float(blurred.std()) < float(real.std())  # the blur removes the noise
 
 
 def test_evaluate_reuses_the_cached_judge_until_the_data_changes(tmp_path, caplog):
