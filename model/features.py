@@ -99,8 +99,11 @@ def encode_dataset(
 def cluster_features(
     features: Mapping[int, np.ndarray], k: int = 10, seed: int = 0
 ) -> dict[int, np.ndarray]:
-    """k-means per class (scikit-learn, fixed seed): {class id: min(k, distinct codes)×F centres},
-    centres ordered by their first coordinate so cluster indices are stable and meaningful."""
+    """k-means per class (scikit-learn, fixed seed): {class id: min(k, distinct codes)×F centres}.
+
+    Centres are ordered by how many instances they hold, most first (ties by their coordinates),
+    so cluster 0 is the class's most common look: the default of regions without a chosen style
+    (model.render.styles), and the first swatch of the editor's style palette."""
     from sklearn.cluster import KMeans
 
     if not 1 <= k <= 10:
@@ -117,8 +120,10 @@ def cluster_features(
             np.add.at(centres, group, codes)
             centres /= np.bincount(group, minlength=len(distinct))[:, None]
         else:
-            centres = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(codes).cluster_centers_
-        order = np.lexsort(centres.T[::-1])
+            kmeans = KMeans(n_clusters=n_clusters, n_init=10, random_state=seed).fit(codes)
+            centres, group = kmeans.cluster_centers_, kmeans.labels_
+        members = np.bincount(group, minlength=len(centres))
+        order = np.lexsort((*centres.T[::-1], -members))
         clusters[class_id] = centres[order].astype(np.float32)
         log.info("class %d: %d instances → %d clusters", class_id, len(codes), n_clusters)
     return clusters

@@ -39,12 +39,29 @@ def test_encoder_features_downsampled_are_constant_per_instance():
 def test_cluster_features_finds_known_modes():
     rng = np.random.default_rng(0)
     modes = np.array([[-0.8, 0.0, 0.5], [0.0, 0.7, -0.5], [0.9, -0.6, 0.0]], np.float32)
-    codes = np.concatenate([m + rng.normal(0, 0.02, (40, 3)) for m in modes]).astype(np.float32)
+    members = (40, 60, 20)
+    codes = np.concatenate([m + rng.normal(0, 0.02, (n, 3)) for m, n in zip(modes, members)]).astype(np.float32)
     clusters = cluster_features({26: codes, 7: modes[:1]}, k=3, seed=0)
-    np.testing.assert_allclose(clusters[26], modes, atol=0.02)  # sorted by first coordinate
+    np.testing.assert_allclose(clusters[26], modes[[1, 0, 2]], atol=0.02)  # most populated first
     np.testing.assert_allclose(clusters[7], modes[:1])
     with pytest.raises(ValueError):
         cluster_features({26: codes}, k=11)
+
+
+def test_unstyled_regions_take_the_most_common_look_and_objects_vary():
+    from model.render.styles import StyleTable
+
+    centres = {7: np.arange(12, dtype=np.float32).reshape(4, 3), 26: np.arange(30, dtype=np.float32).reshape(10, 3)}
+    table = StyleTable(centres, 35, 3)
+    ids = np.array([7, 26, *range(26000, 26040)])
+    for seed in range(5):
+        picked = table.default_cluster(ids, seed)
+        assert picked[0] == 0 and picked[1] == 0  # road, and cars painted without instance ids
+    objects = np.stack([table.default_cluster(ids, seed)[2:] for seed in range(5)])
+    assert len(np.unique(objects)) > 5  # cars get varied looks, and a new seed changes them
+    assert (objects[0] != objects[1]).any()
+    official = StyleTable(centres, 35, 3, most_common_first=False)  # cluster order unknown: hash
+    assert len({int(official.default_cluster(np.array([7]), seed)[0]) for seed in range(20)}) > 1
 
 
 def test_encode_features_cli_gives_known_clusters(tmp_path):

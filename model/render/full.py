@@ -54,7 +54,8 @@ class Renderer:
         self.stride = config.generator.stride
         self.feat_num = config.feat_num
         self.use_edges = config.use_edges
-        self.styles = StyleTable(model.clusters, self.label_set.num_classes, self.feat_num)
+        self.styles = StyleTable(model.clusters, self.label_set.num_classes, self.feat_num,
+                                 most_common_first=not model.official)
 
     @classmethod
     def from_checkpoint(

@@ -1,8 +1,15 @@
 """Per-instance feature codes: turn a styles dict into the F×H×W feature map G takes.
 
 A style is a cluster index into the instance's class centres, or an explicit code vector.
-Instances without a chosen style get a cluster picked by a hash of (seed, instance id), so a
-render is reproducible and an unstyled object keeps its look while other objects change.
+Without a chosen style:
+
+* an object (a thing with its own instance id, ≥ 1000) gets a cluster picked by a hash of (seed,
+  instance id): cars come in varied colours, a render is reproducible, and an unstyled object
+  keeps its look while other objects change;
+* a region (road, sky, a facade: any id below 1000) gets its class's most common look, cluster 0
+  of the centres ``encode-features`` writes (most populated first), so the street looks like a
+  typical one instead of a patchwork of random lighting. Clusters of unknown order (official
+  ``features_clustered_*.npy``) keep the hash for regions too.
 """
 from __future__ import annotations
 
@@ -10,15 +17,18 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from model.labels import class_of_instance
+from model.labels import INSTANCE_FACTOR, class_of_instance
 from model.scene_io import Style
 
 
 class StyleTable:
     """Cluster centres of every class, packed for vectorised lookup."""
 
-    def __init__(self, clusters: Mapping[int, np.ndarray], num_classes: int, feat_num: int) -> None:
+    def __init__(self, clusters: Mapping[int, np.ndarray], num_classes: int, feat_num: int,
+                 most_common_first: bool = True) -> None:
+        """``most_common_first``: cluster 0 of every class is its most common look (native clusters)."""
         self.feat_num = feat_num
+        self.most_common_first = most_common_first
         self.num_classes = num_classes
         self.counts = np.zeros(num_classes, dtype=np.int64)
         kmax = max((len(c) for c in clusters.values()), default=1)
@@ -32,11 +42,15 @@ class StyleTable:
         return int(self.counts[class_id]) if 0 <= class_id < self.num_classes else 0
 
     def default_cluster(self, instance_ids: np.ndarray, seed: int) -> np.ndarray:
-        """A reproducible pseudo-random cluster index per instance id (0 where a class has none)."""
+        """The cluster of each instance id without a chosen style: reproducibly pseudo-random for
+        objects, the most common one for regions (see the module docstring); 0 where a class has none."""
         classes = class_of_instance(instance_ids)
         counts = self.counts[np.clip(classes, 0, self.num_classes - 1)]
-        return (_mix(instance_ids.astype(np.uint64) ^ np.uint64(seed * 0x9E3779B1 & 0xFFFFFFFF))
-                % np.maximum(counts, 1).astype(np.uint64)).astype(np.int64)
+        picked = (_mix(instance_ids.astype(np.uint64) ^ np.uint64(seed * 0x9E3779B1 & 0xFFFFFFFF))
+                  % np.maximum(counts, 1).astype(np.uint64)).astype(np.int64)
+        if self.most_common_first:
+            picked[np.asarray(instance_ids) < INSTANCE_FACTOR] = 0
+        return picked
 
     def codes(self, instance_ids: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
         """len(ids)×F code per instance id."""
