@@ -11,12 +11,14 @@ from model.render.scenes import default_generator_config, random_model
 def test_bench_json_has_the_documented_keys(capsys) -> None:
     from main import main
 
-    assert main(["bench", "--size", "128x64", "--json", "--strokes", "1", "--repeats", "1"]) == 0
+    # 256x128: at 128x64 the bundled model's 1/32-scale bottleneck is 4x2 positions, and an edit of 1%
+    # moves its InstanceNorm statistics so far that even the exact mode lands near 10 dB
+    assert main(["bench", "--size", "256x128", "--json", "--strokes", "1", "--repeats", "1"]) == 0
     data = json.loads(capsys.readouterr().out)
     for key in ("device", "size", "full_ms", "incremental", "preview_p50_ms", "preview_p95_ms",
                 "pooling_speedup", "cache_mb"):
         assert key in data
-    assert data["size"] == "128x64"
+    assert data["size"] == "256x128"
     assert [round(e["area"], 4) for e in data["incremental"]] == list(EDIT_AREAS)
     for edit in data["incremental"]:
         assert {"area", "ms", "speedup", "psnr_db"} <= set(edit)
