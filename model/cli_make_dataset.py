@@ -1,6 +1,6 @@
 """`make-dataset`: write procedural street scenes in the pix2pixHD folder layout.
 
-    python main.py make-dataset --out DIR --count N [--size 2048x1024] [--seed S] [--split train|test]
+    python main.py make-dataset --out DIR --count N [--size 2048x1024] [--seed S] [--split train|val|test]
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=size_type(16), default=(2048, 1024), metavar="WxH",
                         help="output size (default 2048x1024)")
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="scene i depends only on (seed, i)")
-    parser.add_argument("--split", default="train", choices=("train", "test"),
-                        help="folder prefix: train_label/ or test_label/ ... (test uses a derived seed)")
+    parser.add_argument("--split", default="train", choices=("train", "val", "test"),
+                        help="folder prefix: train_label/, val_label/ or test_label/ ... (val and test use "
+                             "seeds derived from --seed, so no split repeats another's scenes)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 

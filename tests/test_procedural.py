@@ -97,6 +97,7 @@ def test_written_files_are_cityscapes_pngs(tmp_path: Path) -> None:
         assert im.mode == "RGB"
         assert (np.asarray(im) == image).all()
     assert split_seed(9, "test") != 9 and split_seed(9, "train") == 9
+    assert len({split_seed(9, s) for s in ("train", "val", "test")}) == 3  # no split repeats another
 
 
 def test_cli_writes_a_tree(tmp_path: Path) -> None:
