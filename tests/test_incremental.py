@@ -13,7 +13,7 @@ from model.networks.generator import GeneratorConfig, downsample_input
 from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
 from model.render.queue import LatestWinsQueue, RenderJob, RenderLoop
-from model.render.region import Region, cover_boxes, propagate
+from model.render.region import Region, cover_boxes, propagate, window_any
 from model.render.scenes import random_model, street_scene
 
 TOL = 1e-4
@@ -188,6 +188,16 @@ def test_cancelled_full_render_keeps_the_previous_cache() -> None:
 
 
 # ----- region geometry: the propagated mask is exactly the set of outputs an input change reaches ---
+def test_window_any_equals_max_pool_of_the_mask() -> None:
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        kernel, stride = int(rng.choice([1, 2, 3, 7])), int(rng.choice([1, 2]))
+        h, w = int(rng.integers(kernel, 50)), int(rng.integers(kernel, 50))
+        mask = torch.from_numpy(rng.random((h, w)) < rng.random() * 0.2)
+        expected = torch.nn.functional.max_pool2d(mask.float()[None, None], kernel, stride)[0, 0] > 0
+        assert torch.equal(window_any(mask, kernel, stride), expected), (kernel, stride, h, w)
+
+
 @pytest.mark.parametrize("kind,kernel,stride,pad,mode", [
     ("conv", 7, 1, 3, "reflect"), ("conv", 3, 1, 1, "reflect"), ("conv", 3, 2, 1, "zeros"),
     ("convT", 3, 2, 1, "zeros"), ("pool", 3, 2, 1, "zeros"),
