@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from model.evaluate import evaluate
+    from model.evaluate import BLUR_SIGMA, evaluate
     from model.render.full import Renderer
 
     if args.steps < 1:
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"render time    {report.render_seconds:.2f} s per image (native size)")
     if report.miou_real > 0:
         for name, what in (("flat", "real photos, each instance filled with its true mean colour"),
-                           ("blur", "real photos blurred (Gaussian σ = 8 native px)")):
+                           ("blur", f"real photos blurred (Gaussian σ = {BLUR_SIGMA:g} native px)")):
             if name in report.ceilings:
                 print(f"ceiling {name:6s} ratio {report.ceilings[name] / report.miou_real:.3f} ({what})")
     if not report.appearance:

@@ -44,6 +44,7 @@ class Split:
     labels: np.ndarray  # N×h×w class ids at the segmenter's size
     full_labels: list[np.ndarray] = field(default_factory=list)  # native size, for rendering
     full_instances: list[np.ndarray] = field(default_factory=list)
+    degraded: dict[str, torch.Tensor] = field(default_factory=dict)  # "flat" / "blur" photos, for the ceilings
 
 
 def shrink_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -59,10 +60,13 @@ def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
 
 
 def load_split(root: Path, phase: str, label_set: LabelSet, size: tuple[int, int], limit: int | None = None,
-               keep_full: bool = False) -> Split:
+               keep_full: bool = False, degrade: bool = False) -> Split:
+    """The split's photos and label maps at the judge's size; ``keep_full`` also keeps the native
+    label and instance maps, ``degrade`` the degraded photos of the ceilings (``degraded_photo``)."""
     dataset = PairedDataset(LoaderConfig(root=root, phase=phase, resize="none", flip=False), label_set)
     count = min(len(dataset), limit) if limit else len(dataset)
     images, labels, split = [], [], Split(torch.empty(0), np.empty(0))
+    degraded: dict[str, list[np.ndarray]] = {}
     for i in range(count):
         lab, inst, img = dataset.load_arrays(i)
         images.append(shrink_image(img, size))
@@ -70,9 +74,23 @@ def load_split(root: Path, phase: str, label_set: LabelSet, size: tuple[int, int
         if keep_full:
             split.full_labels.append(lab.astype(np.uint8))
             split.full_instances.append(inst.astype(np.int32))
+        if degrade:
+            for name, photo in degraded_photo(img, inst, size).items():
+                degraded.setdefault(name, []).append(photo)
     split.images = to_tensor(images)
     split.labels = np.stack(labels)
+    split.degraded = {name: to_tensor(photos) for name, photos in degraded.items()}
     return split
+
+
+def degraded_photo(image: np.ndarray, instances: np.ndarray, size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """One real photo degraded two ways (see the module docstring), shrunk for the judge."""
+    from model.networks.encoder import instance_average
+
+    pixels = torch.from_numpy(image).permute(2, 0, 1).float()[None]
+    means = instance_average(pixels, torch.from_numpy(instances.astype(np.int64))[None])
+    return {"flat": shrink_image(means[0].permute(1, 2, 0).round().numpy().astype(np.uint8), size),
+            "blur": shrink_image(cv2.GaussianBlur(image, (0, 0), BLUR_SIGMA), size)}
 
 
 @dataclass
@@ -96,23 +114,6 @@ def class_index(labels: np.ndarray, classes: list[int], ignore: int = -1) -> tor
     table = np.full(256, ignore, dtype=np.int64)
     table[classes] = np.arange(len(classes))
     return torch.from_numpy(table[labels.astype(np.int64)])
-
-
-def degraded_photos(data: Path, phase: str, label_set: LabelSet, size: tuple[int, int],
-                    limit: int | None = None) -> dict[str, torch.Tensor]:
-    """The held-out real photos degraded two ways (see the module docstring), shrunk for the judge."""
-    from model.networks.encoder import instance_average
-
-    dataset = PairedDataset(LoaderConfig(root=data, phase=phase, resize="none", flip=False), label_set)
-    count = min(len(dataset), limit) if limit else len(dataset)
-    flat, blurred = [], []
-    for i in range(count):
-        _, instances, image = dataset.load_arrays(i)
-        pixels = torch.from_numpy(image).permute(2, 0, 1).float()[None]
-        means = instance_average(pixels, torch.from_numpy(instances.astype(np.int64))[None])
-        flat.append(shrink_image(means[0].permute(1, 2, 0).round().numpy().astype(np.uint8), size))
-        blurred.append(shrink_image(cv2.GaussianBlur(image, (0, 0), BLUR_SIGMA), size))
-    return {"flat": to_tensor(flat), "blur": to_tensor(blurred)}
 
 
 def render_split(renderer: Renderer, split: Split, size: tuple[int, int], seed: int = 0,
@@ -220,14 +221,14 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
                                     seed=seed)
         if cache_judge:
             save_judge(data / JUDGE_FOLDER, key, segmenter, classes)
-    test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True)
+    test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True, degrade=True)
     target = class_index(test.labels, classes)
     matrix_real = confusion(predict(segmenter, test.images), target, len(classes))
     log.info("rendering %d held-out label maps", len(test.full_labels))
     generated, seconds = render_split(renderer, test, size, seed, out_dir, label_set)
     matrix_fake = confusion(predict(segmenter, generated), target, len(classes))
     ceilings = {name: mean_iou(confusion(predict(segmenter, images), target, len(classes)))
-                for name, images in degraded_photos(data, test_phase, label_set, size, test_limit).items()}
+                for name, images in test.degraded.items()}
     appearance = []
     for labels, instances in zip(test.full_labels, test.full_instances):
         if len(appearance) >= appearance_scenes:

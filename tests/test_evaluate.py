@@ -42,11 +42,11 @@ def test_evaluate_cli_runs(tmp_path, capsys):
 
 def test_degraded_photos_flatten_each_instance_and_blur(tmp_path):
     from model.data.folders import LoaderConfig, PairedDataset
-    from model.evaluate import degraded_photos
+    from model.evaluate import load_split
     from model.labels import cityscapes
 
     write_folder(tmp_path, "test", 2)
-    photos = degraded_photos(tmp_path, "test", cityscapes(), (64, 32))  # native size: no shrinking
+    photos = load_split(tmp_path, "test", cityscapes(), (64, 32), degrade=True).degraded  # native size
     dataset = PairedDataset(LoaderConfig(root=tmp_path, phase="test", resize="none", flip=False), cityscapes())
     for i in range(2):
         _, instances, image = dataset.load_arrays(i)
