@@ -41,7 +41,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from model.checkpoint import ModelConfig, load_checkpoint, save_checkpoint
+from model.checkpoint import LoadedModel, ModelConfig, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError, EditorError
 from model.features import encoder_features, pooled_instances
 from model.input_pyramid import Box, InputPyramid, crop, scale_box
@@ -247,6 +247,12 @@ def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, 
     return out
 
 
+def load_run_or_checkpoint(path: Path) -> tuple[Path, LoadedModel]:
+    """A run folder (its ``checkpoint/``) or a checkpoint itself: (the folder read, the model)."""
+    source = path / "checkpoint" if (path / "checkpoint").is_dir() else path
+    return source, load_checkpoint(source)
+
+
 def global_parameters(generator: nn.Module) -> list[nn.Parameter]:
     """The parameters of a LocalEnhancer's global part (``model.*``)."""
     return list(generator.model.parameters()) if isinstance(generator, LocalEnhancer) else []
@@ -377,8 +383,7 @@ class Trainer:
     # ----- setup helpers ------------------------------------------------------------------------
     def load_init_weights(self, path: Path) -> None:
         """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
-        source = path / "checkpoint" if (path / "checkpoint").is_dir() else path
-        loaded = load_checkpoint(source)
+        source, loaded = load_run_or_checkpoint(path)
         if loaded.config.generator != self.model_config.generator:
             raise CheckpointError(f"--init-weights holds a different generator ({loaded.config.generator}); "
                                   f"this run builds {self.model_config.generator}", source)
@@ -390,8 +395,7 @@ class Trainer:
         log.info("initialised G%s from %s", " and E" if loaded.encoder is not None else "", source)
 
     def load_init_global(self, path: Path) -> None:
-        source = path / "checkpoint" if (path / "checkpoint").is_dir() else path
-        loaded = load_checkpoint(source)
+        source, loaded = load_run_or_checkpoint(path)
         generator = self.stack.generator
         if not isinstance(generator, LocalEnhancer) or not isinstance(loaded.generator, GlobalGenerator):
             raise CheckpointError("--init-global needs a local G and a checkpoint holding a global G", source)
