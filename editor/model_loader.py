@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QThread, Signal
 
+from editor.heap import settle_long_lived_objects
 from editor.render_setup import CachePlan, wrap_incremental
 from model.errors import EditorError
 
@@ -55,4 +56,5 @@ class ModelLoader(QThread):
             incremental, cache = wrap_incremental(renderer, self.size)
         except Exception:
             log.exception("incremental rendering is unavailable for %s; using full renders", self.path)
+        settle_long_lived_objects()  # torch and the model stay for good: keep full collections off them
         self.loaded.emit(LoadedModel(renderer, incremental, cache), self.path)

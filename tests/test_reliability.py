@@ -39,6 +39,7 @@ from test_editor import (
 
 from editor.document import Document
 from editor.edits import BrushDab
+from editor.heap import settle_long_lived_objects
 from editor.main_window import MainWindow
 from model import scene_io
 from model.labels import Label, LabelSet, cityscapes
@@ -491,6 +492,7 @@ def stress_renderer():
 def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
     renderer = stress_renderer()  # FakeRenderer: 30 ms per render in the worker thread
     window = window_factory(renderer, size=STRESS_SIZE)
+    settle_long_lived_objects()  # what the model loader does once a model is in (editor/heap.py)
     initial = window.state.document.to_scene()
     window.set_tool("brush")
     window.canvas.setTransform(QTransform.fromScale(0.5, 0.5))  # the whole scene in view, exactly
