@@ -366,3 +366,58 @@ def test_without_room_for_a_cache_every_update_renders_the_full_frame() -> None:
     assert np.abs(tile.image.astype(int) - renderer.render(new_labels, new_instances, {}, 0)).max() <= 1
     assert np.array_equal(incremental.render(new_labels, new_instances, {}, 0), tile.image)
 
+
+
+@pytest.mark.parametrize(("kernel", "stride", "bias"), [(3, 1, True), (3, 2, True), (1, 1, False), (4, 2, False)])
+def test_box_gemm_equals_conv2d(kernel: int, stride: int, bias: bool) -> None:
+    from model.render.box_gemm import conv2d_gemm
+
+    torch.manual_seed(kernel * 10 + stride)
+    window = torch.randn(1, 24, 13, 17).contiguous(memory_format=torch.channels_last)
+    weight, b = torch.randn(16, 24, kernel, kernel), torch.randn(16) if bias else None
+    got = conv2d_gemm(window, weight, b, stride)
+    expected = F.conv2d(window, weight, b, stride=stride)
+    assert got.shape == expected.shape and got.is_contiguous(memory_format=torch.channels_last)
+    assert (got - expected).abs().max().item() < 1e-4
+
+
+def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None:
+    """A 512-channel bottleneck, as in official-size models: small update boxes go through the matrix
+    product, the reference full pass through F.conv2d only."""
+    config = GeneratorConfig(input_nc=35 + 1, ngf=16, n_downsample_global=4, n_blocks_global=2,
+                             n_local_enhancers=1, n_blocks_local=1)  # G1: 32 → 512 channels
+    renderer = Renderer(random_model(config, feat_num=0, seed=5), "cpu")
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    labels, instances = scene(seed=4)
+    incremental.full(labels, instances, {}, 0)
+    used = []
+    original = incremental.executor.raw_box
+
+    def spy(layer, store, box, weights):
+        out = original(layer, store, box, weights)
+        used.append(layer.kind == "conv" and incremental.plan.tensors[layer.src].channels >= 512)
+        return out
+    incremental.executor.raw_box = spy
+    for k, box in enumerate([(47, 33, 48, 34), (0, 0, 9, 7), (80, 50, 100, 70)]):
+        labels, instances = edit(labels, instances, box, 26, 26000 + k)
+        incremental.executor.gemm_max_positions = 0
+        reference = incremental.frozen_reference(labels, instances, {}, 0)
+        incremental.executor.gemm_max_positions = 512
+        used.clear()
+        incremental.update(labels, instances, {}, box, 0)
+        assert any(used)  # the wide layers really took the matrix-product path
+        error = (incremental.output_tensor() - reference).abs().max().item()
+        assert error < TOL, f"edit {box}: max error {error}"
+
+
+@pytest.mark.parametrize("reflect", [True, False])
+def test_channels_last_padding_equals_f_pad(reflect: bool) -> None:
+    from model.render.executor import pad_channels_last
+
+    whole = torch.randn(1, 5, 12, 15).contiguous(memory_format=torch.channels_last)
+    window = whole[:, :, 2:9, 3:14]  # a strided view, as the executor reads one
+    for pads in [(1, 0, 0, 0), (0, 2, 0, 0), (0, 0, 3, 0), (0, 0, 0, 1), (3, 3, 3, 3), (2, 0, 1, 3), (0, 1, 2, 0)]:
+        got = pad_channels_last(window, pads, reflect)
+        expected = F.pad(window, pads, mode="reflect" if reflect else "constant")
+        assert got.is_contiguous(memory_format=torch.channels_last)
+        assert torch.equal(got, expected), pads
