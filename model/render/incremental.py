@@ -349,7 +349,7 @@ class IncrementalRenderer:
         if len(rows) == 0:
             return None
         y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        return Region(y0, x0, torch.from_numpy(diff[y0:y1, x0:x1].copy()))
+        return Region(y0, x0, diff[y0:y1, x0:x1].copy())
 
     @property
     def has_quick_preview(self) -> bool:
@@ -525,8 +525,8 @@ class IncrementalRenderer:
                 view.copy_(new)
                 delta = new.sub_(old).abs_().amax(dim=1)[0]  # new is spent: in place, no temporaries
                 stats.recomputed += (y1 - y0) * (x1 - x0)
-                mask = delta > threshold
-                if bool(mask.any()):
+                mask = (delta > threshold).cpu().numpy()
+                if mask.any():
                     moved = union(moved, Region(y0, x0, mask).tight())
                 if layer.dst == plan.output:
                     out_box = box_union(out_box, box)
