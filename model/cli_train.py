@@ -53,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--vgg-weights", type=Path, help="torchvision vgg19 state dict: turns the VGG loss on")
     g.add_argument("--lambda-vgg", type=float, default=d.lambda_vgg)
     g.add_argument("--lambda-l1", type=float, default=d.lambda_l1, help="L1 reconstruction (default off)")
+    g.add_argument("--lambda-frozen-stats", type=float, default=d.lambda_frozen_stats,
+                   help="L1 between a random edit rendered with its own InstanceNorm statistics and with the "
+                        "unedited map's, as incremental edits render it (default off)")
+    g.add_argument("--frozen-stats-area", type=float, default=d.frozen_stats_area,
+                   help="that edit's share of the frame (default %(default)s)")
     g = parser.add_argument_group("data")
     g.add_argument("--load-size", type=size_type(2), help="WxH the images are scaled to (default: native)")
     g.add_argument("--crop-size", type=size_type(2), help="WxH random crops (of G's input)")
@@ -88,7 +93,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         input_downsample=args.input_downsample, crop_size=args.crop_size, flip=not args.no_flip,
         batch_size=args.batch_size, num_workers=args.num_workers, gan_mode=args.gan_mode,
         lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
-        lambda_l1=args.lambda_l1, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
+        lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats,
+        frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
         save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
@@ -103,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     if config.max_steps is not None and config.max_steps < 0:
         raise EditorError("--max-steps must be ≥ 0")
+    if not 0 < args.frozen_stats_area <= 1:
+        raise EditorError("--frozen-stats-area must be in (0, 1]")
     label_set = LabelSet.load(args.label_set) if args.label_set else cityscapes()
     loader_config = LoaderConfig(
         root=args.data, phase=args.phase, resize="scale_width" if args.load_size else "none",

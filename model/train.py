@@ -49,7 +49,9 @@ from model.labels import LabelSet
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
 from model.networks.encoder import EncoderConfig, FeatureEncoder
+from model.frozen_stats_loss import random_block_edit
 from model.networks.generator import GeneratorConfig, GlobalGenerator, LocalEnhancer, build_generator, downsample_input
+from model.render.norm_stats import Moments, recording_moments, using_moments
 from model.scene_io import write_png
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,8 @@ class TrainConfig:
     lambda_vgg: float = 10.0
     vgg_weights: Path | None = None
     lambda_l1: float = 0.0
+    lambda_frozen_stats: float = 0.0  # L1 of an edit rendered with the unedited map's norm statistics
+    frozen_stats_area: float = 0.01  # that edit's share of the frame
     # schedule (epochs as in pix2pixHD's niter / niter_decay; steps override)
     epochs: int = 100
     decay_epochs: int = 100
@@ -368,6 +372,7 @@ class Trainer:
         self.adversarial = config.lambda_gan > 0 or config.lambda_feat > 0
         if not self.adversarial:
             log.info("no adversarial loss (--lambda-gan 0 --lambda-feat 0): D is not trained")
+        self.thing_table = torch.from_numpy(label_set.thing_mask)
         if not (self.adversarial or config.lambda_l1 or self.vgg_loss is not None):
             raise EditorError("every loss is off: give --lambda-l1, --vgg-weights, --lambda-gan or --lambda-feat")
         self.step = 0
@@ -471,8 +476,10 @@ class Trainer:
         if box is not None:
             real = crop(real, box, 0)
 
-        # generator forward
-        with self.autocast():
+        # generator forward (recording the norm statistics for the frozen-statistics term)
+        recording = (recording_moments(self.stack.generator, detach=False) if config.lambda_frozen_stats
+                     else contextlib.nullcontext([]))  # the unedited statistics depend on the weights too
+        with self.autocast(), recording as unedited_moments:
             g_input, fake = self.g_train(labels, instances, image, box)
 
         # discriminator: fake (detached) and real in one batch; skipped in a regression-only warm-up
@@ -499,7 +506,11 @@ class Trainer:
                 loss_g_feat = config.lambda_feat * feature_matching_loss(pred_fake_g, pred_real)
         loss_g_vgg = config.lambda_vgg * self.vgg_loss(fake, real) if self.vgg_loss is not None else zero
         loss_g_l1 = config.lambda_l1 * nn.functional.l1_loss(fake.float(), real) if config.lambda_l1 else zero
-        loss_g = loss_g_gan + loss_g_feat + loss_g_vgg + loss_g_l1
+        loss_g_frozen = zero
+        if config.lambda_frozen_stats:
+            loss_g_frozen = config.lambda_frozen_stats * self.frozen_stats_loss(
+                labels, instances, image, box, unedited_moments)
+        loss_g = loss_g_gan + loss_g_feat + loss_g_vgg + loss_g_l1 + loss_g_frozen
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler_G.scale(loss_g).backward()
         self.D.requires_grad_(True)
@@ -512,8 +523,21 @@ class Trainer:
         self.step += 1
         self.last_visual = (labels, box, fake.detach(), real)
         values = {"G_GAN": loss_g_gan, "G_GAN_Feat": loss_g_feat, "G_VGG": loss_g_vgg, "G_L1": loss_g_l1,
-                  "D_real": loss_d_real, "D_fake": loss_d_fake}
+                  "G_frozen": loss_g_frozen, "D_real": loss_d_real, "D_fake": loss_d_fake}
         return {**{k: float(v.detach()) for k, v in values.items()}, "lr": lr}
+
+    def frozen_stats_loss(self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor,
+                          box: Box | None, unedited_moments: Moments) -> torch.Tensor:
+        """L1 between an edited map rendered with its own statistics and with the unedited map's
+        (model/frozen_stats_loss.py)."""
+        edit_random = step_generator(self.config.seed + 1, self.step, self.dist.rank)
+        edited = random_block_edit(labels, instances, box, self.config.frozen_stats_area, edit_random,
+                                   self.thing_table)
+        with self.autocast():  # both sides carry gradients: the exact frame moves with the weights too
+            _, exact = self.g_train(*edited, image, box)
+            with using_moments(self.stack.generator, unedited_moments):
+                _, frozen = self.g_train(*edited, image, box)
+        return nn.functional.l1_loss(frozen.float(), exact.float())
 
     # ----- the loop -----------------------------------------------------------------------------
     def train(self) -> None:

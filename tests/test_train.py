@@ -122,6 +122,57 @@ def test_training_decreases_fixed_batch_loss(tmp_path):
     assert last < 0.8 * first, (first, last)
 
 
+def test_frozen_stats_term_is_logged_and_its_gradient_closes_the_gap(tmp_path):
+    from model.render.norm_stats import recording_moments
+
+    batch = TinyScenes(count=1)[0]
+    batch = {k: v[None] for k, v in batch.items() if k != "path"}
+    labels, instances, image = batch["label"].long(), batch["inst"].long(), batch["image"].float()
+    config = tiny_config(tmp_path, lambda_l1=1.0, lambda_frozen_stats=10.0, frozen_stats_area=0.05, max_steps=2)
+    trainer = Trainer(config, TinyScenes(count=1), cityscapes(), Dist())
+
+    def term() -> torch.Tensor:  # step 0's edit: the frozen frame against the exact one
+        with recording_moments(trainer.stack.generator, detach=False) as moments:
+            trainer.g_train(labels, instances, image, None)
+        return trainer.frozen_stats_loss(labels, instances, image, None, moments)
+
+    gap = term()
+    gap.backward()
+    parameters = [p for p in trainer.stack.parameters() if p.grad is not None]
+    norm = torch.sqrt(sum((p.grad ** 2).sum() for p in parameters))
+    with torch.no_grad():
+        for p in parameters:
+            p -= 1e-4 * p.grad / norm  # a small step along the term's own gradient
+    smaller = float(term().detach())
+    gap = gap.detach()
+    print(f"\nfrozen-statistics gap {float(gap):.5f} -> {smaller:.5f} after one normalised gradient step")
+    assert float(gap) > 0 and norm > 0 and smaller < float(gap)
+    assert trainer.train_step(batch)["G_frozen"] >= 0.0
+    assert [trainer.train_step(batch)["G_frozen"] for _ in range(3)] != [0.0] * 3  # the term is on
+    off = Trainer(tiny_config(tmp_path, "off", lambda_l1=1.0), TinyScenes(count=1), cityscapes(), Dist())
+    assert off.train_step(batch)["G_frozen"] == 0.0
+
+
+def test_random_block_edit_paints_one_rectangle_inside_the_crop():
+    from model.frozen_stats_loss import random_block_edit
+
+    labels = torch.full((2, 64, 128), 7, dtype=torch.long)  # road
+    labels[:, 40:, :] = 26  # car
+    instances = torch.where(labels == 26, torch.tensor(26001), labels)
+    thing = torch.from_numpy(cityscapes().thing_mask)
+    box = (32, 8, 64, 48)  # x0, y0, w, h
+    edited, edited_inst = random_block_edit(labels, instances, box, 0.05, torch.Generator().manual_seed(3), thing)
+    for b in range(2):
+        changed = (edited[b] != labels[b]) | (edited_inst[b] != instances[b])
+        ys, xs = torch.nonzero(changed, as_tuple=True)
+        if len(ys):
+            assert ys.min() >= 8 and ys.max() < 56 and xs.min() >= 32 and xs.max() < 96
+            assert changed.sum() <= 0.05 * 64 * 128 * 1.2
+            cls = int(edited[b, ys[0], xs[0]])
+            assert int(edited_inst[b, ys[0], xs[0]]) == (cls * 1000 + 999 if cls == 26 else cls)
+    assert not torch.equal(edited_inst, instances)  # something was painted
+
+
 def test_regression_warm_up_leaves_d_alone(tmp_path):
     """--lambda-gan 0 --lambda-feat 0: G learns from L1 alone and D is neither run nor updated."""
     config = tiny_config(tmp_path, lambda_l1=10.0, lambda_gan=0.0, lambda_feat=0.0, lr=2e-3)

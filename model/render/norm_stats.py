@@ -51,21 +51,25 @@ def _hooks(module: nn.Module, hook) -> Iterator[None]:  # type: ignore[no-untype
             handle.remove()
 
 
-def measure_moments(module: nn.Module, x: torch.Tensor) -> Moments:
-    """Run ``module`` on ``x`` and return every InstanceNorm's input statistics, in call order."""
+@contextmanager
+def recording_moments(module: nn.Module, detach: bool = True) -> Iterator[Moments]:
+    """Inside the block, every InstanceNorm of ``module`` appends its input's (mean, variance) to the
+    yielded list, in call order; with ``detach=False`` they stay in the autograd graph."""
     moments: Moments = []
 
     def record(norm: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-        var, mean = torch.var_mean(inputs[0].float(), dim=(2, 3), keepdim=True, unbiased=False)
+        x = inputs[0].detach() if detach else inputs[0]
+        var, mean = torch.var_mean(x.float(), dim=(2, 3), keepdim=True, unbiased=False)
         moments.append((mean, var))
 
     with _hooks(module, record):
-        module(x)
-    return moments
+        yield moments
 
 
-def forward_with_moments(module: nn.Module, x: torch.Tensor, moments: Moments) -> torch.Tensor:
-    """``module(x)`` with every InstanceNorm using the given statistics instead of its input's."""
+@contextmanager
+def using_moments(module: nn.Module, moments: Moments) -> Iterator[None]:
+    """Inside the block, every InstanceNorm of ``module`` normalises by the given statistics (in call
+    order) instead of its input's; gradients still flow through its input."""
     calls = iter(moments)
 
     def replace(norm: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
@@ -76,4 +80,17 @@ def forward_with_moments(module: nn.Module, x: torch.Tensor, moments: Moments) -
         return out.to(output.dtype)
 
     with _hooks(module, replace):
+        yield
+
+
+def measure_moments(module: nn.Module, x: torch.Tensor) -> Moments:
+    """Run ``module`` on ``x`` and return every InstanceNorm's input statistics, in call order."""
+    with recording_moments(module) as moments:
+        module(x)
+    return moments
+
+
+def forward_with_moments(module: nn.Module, x: torch.Tensor, moments: Moments) -> torch.Tensor:
+    """``module(x)`` with every InstanceNorm using the given statistics instead of its input's."""
+    with using_moments(module, moments):
         return module(x)
