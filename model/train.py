@@ -44,12 +44,12 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from model.checkpoint import LoadedModel, ModelConfig, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError, EditorError
 from model.features import encoder_features, pooled_instances
+from model.frozen_stats_loss import random_block_edit
 from model.input_pyramid import Box, InputPyramid, crop, scale_box
 from model.labels import LabelSet
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
 from model.networks.encoder import EncoderConfig, FeatureEncoder
-from model.frozen_stats_loss import random_block_edit
 from model.networks.generator import GeneratorConfig, GlobalGenerator, LocalEnhancer, build_generator, downsample_input
 from model.render.norm_stats import Moments, recording_moments, using_moments
 from model.scene_io import write_png
