@@ -147,8 +147,8 @@ def test_frozen_stats_term_is_logged_and_its_gradient_closes_the_gap(tmp_path):
     gap = gap.detach()
     print(f"\nfrozen-statistics gap {float(gap):.5f} -> {smaller:.5f} after one normalised gradient step")
     assert float(gap) > 0 and norm > 0 and smaller < float(gap)
-    assert trainer.train_step(batch)["G_frozen"] >= 0.0
-    assert [trainer.train_step(batch)["G_frozen"] for _ in range(3)] != [0.0] * 3  # the term is on
+    logged = [trainer.train_step(batch)["G_frozen"] for _ in range(4)]
+    assert min(logged) >= 0.0 and max(logged) > 0.0  # the term is on (an edit can repaint a class in place)
     off = Trainer(tiny_config(tmp_path, "off", lambda_l1=1.0), TinyScenes(count=1), cityscapes(), Dist())
     assert off.train_step(batch)["G_frozen"] == 0.0
 
