@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lambda-frozen-stats", type=float, default=d.lambda_frozen_stats,
                    help="L1 between a random edit rendered with its own InstanceNorm statistics and with the "
                         "unedited map's, as incremental edits render it (default off)")
+    g.add_argument("--lambda-code-colour", type=float, default=d.lambda_code_colour,
+                   help="L1 between a jointly fitted linear read-out of each instance's E code and its mean "
+                        "colour, so the style clusters differ in colour, not only brightness (default off)")
     g.add_argument("--frozen-stats-area", type=float, default=d.frozen_stats_area,
                    help="that edit's share of the frame (default %(default)s)")
     g = parser.add_argument_group("data")
@@ -93,7 +96,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         input_downsample=args.input_downsample, crop_size=args.crop_size, flip=not args.no_flip,
         batch_size=args.batch_size, num_workers=args.num_workers, gan_mode=args.gan_mode,
         lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
-        lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats,
+        lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats, lambda_code_colour=args.lambda_code_colour,
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
@@ -111,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
         raise EditorError("--max-steps must be ≥ 0")
     if not 0 < args.frozen_stats_area <= 1:
         raise EditorError("--frozen-stats-area must be in (0, 1]")
+    if config.lambda_code_colour and not config.instance_feat:
+        raise EditorError("--lambda-code-colour reads E's codes: add --instance-feat")
     label_set = LabelSet.load(args.label_set) if args.label_set else cityscapes()
     loader_config = LoaderConfig(
         root=args.data, phase=args.phase, resize="scale_width" if args.load_size else "none",

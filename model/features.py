@@ -53,6 +53,12 @@ def encoder_features(
     """
     instances = instances.long()
     unique, means, _ = raw_instance_codes(encoder, image, instances, downsample)  # type: ignore[arg-type]
+    return codes_per_pixel(unique, means, instances)
+
+
+def codes_per_pixel(unique: torch.Tensor, means: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
+    """S×2 [n, id] segments (sorted) with S×F codes, N×H×W instance ids → N×F×H×W map of each
+    pixel's instance code (zero where an instance has none)."""
     n, h, w = instances.shape
     keys = unique[:, 0] * KEY_STRIDE + unique[:, 1]  # ascending: torch.unique sorts rows
     batch = torch.arange(n, device=instances.device).view(n, 1, 1)
@@ -61,6 +67,14 @@ def encoder_features(
     found = (keys[pos] == pixel_keys).unsqueeze(1).to(means.dtype)
     per_pixel = means[pos] * found
     return per_pixel.reshape(n, h, w, -1).permute(0, 3, 1, 2)
+
+
+def instance_colours(image: torch.Tensor, instances: torch.Tensor, downsample: int = 0) -> torch.Tensor:
+    """S×3 mean colour of every instance, at E's resolution and in ``raw_instance_codes``' order."""
+    for _ in range(downsample):
+        image = downsample_input(image)
+    _, _, means, _ = instance_means(image, pooled_instances(instances.long(), downsample))
+    return means
 
 
 # ----- clustering -------------------------------------------------------------------------------

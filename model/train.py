@@ -43,7 +43,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from model.checkpoint import LoadedModel, ModelConfig, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError, EditorError
-from model.features import encoder_features, pooled_instances
+from model.features import codes_per_pixel, instance_colours, pooled_instances, raw_instance_codes
 from model.frozen_stats_loss import random_block_edit
 from model.input_pyramid import Box, InputPyramid, crop, scale_box
 from model.labels import LabelSet
@@ -99,6 +99,7 @@ class TrainConfig:
     vgg_weights: Path | None = None
     lambda_l1: float = 0.0
     lambda_frozen_stats: float = 0.0  # L1 of an edit rendered with the unedited map's norm statistics
+    lambda_code_colour: float = 0.0  # L1 of a linear read-out of each instance code vs its mean colour
     frozen_stats_area: float = 0.01  # that edit's share of the frame
     # schedule (epochs as in pix2pixHD's niter / niter_decay; steps override)
     epochs: int = 100
@@ -212,10 +213,15 @@ class GeneratorStack(nn.Module):
     The label channels, without E's features, are what D sees beside the image, as in pix2pixHD."""
 
     def __init__(self, generator: nn.Module, encoder: FeatureEncoder | None, num_classes: int,
-                 use_edges: bool, input_downsample: int, encoder_downsample: int) -> None:
+                 use_edges: bool, input_downsample: int, encoder_downsample: int,
+                 code_probe: bool = False) -> None:
+        """``code_probe``: also fit a linear read-out from each instance's code to its mean colour;
+        ``forward`` then leaves that read-out's L1 error in ``code_colour_error``."""
         super().__init__()
         self.generator = generator
         self.encoder = encoder
+        self.code_probe = nn.Linear(encoder.feat_num, 3) if code_probe and encoder is not None else None
+        self.code_colour_error: torch.Tensor | None = None
         self.num_classes = num_classes
         self.use_edges = use_edges
         self.input_downsample = input_downsample
@@ -225,7 +231,12 @@ class GeneratorStack(nn.Module):
                 box: Box | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         features = None
         if self.encoder is not None:
-            features = encoder_features(self.encoder, image, instances, self.encoder_downsample)
+            instances = instances.long()
+            unique, codes, _ = raw_instance_codes(self.encoder, image, instances, self.encoder_downsample)
+            features = codes_per_pixel(unique, codes, instances)
+            if self.code_probe is not None:
+                colours = instance_colours(image, instances, self.encoder_downsample)
+                self.code_colour_error = nn.functional.l1_loss(self.code_probe(codes.float()), colours.float())
         enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
         base = self.input_downsample
         levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)
@@ -350,7 +361,8 @@ class Trainer:
         generator = build_generator(self.model_config.generator)
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
         self.stack = GeneratorStack(generator, encoder, label_set.num_classes, config.use_edges,
-                                    config.input_downsample, config.encoder_downsample).to(self.device)
+                                    config.input_downsample, config.encoder_downsample,
+                                    code_probe=config.lambda_code_colour > 0).to(self.device)
         self.D = MultiscaleDiscriminator(label_set.num_classes + int(config.use_edges) + 3, config.ndf, config.n_layers_D, config.num_d).to(self.device)
 
         # objective
@@ -481,6 +493,7 @@ class Trainer:
                      else contextlib.nullcontext([]))  # the unedited statistics depend on the weights too
         with self.autocast(), recording as unedited_moments:
             g_input, fake = self.g_train(labels, instances, image, box)
+        code_error = self.stack.code_colour_error  # read now: the frozen-statistics passes overwrite it
 
         # discriminator: fake (detached) and real in one batch; skipped in a regression-only warm-up
         zero = fake.new_zeros((), dtype=torch.float32)
@@ -510,7 +523,8 @@ class Trainer:
         if config.lambda_frozen_stats:
             loss_g_frozen = config.lambda_frozen_stats * self.frozen_stats_loss(
                 labels, instances, image, box, unedited_moments)
-        loss_g = loss_g_gan + loss_g_feat + loss_g_vgg + loss_g_l1 + loss_g_frozen
+        loss_g_code = config.lambda_code_colour * code_error if code_error is not None else zero
+        loss_g = loss_g_gan + loss_g_feat + loss_g_vgg + loss_g_l1 + loss_g_frozen + loss_g_code
         self.opt_G.zero_grad(set_to_none=True)
         self.scaler_G.scale(loss_g).backward()
         self.D.requires_grad_(True)
@@ -523,7 +537,7 @@ class Trainer:
         self.step += 1
         self.last_visual = (labels, box, fake.detach(), real)
         values = {"G_GAN": loss_g_gan, "G_GAN_Feat": loss_g_feat, "G_VGG": loss_g_vgg, "G_L1": loss_g_l1,
-                  "G_frozen": loss_g_frozen, "D_real": loss_d_real, "D_fake": loss_d_fake}
+                  "G_frozen": loss_g_frozen, "G_code": loss_g_code, "D_real": loss_d_real, "D_fake": loss_d_fake}
         return {**{k: float(v.detach()) for k, v in values.items()}, "lr": lr}
 
     def frozen_stats_loss(self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor,

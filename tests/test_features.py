@@ -7,7 +7,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from model.checkpoint import load_clusters, make_random_checkpoint
-from model.features import cluster_features, encoder_features
+from model.features import cluster_features, encoder_features, instance_colours, raw_instance_codes
 from model.networks.encoder import FeatureEncoder, instance_average
 from test_train import write_folder
 
@@ -34,6 +34,21 @@ def test_encoder_features_downsampled_are_constant_per_instance():
     torch.testing.assert_close(car, car[:, :1].expand_as(car))
     assert torch.all(features[0, :, 1, 1] == 0)
     assert car.abs().sum() > 0
+
+
+def test_instance_colours_line_up_with_the_codes():
+    encoder = FeatureEncoder(nef=4, n_downsampling=2)
+    image = torch.zeros(2, 3, 16, 32)
+    instances = torch.full((2, 16, 32), 7)
+    instances[1, :, 16:] = 26001
+    image[0] = 0.5  # image 0: all road, grey
+    image[1, 0, :, 16:] = 1.0  # image 1: a red car on black road
+    unique, codes, _ = raw_instance_codes(encoder, image, instances, downsample=1)
+    colours = instance_colours(image, instances, downsample=1)
+    assert unique.tolist() == [[0, 7], [1, 7], [1, 26001]]
+    assert colours.shape == (3, 3) and codes.shape == (3, 3)
+    expected = torch.tensor([[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    torch.testing.assert_close(colours, expected, atol=0.05, rtol=0)  # pooling blurs the car's edge a little
 
 
 def test_cluster_features_finds_known_modes():

@@ -153,6 +153,28 @@ def test_frozen_stats_term_is_logged_and_its_gradient_closes_the_gap(tmp_path):
     assert off.train_step(batch)["G_frozen"] == 0.0
 
 
+def test_code_colour_term_teaches_the_codes_colour(tmp_path):
+    batch = TinyScenes(count=1)[0]
+    batch = {k: v[None] for k, v in batch.items() if k != "path"}
+    trainer = Trainer(tiny_config(tmp_path, lambda_l1=1.0, lambda_code_colour=10.0), TinyScenes(count=1),
+                      cityscapes(), Dist())
+    assert trainer.stack.code_probe is not None
+    errors = [trainer.train_step(batch)["G_code"] for _ in range(20)]
+    assert errors[0] > 0 and errors[-1] < 0.9 * errors[0], errors
+    off = Trainer(tiny_config(tmp_path, "off", lambda_l1=1.0), TinyScenes(count=1), cityscapes(), Dist())
+    assert off.stack.code_probe is None and off.train_step(batch)["G_code"] == 0.0
+
+
+def test_code_colour_term_needs_the_encoder(tmp_path, capsys):
+    from main import run_command
+
+    write_folder(tmp_path / "data", "train", 1)
+    code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),
+                        "--lambda-code-colour", "1", "--max-steps", "1"])
+    assert code == 2
+    assert "--instance-feat" in capsys.readouterr().err
+
+
 def test_random_block_edit_paints_one_rectangle_inside_the_crop():
     from model.frozen_stats_loss import random_block_edit
 

@@ -32,6 +32,7 @@ class FeatureEncoder(nn.Module):
         norm_layer: NormLayer = instance_norm,
     ) -> None:
         super().__init__()
+        self.feat_num = feat_num
         layers = stem(input_nc, nef, norm_layer)
         for i in range(n_downsampling):
             layers += down(nef * 2**i, nef * 2 ** (i + 1), norm_layer)
