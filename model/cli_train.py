@@ -74,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--decay-epochs", type=int, default=d.decay_epochs, help="epochs of linear decay to 0")
     g.add_argument("--max-steps", type=int, help="stop after N optimiser steps")
     g.add_argument("--lr", type=float, default=d.lr)
+    g.add_argument("--lr-encoder", type=float,
+                   help="peak learning rate of E and the code read-out (default: --lr), decayed alike")
     g.add_argument("--beta1", type=float, default=d.beta1)
     g.add_argument("--fix-global-epochs", type=int, default=d.fix_global_epochs)
     g.add_argument("--fix-global-steps", type=int)
@@ -98,7 +100,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
         lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats, lambda_code_colour=args.lambda_code_colour,
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
-        lr=args.lr, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
+        lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
         save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,

@@ -106,6 +106,7 @@ class TrainConfig:
     decay_epochs: int = 100
     max_steps: int | None = None  # stop after this many optimiser steps (the schedule is unchanged)
     lr: float = 2e-4
+    lr_encoder: float | None = None  # E's (and the code read-out's) own peak rate; None: ``lr``
     beta1: float = 0.5
     beta2: float = 0.999
     fix_global_epochs: int = 0
@@ -376,7 +377,7 @@ class Trainer:
 
         # optimisers: frozen parameters have no gradient, and Adam skips them
         betas = (config.beta1, config.beta2)
-        self.opt_G = torch.optim.Adam(self.stack.parameters(), lr=config.lr, betas=betas)
+        self.opt_G = torch.optim.Adam(self.generator_param_groups(), lr=config.lr, betas=betas)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
         self.scaler_G = torch.amp.GradScaler("cuda", enabled=self.amp)
         self.scaler_D = torch.amp.GradScaler("cuda", enabled=self.amp)
@@ -398,6 +399,19 @@ class Trainer:
         self.global_fixed: bool | None = None
 
     # ----- setup helpers ------------------------------------------------------------------------
+    def generator_param_groups(self) -> list[dict]:
+        """One Adam group for G and E, or two when E (with the code read-out) has its own rate;
+        ``lr_scale`` is each group's share of the scheduled rate."""
+        if self.config.lr_encoder is None or self.stack.encoder is None:
+            return [{"params": list(self.stack.parameters()), "lr_scale": 1.0}]
+        encoder_ids = {id(p) for p in self.stack.encoder.parameters()}
+        if self.stack.code_probe is not None:
+            encoder_ids |= {id(p) for p in self.stack.code_probe.parameters()}
+        params = list(self.stack.parameters())
+        return [{"params": [p for p in params if id(p) not in encoder_ids], "lr_scale": 1.0},
+                {"params": [p for p in params if id(p) in encoder_ids],
+                 "lr_scale": self.config.lr_encoder / self.config.lr}]
+
     def load_init_weights(self, path: Path) -> None:
         """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
         source, loaded = load_run_or_checkpoint(path)
@@ -472,7 +486,7 @@ class Trainer:
         lr = self.learning_rate(self.step)
         for opt in (self.opt_G, self.opt_D):
             for group in opt.param_groups:
-                group["lr"] = lr
+                group["lr"] = lr * group.get("lr_scale", 1.0)
 
         labels = batch["label"].to(self.device).long()
         instances = batch["inst"].to(self.device).long()
@@ -683,3 +697,5 @@ def check_sizes(config: TrainConfig, size: Size) -> None:
         raise EditorError(f"image size {size[0]}x{size[1]} cannot be pooled {config.encoder_downsample} times")
     if not math.isfinite(config.lr) or config.lr <= 0:
         raise EditorError(f"learning rate {config.lr} must be positive")
+    if config.lr_encoder is not None and (not math.isfinite(config.lr_encoder) or config.lr_encoder <= 0):
+        raise EditorError(f"encoder learning rate {config.lr_encoder} must be positive")

@@ -165,6 +165,23 @@ def test_code_colour_term_teaches_the_codes_colour(tmp_path):
     assert off.stack.code_probe is None and off.train_step(batch)["G_code"] == 0.0
 
 
+def test_encoder_learning_rate_follows_the_schedule(tmp_path):
+    batch = TinyScenes(count=1)[0]
+    batch = {k: v[None] for k, v in batch.items() if k != "path"}
+    config = tiny_config(tmp_path, lambda_l1=1.0, lambda_code_colour=1.0, lr=1e-4, lr_encoder=1e-3,
+                         epochs=1, decay_epochs=1)
+    trainer = Trainer(config, TinyScenes(count=2), cityscapes(), Dist())
+    rest, encoder = trainer.opt_G.param_groups
+    probe = {id(p) for p in trainer.stack.code_probe.parameters()}
+    assert {id(p) for p in trainer.stack.encoder.parameters()} | probe == {id(p) for p in encoder["params"]}
+    for _ in range(4):  # 2 steps per epoch: the 4th step runs half-way down the decay
+        trainer.train_step(batch)
+    assert encoder["lr"] == pytest.approx(10 * rest["lr"]) and rest["lr"] == pytest.approx(0.5e-4)
+    trainer.save()
+    resumed = Trainer(config, TinyScenes(count=2), cityscapes(), Dist())
+    assert [g["lr_scale"] for g in resumed.opt_G.param_groups] == [1.0, pytest.approx(10.0)]
+
+
 def test_code_colour_term_needs_the_encoder(tmp_path, capsys):
     from main import run_command
 
