@@ -50,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{names.get(class_id, str(class_id)):16s} {real:9.3f} {fake:9.3f}")
     print(f"mIoU real      {report.miou_real:.3f}")
     print(f"mIoU generated {report.miou_generated:.3f}")
-    print(f"ratio          {report.ratio:.3f} (target ≥ 0.9)")
+    low, high = report.ratio_interval
+    print(f"ratio          {report.ratio:.3f} (target ≥ 0.9; 95% interval {low:.3f}–{high:.3f} over "
+          f"{report.scene_count} scenes resampled)")
     print(f"render time    {report.render_seconds:.2f} s per image (native size)")
     if report.miou_real > 0:
         for name, what in (("flat", "real photos, each instance filled with its true mean colour"),

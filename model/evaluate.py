@@ -29,7 +29,8 @@ from safetensors.torch import load_file, save_file
 from model.data.folders import LoaderConfig, PairedDataset
 from model.labels import LabelSet
 from model.render.full import Renderer
-from model.segmenter import Segmenter, confusion, iou_per_class, mean_iou, predict, train_segmenter
+from model.segmenter import (Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou, predict,
+                             scene_confusions, train_segmenter)
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,8 @@ class Report:
     render_seconds: float
     appearance: list[dict[str, float]] = field(default_factory=list)  # one per scene checked
     ceilings: dict[str, float] = field(default_factory=dict)  # degraded real photos: name → mIoU
+    ratio_interval: tuple[float, float] = (float("nan"), float("nan"))  # 95%, scenes resampled
+    scene_count: int = 0
 
     @property
     def ratio(self) -> float:
@@ -223,10 +226,11 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
             save_judge(data / JUDGE_FOLDER, key, segmenter, classes)
     test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True, degrade=True)
     target = class_index(test.labels, classes)
-    matrix_real = confusion(predict(segmenter, test.images), target, len(classes))
+    scenes_real = scene_confusions(predict(segmenter, test.images), target, len(classes))
     log.info("rendering %d held-out label maps", len(test.full_labels))
     generated, seconds = render_split(renderer, test, size, seed, out_dir, label_set)
-    matrix_fake = confusion(predict(segmenter, generated), target, len(classes))
+    scenes_fake = scene_confusions(predict(segmenter, generated), target, len(classes))
+    matrix_real, matrix_fake = scenes_real.sum(0), scenes_fake.sum(0)
     ceilings = {name: mean_iou(confusion(predict(segmenter, images), target, len(classes)))
                 for name, images in test.degraded.items()}
     appearance = []
@@ -237,4 +241,5 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
         if result is not None:
             appearance.append(result)
     return Report(mean_iou(matrix_real), mean_iou(matrix_fake), classes, iou_per_class(matrix_real),
-                  iou_per_class(matrix_fake), seconds, appearance, ceilings)
+                  iou_per_class(matrix_fake), seconds, appearance, ceilings,
+                  bootstrap_ratio(scenes_real, scenes_fake, seed=seed), len(scenes_real))

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from model.checkpoint import make_random_checkpoint
-from model.segmenter import confusion, iou_per_class, mean_iou
+from model.segmenter import (batched_mean_iou, bootstrap_ratio, confusion, iou_per_class, mean_iou,
+                             scene_confusions)
 from test_train import write_folder
 
 DEFAULT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
@@ -23,6 +24,22 @@ def test_confusion_and_miou():
     assert mean_iou(matrix) == pytest.approx((0.5 + 2 / 3) / 2)  # class 2 is absent: not averaged
 
 
+def test_scene_confusions_sum_to_the_whole_and_the_interval_brackets_the_ratio():
+    gen = torch.Generator().manual_seed(0)
+    target = torch.randint(-1, 4, (12, 8, 8), generator=gen)
+    good = torch.where(torch.rand(12, 8, 8, generator=gen) < 0.8, target.clamp(min=0), 0)
+    bad = torch.where(torch.rand(12, 8, 8, generator=gen) < 0.5, target.clamp(min=0), 3)
+    real, fake = scene_confusions(good, target, 4), scene_confusions(bad, target, 4)
+    assert real.shape == (12, 4, 4)
+    np.testing.assert_array_equal(real.sum(0), confusion(good, target, 4))
+    np.testing.assert_array_equal(real[5], confusion(good[5:6], target[5:6], 4))
+    np.testing.assert_allclose(batched_mean_iou(real), [mean_iou(m) for m in real])
+    ratio = mean_iou(fake.sum(0)) / mean_iou(real.sum(0))
+    low, high = bootstrap_ratio(real, fake)
+    assert low < ratio < high < 1.0  # generated is worse than real, and the interval is not empty
+    assert bootstrap_ratio(real, real) == (1.0, 1.0)
+
+
 def test_evaluate_cli_runs(tmp_path, capsys):
     from main import run_command
 
@@ -34,7 +51,7 @@ def test_evaluate_cli_runs(tmp_path, capsys):
                         "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu", "--appearance-scenes", "2"])
     assert code == 0
     out = capsys.readouterr().out
-    for key in ("mIoU real", "mIoU generated", "ratio", "appearance", "ceiling flat", "ceiling blur"):
+    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "appearance", "ceiling flat", "ceiling blur"):
         assert key in out
     assert sum(line.startswith("appearance     car") for line in out.splitlines()) == 2  # both held-out scenes
     assert (tmp_path / "out" / "render_00.png").exists()
