@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="L1 between a random edit rendered with its own InstanceNorm statistics and with the "
                         "unedited map's, as incremental edits render it (default off)")
     g.add_argument("--lambda-code-colour", type=float, default=d.lambda_code_colour,
-                   help="L1 between a jointly fitted linear read-out of each instance's E code and its mean "
-                        "colour, so the style clusters differ in colour, not only brightness (default off)")
+                   help="L1 error of the least-squares affine map from the batch's instance codes to their "
+                        "mean colours, so the style clusters differ in colour, not only brightness (default off)")
     g.add_argument("--frozen-stats-area", type=float, default=d.frozen_stats_area,
                    help="that edit's share of the frame (default %(default)s)")
     g = parser.add_argument_group("data")
@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--max-steps", type=int, help="stop after N optimiser steps")
     g.add_argument("--lr", type=float, default=d.lr)
     g.add_argument("--lr-encoder", type=float,
-                   help="peak learning rate of E and the code read-out (default: --lr), decayed alike")
+                   help="peak learning rate of E (default: --lr), decayed alike")
     g.add_argument("--beta1", type=float, default=d.beta1)
     g.add_argument("--fix-global-epochs", type=int, default=d.fix_global_epochs)
     g.add_argument("--fix-global-steps", type=int)

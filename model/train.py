@@ -99,14 +99,14 @@ class TrainConfig:
     vgg_weights: Path | None = None
     lambda_l1: float = 0.0
     lambda_frozen_stats: float = 0.0  # L1 of an edit rendered with the unedited map's norm statistics
-    lambda_code_colour: float = 0.0  # L1 of a linear read-out of each instance code vs its mean colour
+    lambda_code_colour: float = 0.0  # L1 of the best affine map from instance codes to mean colours
     frozen_stats_area: float = 0.01  # that edit's share of the frame
     # schedule (epochs as in pix2pixHD's niter / niter_decay; steps override)
     epochs: int = 100
     decay_epochs: int = 100
     max_steps: int | None = None  # stop after this many optimiser steps (the schedule is unchanged)
     lr: float = 2e-4
-    lr_encoder: float | None = None  # E's (and the code read-out's) own peak rate; None: ``lr``
+    lr_encoder: float | None = None  # E's own peak rate; None: ``lr``
     beta1: float = 0.5
     beta2: float = 0.999
     fix_global_epochs: int = 0
@@ -215,13 +215,13 @@ class GeneratorStack(nn.Module):
 
     def __init__(self, generator: nn.Module, encoder: FeatureEncoder | None, num_classes: int,
                  use_edges: bool, input_downsample: int, encoder_downsample: int,
-                 code_probe: bool = False) -> None:
-        """``code_probe``: also fit a linear read-out from each instance's code to its mean colour;
-        ``forward`` then leaves that read-out's L1 error in ``code_colour_error``."""
+                 code_colour: bool = False) -> None:
+        """``code_colour``: ``forward`` also leaves in ``code_colour_error`` how badly the instance
+        codes explain the instances' mean colours (``linear_fit_error``)."""
         super().__init__()
         self.generator = generator
         self.encoder = encoder
-        self.code_probe = nn.Linear(encoder.feat_num, 3) if code_probe and encoder is not None else None
+        self.code_colour = code_colour and encoder is not None
         self.code_colour_error: torch.Tensor | None = None
         self.num_classes = num_classes
         self.use_edges = use_edges
@@ -235,9 +235,9 @@ class GeneratorStack(nn.Module):
             instances = instances.long()
             unique, codes, _ = raw_instance_codes(self.encoder, image, instances, self.encoder_downsample)
             features = codes_per_pixel(unique, codes, instances)
-            if self.code_probe is not None:
+            if self.code_colour:
                 colours = instance_colours(image, instances, self.encoder_downsample)
-                self.code_colour_error = nn.functional.l1_loss(self.code_probe(codes.float()), colours.float())
+                self.code_colour_error = linear_fit_error(codes.float(), colours.float())
         enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
         base = self.input_downsample
         levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)
@@ -248,6 +248,18 @@ class GeneratorStack(nn.Module):
             return pyramid.label_channels(base, full_box), enhancer_forward_cropped(enhancer, pyramid, box, base)
         x = pyramid.level(base, full_box)
         return x[:, : pyramid.label_nc].detach(), self.generator(x)
+
+
+def linear_fit_error(codes: torch.Tensor, colours: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
+    """Mean L1 error of the least-squares affine map from S×F ``codes`` to S×3 ``colours``.
+
+    The map is solved afresh on every batch (ridge-regularised normal equations), so there is no
+    read-out to train: the error says how much colour the codes carry, and its gradient reaches
+    E through the solution."""
+    design = torch.cat([codes, torch.ones_like(codes[:, :1])], 1)
+    gram = design.T @ design + ridge * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
+    weights = torch.linalg.solve(gram, design.T @ colours)
+    return nn.functional.l1_loss(design @ weights, colours)
 
 
 def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0) -> torch.Tensor:
@@ -363,7 +375,7 @@ class Trainer:
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
         self.stack = GeneratorStack(generator, encoder, label_set.num_classes, config.use_edges,
                                     config.input_downsample, config.encoder_downsample,
-                                    code_probe=config.lambda_code_colour > 0).to(self.device)
+                                    code_colour=config.lambda_code_colour > 0).to(self.device)
         self.D = MultiscaleDiscriminator(label_set.num_classes + int(config.use_edges) + 3, config.ndf, config.n_layers_D, config.num_d).to(self.device)
 
         # objective
@@ -400,13 +412,11 @@ class Trainer:
 
     # ----- setup helpers ------------------------------------------------------------------------
     def generator_param_groups(self) -> list[dict]:
-        """One Adam group for G and E, or two when E (with the code read-out) has its own rate;
-        ``lr_scale`` is each group's share of the scheduled rate."""
+        """One Adam group for G and E, or two when E has its own rate; ``lr_scale`` is each group's
+        share of the scheduled rate."""
         if self.config.lr_encoder is None or self.stack.encoder is None:
             return [{"params": list(self.stack.parameters()), "lr_scale": 1.0}]
         encoder_ids = {id(p) for p in self.stack.encoder.parameters()}
-        if self.stack.code_probe is not None:
-            encoder_ids |= {id(p) for p in self.stack.code_probe.parameters()}
         params = list(self.stack.parameters())
         return [{"params": [p for p in params if id(p) not in encoder_ids], "lr_scale": 1.0},
                 {"params": [p for p in params if id(p) in encoder_ids],

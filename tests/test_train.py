@@ -158,11 +158,23 @@ def test_code_colour_term_teaches_the_codes_colour(tmp_path):
     batch = {k: v[None] for k, v in batch.items() if k != "path"}
     trainer = Trainer(tiny_config(tmp_path, lambda_l1=1.0, lambda_code_colour=10.0), TinyScenes(count=1),
                       cityscapes(), Dist())
-    assert trainer.stack.code_probe is not None
+    assert trainer.stack.code_colour
     errors = [trainer.train_step(batch)["G_code"] for _ in range(20)]
     assert errors[0] > 0 and errors[-1] < 0.9 * errors[0], errors
     off = Trainer(tiny_config(tmp_path, "off", lambda_l1=1.0), TinyScenes(count=1), cityscapes(), Dist())
-    assert off.stack.code_probe is None and off.train_step(batch)["G_code"] == 0.0
+    assert not off.stack.code_colour and off.train_step(batch)["G_code"] == 0.0
+
+
+def test_linear_fit_error_is_zero_for_an_affine_relation_and_its_gradient_reaches_the_codes():
+    from model.train import linear_fit_error
+
+    codes = torch.randn(40, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    colours = codes.detach() @ torch.tensor([[0.5, 0.0, 0.1], [0.0, -0.3, 0.2], [0.1, 0.1, 0.0]]) + 0.2
+    assert float(linear_fit_error(codes, colours).detach()) < 1e-3
+    noise = torch.rand(40, 3, generator=torch.Generator().manual_seed(1))
+    error = linear_fit_error(codes, noise)
+    error.backward()
+    assert float(error) > 0.1 and float(codes.grad.abs().sum()) > 0
 
 
 def test_encoder_learning_rate_follows_the_schedule(tmp_path):
@@ -172,8 +184,7 @@ def test_encoder_learning_rate_follows_the_schedule(tmp_path):
                          epochs=1, decay_epochs=1)
     trainer = Trainer(config, TinyScenes(count=2), cityscapes(), Dist())
     rest, encoder = trainer.opt_G.param_groups
-    probe = {id(p) for p in trainer.stack.code_probe.parameters()}
-    assert {id(p) for p in trainer.stack.encoder.parameters()} | probe == {id(p) for p in encoder["params"]}
+    assert {id(p) for p in trainer.stack.encoder.parameters()} == {id(p) for p in encoder["params"]}
     for _ in range(4):  # 2 steps per epoch: the 4th step runs half-way down the decay
         trainer.train_step(batch)
     assert encoder["lr"] == pytest.approx(10 * rest["lr"]) and rest["lr"] == pytest.approx(0.5e-4)
