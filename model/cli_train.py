@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--lambda-code-colour", type=float, default=d.lambda_code_colour,
                    help="L1 error of the least-squares affine map from the batch's instance codes to their "
                         "mean colours, so the style clusters differ in colour, not only brightness (default off)")
+    g.add_argument("--code-colour-fit", choices=("solved", "readout"), default=d.code_colour_fit,
+                   help="that affine map: solved on each batch, or a linear layer trained alongside "
+                        "(stage 5 of the bundled default; default %(default)s)")
     g.add_argument("--frozen-stats-area", type=float, default=d.frozen_stats_area,
                    help="that edit's share of the frame (default %(default)s)")
     g = parser.add_argument_group("data")
@@ -99,6 +102,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, num_workers=args.num_workers, gan_mode=args.gan_mode,
         lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
         lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats, lambda_code_colour=args.lambda_code_colour,
+        code_colour_fit=args.code_colour_fit,
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,

@@ -100,6 +100,7 @@ class TrainConfig:
     lambda_l1: float = 0.0
     lambda_frozen_stats: float = 0.0  # L1 of an edit rendered with the unedited map's norm statistics
     lambda_code_colour: float = 0.0  # L1 of the best affine map from instance codes to mean colours
+    code_colour_fit: str = "solved"  # that map: "solved" per batch, or "readout" (a trained linear layer)
     frozen_stats_area: float = 0.01  # that edit's share of the frame
     # schedule (epochs as in pix2pixHD's niter / niter_decay; steps override)
     epochs: int = 100
@@ -215,13 +216,17 @@ class GeneratorStack(nn.Module):
 
     def __init__(self, generator: nn.Module, encoder: FeatureEncoder | None, num_classes: int,
                  use_edges: bool, input_downsample: int, encoder_downsample: int,
-                 code_colour: bool = False) -> None:
+                 code_colour: bool = False, code_colour_fit: str = "solved") -> None:
         """``code_colour``: ``forward`` also leaves in ``code_colour_error`` how badly the instance
-        codes explain the instances' mean colours (``linear_fit_error``)."""
+        codes explain the instances' mean colours: through the affine map solved on the batch
+        (``linear_fit_error``), or with ``code_colour_fit="readout"`` through a linear layer
+        trained alongside (how the bundled default's stage 5 ran; it learns at Adam's pace)."""
         super().__init__()
         self.generator = generator
         self.encoder = encoder
         self.code_colour = code_colour and encoder is not None
+        self.code_readout = (nn.Linear(encoder.feat_num, 3)
+                             if self.code_colour and code_colour_fit == "readout" else None)
         self.code_colour_error: torch.Tensor | None = None
         self.num_classes = num_classes
         self.use_edges = use_edges
@@ -237,7 +242,9 @@ class GeneratorStack(nn.Module):
             features = codes_per_pixel(unique, codes, instances)
             if self.code_colour:
                 colours = instance_colours(image, instances, self.encoder_downsample)
-                self.code_colour_error = linear_fit_error(codes.float(), colours.float())
+                self.code_colour_error = (
+                    linear_fit_error(codes.float(), colours.float()) if self.code_readout is None
+                    else nn.functional.l1_loss(self.code_readout(codes.float()), colours.float()))
         enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
         base = self.input_downsample
         levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)
@@ -375,7 +382,8 @@ class Trainer:
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
         self.stack = GeneratorStack(generator, encoder, label_set.num_classes, config.use_edges,
                                     config.input_downsample, config.encoder_downsample,
-                                    code_colour=config.lambda_code_colour > 0).to(self.device)
+                                    code_colour=config.lambda_code_colour > 0,
+                                    code_colour_fit=config.code_colour_fit).to(self.device)
         self.D = MultiscaleDiscriminator(label_set.num_classes + int(config.use_edges) + 3, config.ndf, config.n_layers_D, config.num_d).to(self.device)
 
         # objective
@@ -412,11 +420,13 @@ class Trainer:
 
     # ----- setup helpers ------------------------------------------------------------------------
     def generator_param_groups(self) -> list[dict]:
-        """One Adam group for G and E, or two when E has its own rate; ``lr_scale`` is each group's
-        share of the scheduled rate."""
+        """One Adam group for G and E, or two when E (with a code read-out) has its own rate;
+        ``lr_scale`` is each group's share of the scheduled rate."""
         if self.config.lr_encoder is None or self.stack.encoder is None:
             return [{"params": list(self.stack.parameters()), "lr_scale": 1.0}]
         encoder_ids = {id(p) for p in self.stack.encoder.parameters()}
+        if self.stack.code_readout is not None:
+            encoder_ids |= {id(p) for p in self.stack.code_readout.parameters()}
         params = list(self.stack.parameters())
         return [{"params": [p for p in params if id(p) not in encoder_ids], "lr_scale": 1.0},
                 {"params": [p for p in params if id(p) in encoder_ids],
