@@ -217,8 +217,8 @@ class GeneratorStack(nn.Module):
     def __init__(self, generator: nn.Module, encoder: FeatureEncoder | None, num_classes: int,
                  use_edges: bool, input_downsample: int, encoder_downsample: int,
                  code_colour: bool = False, code_colour_fit: str = "solved") -> None:
-        """``code_colour``: ``forward`` also leaves in ``code_colour_error`` how badly the instance
-        codes explain the instances' mean colours: through the affine map solved on the batch
+        """``code_colour``: ``forward(..., score_codes=True)`` also leaves in ``code_colour_error`` how
+        badly the instance codes explain the instances' mean colours: through the affine map solved on the batch
         (``linear_fit_error``), or with ``code_colour_fit="readout"`` through a linear layer
         trained alongside (how the bundled default's stage 5 ran; it learns at Adam's pace)."""
         super().__init__()
@@ -234,13 +234,13 @@ class GeneratorStack(nn.Module):
         self.encoder_downsample = encoder_downsample
 
     def forward(self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor,
-                box: Box | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                box: Box | None = None, score_codes: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         features = None
         if self.encoder is not None:
             instances = instances.long()
             unique, codes, _ = raw_instance_codes(self.encoder, image, instances, self.encoder_downsample)
             features = codes_per_pixel(unique, codes, instances)
-            if self.code_colour:
+            if self.code_colour and score_codes:
                 colours = instance_colours(image, instances, self.encoder_downsample)
                 self.code_colour_error = (
                     linear_fit_error(codes.float(), colours.float()) if self.code_readout is None
@@ -526,8 +526,8 @@ class Trainer:
         recording = (recording_moments(self.stack.generator, detach=False) if config.lambda_frozen_stats
                      else contextlib.nullcontext([]))  # the unedited statistics depend on the weights too
         with self.autocast(), recording as unedited_moments:
-            g_input, fake = self.g_train(labels, instances, image, box)
-        code_error = self.stack.code_colour_error  # read now: the frozen-statistics passes overwrite it
+            g_input, fake = self.g_train(labels, instances, image, box, score_codes=True)
+        code_error = self.stack.code_colour_error if self.stack.code_colour else None
 
         # discriminator: fake (detached) and real in one batch; skipped in a regression-only warm-up
         zero = fake.new_zeros((), dtype=torch.float32)

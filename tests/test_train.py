@@ -196,16 +196,6 @@ def test_encoder_learning_rate_follows_the_schedule(tmp_path):
     assert [g["lr_scale"] for g in resumed.opt_G.param_groups] == [1.0, pytest.approx(10.0)]
 
 
-def test_code_colour_term_needs_the_encoder(tmp_path, capsys):
-    from main import run_command
-
-    write_folder(tmp_path / "data", "train", 1)
-    code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),
-                        "--lambda-code-colour", "1", "--max-steps", "1"])
-    assert code == 2
-    assert "--instance-feat" in capsys.readouterr().err
-
-
 def test_random_block_edit_paints_one_rectangle_inside_the_crop():
     from model.frozen_stats_loss import random_block_edit
 
@@ -345,14 +335,18 @@ def test_train_cli_smoke(tmp_path):
     assert load_checkpoint(run / "checkpoint").config.train_size == (64, 32)
 
 
-def test_train_cli_rejects_bad_size(tmp_path, capsys):
+@pytest.mark.parametrize("options, message", [
+    (["--n-downsample-global", "6"], "multiple of"),  # a size the network cannot take
+    (["--lambda-code-colour", "1"], "--instance-feat"),  # the code-colour term needs E
+])
+def test_train_cli_rejects_bad_options_in_one_line(tmp_path, capsys, options, message):
     from main import run_command
 
     write_folder(tmp_path / "data", "train", 1)
     code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),
-                        "--n-downsample-global", "6", "--max-steps", "1"])
+                        *options, "--max-steps", "1"])
     assert code == 2
-    assert "multiple of" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_input_pyramid_level_equals_pooling_the_full_input():
