@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="dataset root with train and test splits")
     parser.add_argument("--test-phase", default="test", help="held-out split (default %(default)s)")
     parser.add_argument("--size", type=size_type(16), default=(256, 128), help="segmenter resolution (default 256x128)")
-    parser.add_argument("--steps", type=int, default=600, help="segmenter training steps (default %(default)s)")
+    parser.add_argument("--steps", type=int, default=1500, help="segmenter training steps (default %(default)s)")
     parser.add_argument("--train-limit", type=int, help="use only the first N training photos")
     parser.add_argument("--test-limit", type=int, help="use only the first N held-out scenes")
     parser.add_argument("--seed", type=int, default=0)
@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_norm_stats_argument(parser)
     parser.add_argument("--appearance-scenes", type=int_at_least(1), default=1,
                         help="held-out scenes with a car to run the appearance check on (default 1)")
+    parser.add_argument("--judge-augment", choices=("pspnet", "mirror"), default="pspnet",
+                        help="the judge's training augmentation: PSPNet's mirror, resize 0.5-2, rotation ±10° and "
+                             "blur (default), or mirror only (the judge before session 6)")
     parser.add_argument("--retrain-judge", action="store_true",
                         help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 
@@ -37,13 +40,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from model.evaluate import BLUR_SIGMA, evaluate
     from model.render.full import Renderer
+    from model.segmenter import Augmentation
 
     if args.steps < 1:
         raise EditorError("--steps must be ≥ 1")
     renderer = Renderer.from_checkpoint(args.checkpoint, args.device, norm_stats=args.norm_stats)
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
                       args.test_limit, args.seed, args.out, args.test_phase,
-                      cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes)
+                      cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes,
+                      augmentation=Augmentation() if args.judge_augment == "pspnet" else None)
     names = {label.id: label.name for label in renderer.label_set.labels}
     print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s}")
     for class_id, real, fake in zip(report.classes, report.iou_real, report.iou_generated):

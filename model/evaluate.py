@@ -1,7 +1,7 @@
 """Evaluation: pix2pixHD's segmentation protocol and the appearance-control check.
 
 1. Train a small segmenter (model.segmenter) on *real* photos of the training split, at a reduced
-   resolution.
+   resolution, with PSPNet's augmentation (mirror, resize, rotation, blur) unless told otherwise.
 2. On held-out scenes, segment the real photos and the generator's renders of their label maps.
    The generator is good when mIoU(generated) is close to mIoU(real): the judge recognises its
    classes as it recognises real ones.
@@ -17,7 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import cv2
@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from model.data.folders import LoaderConfig, PairedDataset
 from model.labels import LabelSet
 from model.render.full import Renderer
-from model.segmenter import (Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou, predict,
+from model.segmenter import (Augmentation, Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou, predict,
                              scene_confusions, train_segmenter)
 
 log = logging.getLogger(__name__)
@@ -167,11 +167,14 @@ def appearance_control(renderer: Renderer, labels: np.ndarray, instances: np.nda
 
 
 def judge_key(data: Path, label_set: LabelSet, size: tuple[int, int], steps: int, limit: int | None,
-              seed: int) -> str:
-    """What the judge depends on: its settings and the training files (names, sizes, mtimes)."""
+              seed: int, augmentation: Augmentation | None = None) -> str:
+    """What the judge depends on: its settings and the training files (names, sizes, mtimes).
+    A mirror-only judge keeps the key it had before augmentation existed."""
+    settings: dict = {"format": 1, "size": size, "steps": steps, "seed": seed, "labels": label_set.name}
+    if augmentation is not None:
+        settings["augmentation"] = asdict(augmentation)
     dataset = PairedDataset(LoaderConfig(root=data, phase="train", resize="none", flip=False), label_set)
-    digest = hashlib.sha256(json.dumps({"format": 1, "size": size, "steps": steps, "seed": seed,
-                                        "labels": label_set.name}).encode())
+    digest = hashlib.sha256(json.dumps(settings).encode())
     for sample in dataset.samples[:limit] if limit else dataset.samples:
         for path in (sample.label, sample.image):
             stat = path.stat()
@@ -203,14 +206,15 @@ def save_judge(folder: Path, key: str, segmenter: Segmenter, classes: list[int])
 
 
 def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[int, int] = (256, 128),
-             steps: int = 600, train_limit: int | None = None, test_limit: int | None = None,
+             steps: int = 1500, train_limit: int | None = None, test_limit: int | None = None,
              seed: int = 0, out_dir: Path | None = None, test_phase: str = "test", cache_judge: bool = True,
-             appearance_scenes: int = 1) -> Report:
+             appearance_scenes: int = 1, augmentation: Augmentation | None = Augmentation()) -> Report:
     """The segmentation protocol. With ``cache_judge`` the trained segmenter is kept in
     DATA/.judge/ and reused while its settings and the training files are unchanged, so every
     checkpoint evaluated on the same data faces the same judge (and the run takes seconds).
-    ``appearance_scenes``: how many held-out scenes with a car the appearance check runs on."""
-    key = judge_key(data, label_set, size, steps, train_limit, seed)
+    ``appearance_scenes``: how many held-out scenes with a car the appearance check runs on.
+    ``augmentation``: how the judge's training photos are varied (None: mirror only)."""
+    key = judge_key(data, label_set, size, steps, train_limit, seed, augmentation)
     cached = load_judge(data / JUDGE_FOLDER, key) if cache_judge else None
     if cached is not None:
         segmenter, classes = cached
@@ -221,7 +225,7 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
         classes = [int(c) for c in np.unique(train.labels) if c != label_set.unlabeled_id]
         log.info("training the segmenter on %d photos, %d classes, %d steps", len(train.images), len(classes), steps)
         segmenter = train_segmenter(train.images, class_index(train.labels, classes), len(classes), steps=steps,
-                                    seed=seed)
+                                    seed=seed, augmentation=augmentation)
         if cache_judge:
             save_judge(data / JUDGE_FOLDER, key, segmenter, classes)
     test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True, degrade=True)

@@ -2,12 +2,20 @@
 
 pix2pixHD scores a generator by running an off-the-shelf segmentation network on its outputs. We
 have no such network for procedural scenes, so ``evaluate`` trains this one on real procedural
-photos at a reduced resolution (a few minutes on a CPU) and compares its mIoU on real and generated
+photos at a reduced resolution (about 25 minutes on 2 CPU cores, then cached) and compares its mIoU on real and generated
 images of held-out scenes.
+
+The paper's judge, PSPNet, was trained with random mirror, random resize between 0.5 and 2, random
+rotation within ±10° and random Gaussian blur (Zhao et al., CVPR 2017, §4.1). ``Augmentation``
+applies the same four to every training batch, on the whole batch at once; without them a judge
+trained on ~200 photos learns their exact texture, and docks a render for being a little softer
+than a photo rather than for drawing the wrong class.
 """
 from __future__ import annotations
 
 import logging
+import math
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -45,11 +53,70 @@ class Segmenter(nn.Module):
         return nn.functional.interpolate(logits, size=image.shape[-2:], mode="bilinear", align_corners=False)
 
 
+@dataclass(frozen=True)
+class Augmentation:
+    """PSPNet's training augmentation. Scale > 1 zooms in; pixels a zoom-out or a rotation brings in
+    from outside the photo are grey and ignored by the loss. Blur sigma is in judge pixels."""
+
+    scale: tuple[float, float] = (0.5, 2.0)
+    rotation_degrees: float = 10.0
+    blur_probability: float = 0.5
+    blur_sigma: tuple[float, float] = (0.5, 1.5)
+
+
+def sample_warps(count: int, aspect: float, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """count×2×3 ``affine_grid`` matrices: mirror, log-uniform zoom, rotation and a random shift
+    that keeps the zoomed photo covering (or inside) the frame. ``aspect`` is height / width."""
+    u = torch.rand(count, 4, generator=generator)
+    low, high = (math.log(v) for v in augmentation.scale)
+    zoom = torch.exp(low + (high - low) * u[:, 0])
+    angle = torch.deg2rad((2 * u[:, 1] - 1) * augmentation.rotation_degrees)
+    mirror = torch.where(u[:, 2] < 0.5, -1.0, 1.0)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    room = (1 - 1 / zoom).abs()
+    shift = (2 * torch.rand(count, 2, generator=generator) - 1) * room[:, None]
+    return torch.stack([torch.stack([mirror * cos, -sin * aspect, shift[:, 0]], 1),
+                        torch.stack([mirror * sin / aspect, cos, shift[:, 1]], 1)], 1)
+
+
+def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Blur each image of an N×C×H×W batch with its own sigma (0 = untouched), separably."""
+    n, c, h, w = images.shape
+    radius = max(1, math.ceil(3 * float(sigma.max())))
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-offsets ** 2 / (2 * sigma.clamp(min=1e-3)[:, None] ** 2))
+    kernel = kernel / kernel.sum(1, keepdim=True)
+    kernel = kernel.repeat_interleave(c, 0)  # (N·C)×k, one row per channel of each image
+    flat = nn.functional.pad(images.reshape(1, n * c, h, w), (radius,) * 4, mode="replicate")
+    flat = nn.functional.conv2d(flat, kernel[:, None, None, :], groups=n * c)
+    flat = nn.functional.conv2d(flat, kernel[:, None, :, None], groups=n * c)
+    return flat.reshape(n, c, h, w)
+
+
+def augment_batch(images: torch.Tensor, targets: torch.Tensor, augmentation: Augmentation,
+                  generator: torch.Generator, ignore_index: int = -1) -> tuple[torch.Tensor, torch.Tensor]:
+    """One random ``augmentation`` of a batch: images bilinear, targets nearest, both on one grid."""
+    n, _, h, w = images.shape
+    grid = nn.functional.affine_grid(sample_warps(n, h / w, augmentation, generator), [n, 1, h, w],
+                                     align_corners=False)
+    warped = nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    shifted = (targets - ignore_index).to(images.dtype)[:, None]  # ignore → 0, the padding value
+    labels = nn.functional.grid_sample(shifted, grid, mode="nearest", padding_mode="zeros",
+                                       align_corners=False)[:, 0].round().long() + ignore_index
+    u = torch.rand(n, 2, generator=generator)
+    low, high = augmentation.blur_sigma
+    sigma = torch.where(u[:, 0] < augmentation.blur_probability, low + (high - low) * u[:, 1], 0.0)
+    if bool((sigma > 0).any()):
+        warped = gaussian_blur(warped, sigma)
+    return warped, labels
+
+
 def train_segmenter(
-    images: torch.Tensor, targets: torch.Tensor, num_classes: int, steps: int = 600, batch_size: int = 8,
-    lr: float = 2e-3, seed: int = 0, ignore_index: int = -1,
+    images: torch.Tensor, targets: torch.Tensor, num_classes: int, steps: int = 1500, batch_size: int = 8,
+    lr: float = 2e-3, seed: int = 0, ignore_index: int = -1, augmentation: Augmentation | None = None,
 ) -> Segmenter:
-    """images N×3×H×W in [-1, 1], targets N×H×W contiguous class indices (``ignore_index`` = skip)."""
+    """images N×3×H×W in [-1, 1], targets N×H×W contiguous class indices (``ignore_index`` = skip).
+    ``augmentation`` None: mirror only."""
     torch.manual_seed(seed)
     model = Segmenter(num_classes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -59,7 +126,9 @@ def train_segmenter(
     for step in range(steps):
         index = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
         x, y = images[index], targets[index]
-        if torch.rand((), generator=gen) < 0.5:
+        if augmentation is not None:
+            x, y = augment_batch(x, y, augmentation, gen, ignore_index)
+        elif torch.rand((), generator=gen) < 0.5:
             x, y = x.flip(-1), y.flip(-1)
         loss = nn.functional.cross_entropy(model(x), y, ignore_index=ignore_index)
         optimizer.zero_grad(set_to_none=True)

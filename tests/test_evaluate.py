@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from model.checkpoint import make_random_checkpoint
-from model.segmenter import (batched_mean_iou, bootstrap_ratio, confusion, iou_per_class, mean_iou,
-                             scene_confusions)
+from model.segmenter import (Augmentation, augment_batch, batched_mean_iou, bootstrap_ratio, confusion,
+                             gaussian_blur, iou_per_class, mean_iou, scene_confusions)
 from test_train import write_folder
 
 DEFAULT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
@@ -38,6 +38,47 @@ def test_scene_confusions_sum_to_the_whole_and_the_interval_brackets_the_ratio()
     low, high = bootstrap_ratio(real, fake)
     assert low < ratio < high < 1.0  # generated is worse than real, and the interval is not empty
     assert bootstrap_ratio(real, real) == (1.0, 1.0)
+
+
+def blocks(count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """count 32×64 label maps of 8×8 blocks (classes 0-3), and images whose red channel spells them."""
+    gen = torch.Generator().manual_seed(1)
+    cells = torch.randint(0, 4, (count, 4, 8), generator=gen)
+    labels = cells.repeat_interleave(8, 1).repeat_interleave(8, 2)
+    images = torch.stack([labels / 3 * 2 - 1 + 0.0, torch.zeros_like(labels, dtype=torch.float),
+                          torch.zeros_like(labels, dtype=torch.float)], 1)
+    return images, labels
+
+
+def test_augmentation_moves_photo_and_labels_together_and_ignores_the_padding():
+    images, labels = blocks(16)
+    warped, moved = augment_batch(images, labels, Augmentation(blur_probability=0.0), torch.Generator().manual_seed(0))
+    kept = moved >= 0
+    spelled = ((warped[:, 0] + 1) / 2 * 3).round().long()
+    assert float((spelled[kept] == moved[kept]).float().mean()) > 0.9  # the same warp (bilinear edges aside)
+    assert not torch.equal(moved, labels)  # and it did warp
+    assert float((warped[:, 0][~kept]).abs().mean()) < 0.2  # outside the photo: grey padding, ignored
+    _, small = augment_batch(images, labels, Augmentation(scale=(0.5, 0.5), blur_probability=0.0),
+                             torch.Generator().manual_seed(0))
+    assert 0.6 < float((small < 0).float().mean()) < 0.85  # a half-size photo leaves ~3/4 of the frame padding
+
+
+def test_blur_is_per_image_and_keeps_the_mean():
+    images = torch.randn(3, 3, 16, 24, generator=torch.Generator().manual_seed(0))
+    blurred = gaussian_blur(images, torch.tensor([0.0, 1.0, 2.0]))
+    torch.testing.assert_close(blurred[0], images[0])  # sigma 0: untouched
+    assert float(blurred[2].std()) < float(blurred[1].std()) < float(images[1].std())
+    assert abs(float(blurred[2].mean() - images[2].mean())) < 0.05
+
+
+def test_the_judge_key_names_its_augmentation(tmp_path):
+    from model.evaluate import judge_key
+    from model.labels import cityscapes
+
+    write_folder(tmp_path, "train", 2)
+    keys = {judge_key(tmp_path, cityscapes(), (32, 16), 3, None, 0, augmentation)
+            for augmentation in (None, Augmentation(), Augmentation(blur_probability=0.0))}
+    assert len(keys) == 3
 
 
 def test_evaluate_cli_runs(tmp_path, capsys):
