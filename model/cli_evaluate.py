@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
                       args.test_limit, args.seed, args.out, args.test_phase,
                       cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes,
-                      augmentation=Augmentation() if args.judge_augment == "pspnet" else None)
+                      augmentation=Augmentation() if args.judge_augment == "pspnet" else None, progress=True)
     names = {label.id: label.name for label in renderer.label_set.labels}
     print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s}")
     for class_id, real, fake in zip(report.classes, report.iou_real, report.iou_generated):

@@ -208,12 +208,14 @@ def save_judge(folder: Path, key: str, segmenter: Segmenter, classes: list[int])
 def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[int, int] = (256, 128),
              steps: int = 1500, train_limit: int | None = None, test_limit: int | None = None,
              seed: int = 0, out_dir: Path | None = None, test_phase: str = "test", cache_judge: bool = True,
-             appearance_scenes: int = 1, augmentation: Augmentation | None = Augmentation()) -> Report:
+             appearance_scenes: int = 1, augmentation: Augmentation | None = Augmentation(),
+             progress: bool = False) -> Report:
     """The segmentation protocol. With ``cache_judge`` the trained segmenter is kept in
     DATA/.judge/ and reused while its settings and the training files are unchanged, so every
     checkpoint evaluated on the same data faces the same judge (and the run takes seconds).
     ``appearance_scenes``: how many held-out scenes with a car the appearance check runs on.
-    ``augmentation``: how the judge's training photos are varied (None: mirror only)."""
+    ``augmentation``: how the judge's training photos are varied (None: mirror only).
+    ``progress``: a progress bar while the judge trains."""
     key = judge_key(data, label_set, size, steps, train_limit, seed, augmentation)
     cached = load_judge(data / JUDGE_FOLDER, key) if cache_judge else None
     if cached is not None:
@@ -225,7 +227,7 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
         classes = [int(c) for c in np.unique(train.labels) if c != label_set.unlabeled_id]
         log.info("training the segmenter on %d photos, %d classes, %d steps", len(train.images), len(classes), steps)
         segmenter = train_segmenter(train.images, class_index(train.labels, classes), len(classes), steps=steps,
-                                    seed=seed, augmentation=augmentation)
+                                    seed=seed, augmentation=augmentation, progress=progress)
         if cache_judge:
             save_judge(data / JUDGE_FOLDER, key, segmenter, classes)
     test = load_split(data, test_phase, label_set, size, test_limit, keep_full=True, degrade=True)

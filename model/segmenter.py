@@ -114,15 +114,20 @@ def augment_batch(images: torch.Tensor, targets: torch.Tensor, augmentation: Aug
 def train_segmenter(
     images: torch.Tensor, targets: torch.Tensor, num_classes: int, steps: int = 1500, batch_size: int = 8,
     lr: float = 2e-3, seed: int = 0, ignore_index: int = -1, augmentation: Augmentation | None = None,
+    progress: bool = False,
 ) -> Segmenter:
     """images N×3×H×W in [-1, 1], targets N×H×W contiguous class indices (``ignore_index`` = skip).
-    ``augmentation`` None: mirror only."""
+    ``augmentation`` None: mirror only. ``progress``: a progress bar on stderr."""
+    from tqdm import tqdm
+
     torch.manual_seed(seed)
     model = Segmenter(num_classes)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=max(steps, 1), pct_start=0.1)
     gen = torch.Generator().manual_seed(seed)
     model.train()
+    bar = tqdm(total=steps, desc="judge", unit="step", disable=not progress, dynamic_ncols=True)
+    loss = torch.tensor(float("nan"))
     for step in range(steps):
         index = torch.randint(len(images), (min(batch_size, len(images)),), generator=gen)
         x, y = images[index], targets[index]
@@ -135,8 +140,11 @@ def train_segmenter(
         loss.backward()
         optimizer.step()
         schedule.step()
+        bar.update()
         if step % 100 == 0 or step == steps - 1:
-            log.info("segmenter step %d/%d: loss %.3f", step + 1, steps, loss.item())
+            bar.set_postfix(loss=f"{loss.item():.3f}")
+    bar.close()
+    log.info("judge trained: %d steps, last loss %.3f", steps, loss.item())
     return model.eval()
 
 
