@@ -31,8 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--appearance-scenes", type=int_at_least(1), default=1,
                         help="held-out scenes with a car to run the appearance check on (default 1)")
     parser.add_argument("--judge-augment", choices=("pspnet", "mirror"), default="pspnet",
-                        help="the judge's training augmentation: PSPNet's mirror, resize 0.5-2, rotation ±10° and "
-                             "blur (default), or mirror only (the judge before session 6)")
+                        help="the judge's training augmentation: PSPNet's mirror, resize 0.5-2, rotation "
+                             "±10° and blur (default), or mirror only (with --steps 600: the judge of "
+                             "sessions 3-5)")
     parser.add_argument("--retrain-judge", action="store_true",
                         help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 

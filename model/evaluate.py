@@ -29,8 +29,8 @@ from safetensors.torch import load_file, save_file
 from model.data.folders import LoaderConfig, PairedDataset
 from model.labels import LabelSet
 from model.render.full import Renderer
-from model.segmenter import (Augmentation, Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou, predict,
-                             scene_confusions, train_segmenter)
+from model.segmenter import (Augmentation, Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou,
+                             predict, scene_confusions, train_segmenter)
 
 log = logging.getLogger(__name__)
 

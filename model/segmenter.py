@@ -2,8 +2,8 @@
 
 pix2pixHD scores a generator by running an off-the-shelf segmentation network on its outputs. We
 have no such network for procedural scenes, so ``evaluate`` trains this one on real procedural
-photos at a reduced resolution (about 25 minutes on 2 CPU cores, then cached) and compares its mIoU on real and generated
-images of held-out scenes.
+photos at a reduced resolution (about 25 minutes on 2 CPU cores, then cached) and compares its
+mIoU on real and generated images of held-out scenes.
 
 The paper's judge, PSPNet, was trained with random mirror, random resize between 0.5 and 2, random
 rotation within ±10° and random Gaussian blur (Zhao et al., CVPR 2017, §4.1). ``Augmentation``
@@ -64,7 +64,8 @@ class Augmentation:
     blur_sigma: tuple[float, float] = (0.5, 1.5)
 
 
-def sample_warps(count: int, aspect: float, augmentation: Augmentation, generator: torch.Generator) -> torch.Tensor:
+def sample_warps(count: int, aspect: float, augmentation: Augmentation,
+                 generator: torch.Generator) -> torch.Tensor:
     """count×2×3 ``affine_grid`` matrices: mirror, log-uniform zoom, rotation and a random shift
     that keeps the zoomed photo covering (or inside) the frame. ``aspect`` is height / width."""
     u = torch.rand(count, 4, generator=generator)
@@ -99,7 +100,8 @@ def augment_batch(images: torch.Tensor, targets: torch.Tensor, augmentation: Aug
     n, _, h, w = images.shape
     grid = nn.functional.affine_grid(sample_warps(n, h / w, augmentation, generator), [n, 1, h, w],
                                      align_corners=False)
-    warped = nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    warped = nn.functional.grid_sample(images, grid, mode="bilinear", padding_mode="zeros",
+                                       align_corners=False)
     shifted = (targets - ignore_index).to(images.dtype)[:, None]  # ignore → 0, the padding value
     labels = nn.functional.grid_sample(shifted, grid, mode="nearest", padding_mode="zeros",
                                        align_corners=False)[:, 0].round().long() + ignore_index

@@ -52,7 +52,8 @@ def blocks(count: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_augmentation_moves_photo_and_labels_together_and_ignores_the_padding():
     images, labels = blocks(16)
-    warped, moved = augment_batch(images, labels, Augmentation(blur_probability=0.0), torch.Generator().manual_seed(0))
+    still = Augmentation(blur_probability=0.0)
+    warped, moved = augment_batch(images, labels, still, torch.Generator().manual_seed(0))
     kept = moved >= 0
     spelled = ((warped[:, 0] + 1) / 2 * 3).round().long()
     assert float((spelled[kept] == moved[kept]).float().mean()) > 0.9  # the same warp (bilinear edges aside)
@@ -60,7 +61,7 @@ def test_augmentation_moves_photo_and_labels_together_and_ignores_the_padding():
     assert float((warped[:, 0][~kept]).abs().mean()) < 0.2  # outside the photo: grey padding, ignored
     _, small = augment_batch(images, labels, Augmentation(scale=(0.5, 0.5), blur_probability=0.0),
                              torch.Generator().manual_seed(0))
-    assert 0.6 < float((small < 0).float().mean()) < 0.85  # a half-size photo leaves ~3/4 of the frame padding
+    assert 0.6 < float((small < 0).float().mean()) < 0.85  # a half-size photo: ~3/4 of the frame is padding
 
 
 def test_blur_is_per_image_and_keeps_the_mean():
