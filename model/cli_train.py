@@ -53,6 +53,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--vgg-weights", type=Path, help="torchvision vgg19 state dict: turns the VGG loss on")
     g.add_argument("--lambda-vgg", type=float, default=d.lambda_vgg)
     g.add_argument("--lambda-l1", type=float, default=d.lambda_l1, help="L1 reconstruction (default off)")
+    g.add_argument("--l1-class-balance", type=float, default=d.l1_class_balance, metavar="P",
+                   help="weight each pixel's L1 by its class's pixel count^-P, so small classes (signs, people) "
+                        "count more; 0 plain (default), 1 every class equal")
     g.add_argument("--lambda-frozen-stats", type=float, default=d.lambda_frozen_stats,
                    help="L1 between a random edit rendered with its own InstanceNorm statistics and with the "
                         "unedited map's, as incremental edits render it (default off)")
@@ -102,7 +105,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         batch_size=args.batch_size, num_workers=args.num_workers, gan_mode=args.gan_mode,
         lambda_gan=args.lambda_gan, lambda_feat=args.lambda_feat, lambda_vgg=args.lambda_vgg, vgg_weights=args.vgg_weights,
         lambda_l1=args.lambda_l1, lambda_frozen_stats=args.lambda_frozen_stats, lambda_code_colour=args.lambda_code_colour,
-        code_colour_fit=args.code_colour_fit,
+        code_colour_fit=args.code_colour_fit, l1_class_balance=args.l1_class_balance,
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,

@@ -47,7 +47,7 @@ from model.features import codes_per_pixel, instance_colours, pooled_instances, 
 from model.frozen_stats_loss import random_block_edit
 from model.input_pyramid import Box, InputPyramid, crop, scale_box
 from model.labels import LabelSet
-from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
+from model.losses import GANLoss, VGG19Features, VGGLoss, class_balanced_l1, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
 from model.networks.encoder import EncoderConfig, FeatureEncoder
 from model.networks.generator import GeneratorConfig, GlobalGenerator, LocalEnhancer, build_generator, downsample_input
@@ -98,6 +98,7 @@ class TrainConfig:
     lambda_vgg: float = 10.0
     vgg_weights: Path | None = None
     lambda_l1: float = 0.0
+    l1_class_balance: float = 0.0  # L1 pixel weight ∝ (its class's pixel count)^-this; 0: plain L1
     lambda_frozen_stats: float = 0.0  # L1 of an edit rendered with the unedited map's norm statistics
     lambda_code_colour: float = 0.0  # L1 of the best affine map from instance codes to mean colours
     code_colour_fit: str = "solved"  # that map: "solved" per batch, or "readout" (a trained linear layer)
@@ -499,6 +500,15 @@ class Trainer:
     def autocast(self) -> contextlib.AbstractContextManager:
         return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
 
+    def l1_loss(self, fake: torch.Tensor, real: torch.Tensor, labels: torch.Tensor, box: Box | None) -> torch.Tensor:
+        """Plain L1, or class-balanced with the labels taken (nearest) at G's input size and box."""
+        if not self.config.l1_class_balance:
+            return nn.functional.l1_loss(fake, real)
+        scale = 2 ** self.config.input_downsample
+        labels = labels[..., ::scale, ::scale]
+        return class_balanced_l1(fake, real, labels if box is None else crop(labels, box, 0),
+                                 self.config.l1_class_balance)
+
     # ----- one optimiser step -------------------------------------------------------------------
     def train_step(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
         config = self.config
@@ -552,7 +562,7 @@ class Trainer:
             if config.lambda_feat:
                 loss_g_feat = config.lambda_feat * feature_matching_loss(pred_fake_g, pred_real)
         loss_g_vgg = config.lambda_vgg * self.vgg_loss(fake, real) if self.vgg_loss is not None else zero
-        loss_g_l1 = config.lambda_l1 * nn.functional.l1_loss(fake.float(), real) if config.lambda_l1 else zero
+        loss_g_l1 = config.lambda_l1 * self.l1_loss(fake.float(), real, labels, box) if config.lambda_l1 else zero
         loss_g_frozen = zero
         if config.lambda_frozen_stats:
             loss_g_frozen = config.lambda_frozen_stats * self.frozen_stats_loss(
@@ -717,5 +727,7 @@ def check_sizes(config: TrainConfig, size: Size) -> None:
         raise EditorError(f"image size {size[0]}x{size[1]} cannot be pooled {config.encoder_downsample} times")
     if not math.isfinite(config.lr) or config.lr <= 0:
         raise EditorError(f"learning rate {config.lr} must be positive")
+    if not 0 <= config.l1_class_balance <= 1:
+        raise EditorError(f"--l1-class-balance {config.l1_class_balance} must be in [0, 1]")
     if config.lr_encoder is not None and (not math.isfinite(config.lr_encoder) or config.lr_encoder <= 0):
         raise EditorError(f"encoder learning rate {config.lr_encoder} must be positive")

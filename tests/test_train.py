@@ -168,6 +168,30 @@ def test_code_colour_term_teaches_the_codes_colour(tmp_path):
     assert readout.stack.code_readout is not None and readout.train_step(batch)["G_code"] > 0
 
 
+def test_class_balanced_l1_weighs_every_class_alike():
+    from model.losses import class_balanced_l1
+
+    labels = torch.zeros(1, 2, 5, dtype=torch.long)
+    labels[0, 0, 0] = 7  # one pixel of class 7 among nine of class 0
+    real = torch.zeros(1, 3, 2, 5)
+    fake = real.clone()
+    fake[0, :, 0, 0] = 0.6  # only the lone pixel is wrong
+    plain = float(torch.nn.functional.l1_loss(fake, real))
+    assert float(class_balanced_l1(fake, real, labels, 0.0)) == pytest.approx(plain)
+    assert float(class_balanced_l1(fake, real, labels, 1.0)) == pytest.approx(0.6 / 2)  # mean over 2 classes
+    assert plain < float(class_balanced_l1(fake, real, labels, 0.5)) < 0.3
+
+
+def test_class_balanced_l1_trains_on_a_crop(tmp_path):
+    batch = TinyScenes(count=1)[0]
+    batch = {k: v[None] for k, v in batch.items() if k != "path"}
+    balanced = Trainer(local_config(tmp_path, "balanced", lambda_l1=1.0, l1_class_balance=0.5), TinyScenes(count=1),
+                       cityscapes(), Dist())
+    plain = Trainer(local_config(tmp_path, "plain", lambda_l1=1.0), TinyScenes(count=1), cityscapes(), Dist())
+    first, other = balanced.train_step(batch)["G_L1"], plain.train_step(batch)["G_L1"]
+    assert first > 0 and first != pytest.approx(other)  # same weights and batch, weighted differently
+
+
 def test_linear_fit_error_is_zero_for_an_affine_relation_and_its_gradient_reaches_the_codes():
     from model.train import linear_fit_error
 
@@ -338,6 +362,7 @@ def test_train_cli_smoke(tmp_path):
 @pytest.mark.parametrize("options, message", [
     (["--n-downsample-global", "6"], "multiple of"),  # a size the network cannot take
     (["--lambda-code-colour", "1"], "--instance-feat"),  # the code-colour term needs E
+    (["--lambda-l1", "1", "--l1-class-balance", "2"], "must be in [0, 1]"),
 ])
 def test_train_cli_rejects_bad_options_in_one_line(tmp_path, capsys, options, message):
     from main import run_command
