@@ -156,17 +156,15 @@ def predict(model: Segmenter, images: torch.Tensor, batch_size: int = 8) -> torc
 
 
 def confusion(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = -1) -> np.ndarray:
-    """num_classes×num_classes counts [target, prediction], vectorised with bincount."""
-    keep = target != ignore_index
-    codes = target[keep].long() * num_classes + pred[keep].long()
-    return torch.bincount(codes, minlength=num_classes * num_classes).reshape(num_classes, num_classes).numpy()
+    """num_classes×num_classes counts [target, prediction] over all of ``target``."""
+    return scene_confusions(pred[None], target[None], num_classes, ignore_index)[0]
 
 
 def scene_confusions(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
                      ignore_index: int = -1) -> np.ndarray:
-    """N×num_classes×num_classes: ``confusion`` of each image of an N×H×W batch, in one bincount."""
+    """N×num_classes×num_classes: the confusion of each item of an N×… batch, in one bincount."""
     keep = target != ignore_index
-    scene = torch.arange(len(target)).view(-1, 1, 1).expand_as(target)[keep]
+    scene = torch.arange(len(target)).view(-1, *[1] * (target.dim() - 1)).expand_as(target)[keep]
     cells = num_classes * num_classes
     codes = scene * cells + target[keep].long() * num_classes + pred[keep].long()
     counts = torch.bincount(codes, minlength=len(target) * cells)
@@ -198,7 +196,7 @@ def iou_per_class(matrix: np.ndarray) -> np.ndarray:
 
 
 def batched_mean_iou(matrices: np.ndarray) -> np.ndarray:
-    """``mean_iou`` of each of B×C×C confusions, vectorised: B values."""
+    """Mean IoU over the classes present in the targets of each of B×C×C confusions: B values."""
     tp = np.diagonal(matrices, axis1=1, axis2=2)
     present = matrices.sum(2) > 0
     union = matrices.sum(1) + matrices.sum(2) - tp
@@ -208,6 +206,5 @@ def batched_mean_iou(matrices: np.ndarray) -> np.ndarray:
 
 
 def mean_iou(matrix: np.ndarray) -> float:
-    """Mean IoU over the classes present in the targets."""
-    present = matrix.sum(1) > 0
-    return float(np.nanmean(iou_per_class(matrix)[present])) if present.any() else float("nan")
+    """Mean IoU over the classes present in the targets (NaN when none is)."""
+    return float(batched_mean_iou(matrix[None])[0])

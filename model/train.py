@@ -219,9 +219,9 @@ class GeneratorStack(nn.Module):
                  use_edges: bool, input_downsample: int, encoder_downsample: int,
                  code_colour: bool = False, code_colour_fit: str = "solved") -> None:
         """``code_colour``: ``forward(..., score_codes=True)`` also leaves in ``code_colour_error`` how
-        badly the instance codes explain the instances' mean colours: through the affine map solved on the batch
-        (``linear_fit_error``), or with ``code_colour_fit="readout"`` through a linear layer
-        trained alongside (how the bundled default's stage 5 ran; it learns at Adam's pace)."""
+        badly the instance codes explain the instances' mean colours: through the affine map solved
+        on the batch (``linear_fit_error``), or with ``code_colour_fit="readout"`` through a linear
+        layer trained alongside (how the bundled default's stage 5 ran; it learns at Adam's pace)."""
         super().__init__()
         self.generator = generator
         self.encoder = encoder
