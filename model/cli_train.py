@@ -42,6 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--init-global", type=Path, help="run folder or checkpoint of a trained global G (+E)")
     g.add_argument("--init-weights", type=Path,
                    help="run folder or checkpoint of this architecture: start G (+E) from it, with a fresh D")
+    g.add_argument("--ema-decay", type=float, default=d.ema_decay, metavar="D",
+                   help="export a moving average of G's and E's weights with this decay, e.g. 0.995 "
+                        "(not in pix2pixHD; default 0: the trained weights)")
     g = parser.add_argument_group("discriminator and losses")
     g.add_argument("--ndf", type=int, default=d.ndf)
     g.add_argument("--n-layers-D", type=int, default=d.n_layers_D)
@@ -109,7 +112,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
-        save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
+        ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,
     )
 

@@ -53,6 +53,7 @@ from model.networks.encoder import EncoderConfig, FeatureEncoder
 from model.networks.generator import GeneratorConfig, GlobalGenerator, LocalEnhancer, build_generator, downsample_input
 from model.render.norm_stats import Moments, recording_moments, using_moments
 from model.scene_io import write_png
+from model.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class TrainConfig:
     fix_global_steps: int | None = None
     init_global: Path | None = None  # a run or checkpoint with a GlobalGenerator (+E) to start from
     init_weights: Path | None = None  # a run or checkpoint of this very architecture: continue from its G (+E)
+    ema_decay: float = 0.0  # > 0: export a moving average of G's (and E's) weights (model/weight_average.py)
     # runs
     save_every_minutes: float = 5.0
     sample_every: int = 200
@@ -410,11 +412,18 @@ class Trainer:
         if not (self.adversarial or config.lambda_l1 or self.vgg_loss is not None):
             raise EditorError("every loss is off: give --lambda-l1, --vgg-weights, --lambda-gan or --lambda-feat")
         self.step = 0
-        if not self.resume():
+        self.average: WeightAverage | None = None
+        saved_average: dict[str, torch.Tensor] = {}
+        if not self.resume(saved_average):
             if config.init_weights is not None:
                 self.load_init_weights(config.init_weights)
             elif config.init_global is not None:
                 self.load_init_global(config.init_global)
+        if config.ema_decay:
+            self.average = WeightAverage(self.stack, config.ema_decay)
+            if saved_average:
+                self.average.load_state_dict(saved_average)
+            log.info("exporting a moving average of the weights (decay %g)", config.ema_decay)
         self.g_train: nn.Module = self.stack
         self.d_train: nn.Module = self.D
         self.global_fixed: bool | None = None
@@ -579,6 +588,8 @@ class Trainer:
             self.scaler_D.step(self.opt_D)
             self.scaler_D.update()
         self.step += 1
+        if self.average is not None:
+            self.average.update(self.step)
         self.last_visual = (labels, box, fake.detach(), real)
         values = {"G_GAN": loss_g_gan, "G_GAN_Feat": loss_g_feat, "G_VGG": loss_g_vgg, "G_L1": loss_g_l1,
                   "G_frozen": loss_g_frozen, "G_code": loss_g_code, "D_real": loss_d_real, "D_fake": loss_d_fake}
@@ -662,7 +673,8 @@ class Trainer:
         write_png(folder / "latest.png", grid)
 
     def save(self) -> None:
-        """The native checkpoint (for users) and the training state (for resuming); rank 0 only."""
+        """The native checkpoint (for users: the weight average when there is one) and the training
+        state (for resuming); rank 0 only."""
         if not self.dist.main:
             return
         run_dir = self.config.run_dir
@@ -670,11 +682,14 @@ class Trainer:
         size = getattr(self, "image_size", None)
         model_config = ModelConfig(self.model_config.generator, self.label_set, self.model_config.use_edges,
                                    self.model_config.feat_num, self.encoder_config, size)
-        folder = save_checkpoint(run_dir / "checkpoint", model_config, self.stack.generator, self.stack.encoder)
+        exported = self.stack if self.average is None else self.average.module
+        folder = save_checkpoint(run_dir / "checkpoint", model_config, exported.generator, exported.encoder)
         atomic_write_json({"encoder_downsample": self.config.encoder_downsample, "step": self.step,
                            "train": self.config.to_json()}, folder / TRAINING_JSON)
         tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in self.stack.state_dict().items()}
         tensors.update({f"D.{k}": v.detach().cpu().contiguous() for k, v in self.D.state_dict().items()})
+        if self.average is not None:
+            tensors.update({f"A.{k}": v.detach().cpu().contiguous() for k, v in self.average.state_dict().items()})
         opt_g, groups_g = optimizer_tensors(self.opt_G, "optG")
         opt_d, groups_d = optimizer_tensors(self.opt_D, "optD")
         atomic_save_tensors({**tensors, **opt_g, **opt_d}, run_dir / STATE_FILE)
@@ -682,8 +697,9 @@ class Trainer:
                            "config": self.config.to_json()}, run_dir / STATE_JSON)
         log.info("saved step %d to %s", self.step, run_dir)
 
-    def resume(self) -> bool:
-        """Load ``runs/NAME/state.*`` when present; True if it did."""
+    def resume(self, saved_average: dict[str, torch.Tensor]) -> bool:
+        """Load ``runs/NAME/state.*`` when present; True if it did. The weight average, if the run
+        kept one, is left in ``saved_average``."""
         run_dir = self.config.run_dir
         if not (run_dir / STATE_FILE).exists() or not (run_dir / STATE_JSON).exists():
             return False
@@ -694,6 +710,7 @@ class Trainer:
             self.D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
             restore_optimizer(self.opt_G, tensors, "optG", meta["param_groups_G"])
             restore_optimizer(self.opt_D, tensors, "optD", meta["param_groups_D"])
+            saved_average.update({k[2:]: v for k, v in tensors.items() if k.startswith("A.")})
         except (OSError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})",
                                   run_dir) from None
@@ -727,6 +744,8 @@ def check_sizes(config: TrainConfig, size: Size) -> None:
         raise EditorError(f"image size {size[0]}x{size[1]} cannot be pooled {config.encoder_downsample} times")
     if not math.isfinite(config.lr) or config.lr <= 0:
         raise EditorError(f"learning rate {config.lr} must be positive")
+    if not 0 <= config.ema_decay < 1:
+        raise EditorError(f"--ema-decay {config.ema_decay} must be in [0, 1)")
     if not 0 <= config.l1_class_balance <= 1:
         raise EditorError(f"--l1-class-balance {config.l1_class_balance} must be in [0, 1]")
     if config.lr_encoder is not None and (not math.isfinite(config.lr_encoder) or config.lr_encoder <= 0):

@@ -277,6 +277,39 @@ def test_resume_equals_uninterrupted(tmp_path):
     assert (tmp_path / "resumed" / "loss_log.csv").exists()
 
 
+def test_weight_average_follows_its_formula_and_is_what_the_run_exports(tmp_path):
+    config = tiny_config(tmp_path, "avg", lambda_l1=10.0, lr=2e-3, max_steps=3, ema_decay=0.5)
+    trainer = Trainer(config, TinyScenes(count=1), cityscapes(), Dist())
+    batch = {k: v[None] for k, v in TinyScenes(count=1)[0].items() if k != "path"}
+    name = "generator.model.1.weight"
+    average = {name: trainer.stack.state_dict()[name].clone()}
+    for step in range(1, 4):
+        trainer.train_step(batch)
+        rate = 1 - min(0.5, (1 + step) / (10 + step))  # the warm-up rate until the decay takes over
+        average[name] += rate * (trainer.stack.state_dict()[name] - average[name])
+        torch.testing.assert_close(trainer.average.state_dict()[name], average[name])
+    trained = trainer.stack.state_dict()[name]
+    assert float((trained - average[name]).abs().max()) > 1e-4  # the average lags the trained weights
+    trainer.save()
+    exported = load_file(str(tmp_path / "avg" / "checkpoint" / "generator.safetensors"))
+    torch.testing.assert_close(exported["model.1.weight"], average[name])
+    state = load_file(str(tmp_path / "avg" / STATE_FILE))
+    torch.testing.assert_close(state["G." + name], trained)
+    torch.testing.assert_close(state["A." + name], average[name])
+
+
+def test_resume_with_a_weight_average_equals_uninterrupted(tmp_path):
+    label_set = cityscapes()
+    Trainer(local_config(tmp_path, "straight", max_steps=2, ema_decay=0.9), TinyScenes(3), label_set, Dist()).train()
+    Trainer(local_config(tmp_path, "resumed", max_steps=1, ema_decay=0.9), TinyScenes(3), label_set, Dist()).train()
+    Trainer(local_config(tmp_path, "resumed", max_steps=2, ema_decay=0.9), TinyScenes(3), label_set, Dist()).train()
+    a = load_file(str(tmp_path / "straight" / STATE_FILE))
+    b = load_file(str(tmp_path / "resumed" / STATE_FILE))
+    assert any(k.startswith("A.") for k in a) and a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=1e-6, msg=key)
+
+
 def test_init_global_copies_global_weights(tmp_path):
     label_set = cityscapes()
     Trainer(tiny_config(tmp_path, "coarse", ngf=8, max_steps=1), TinyScenes(1), label_set, Dist()).train()
@@ -363,6 +396,7 @@ def test_train_cli_smoke(tmp_path):
     (["--n-downsample-global", "6"], "multiple of"),  # a size the network cannot take
     (["--lambda-code-colour", "1"], "--instance-feat"),  # the code-colour term needs E
     (["--lambda-l1", "1", "--l1-class-balance", "2"], "must be in [0, 1]"),
+    (["--lambda-l1", "1", "--ema-decay", "1"], "must be in [0, 1)"),
 ])
 def test_train_cli_rejects_bad_options_in_one_line(tmp_path, capsys, options, message):
     from main import run_command
