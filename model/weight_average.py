@@ -2,9 +2,10 @@
 
 GAN iterates oscillate: from one checkpoint to the next the samples change more than they improve.
 The running average of the weights, kept beside the trained copy and never back-propagated through,
-smooths that out (Yazıcı et al., "The unusual effectiveness of averaging in GAN training", ICLR
-2019; the ``G_ema`` of progressive GANs and StyleGAN). The average is what a run exports; the
-trained weights keep training.
+is meant to smooth that out (Yazıcı et al., "The unusual effectiveness of averaging in GAN
+training", ICLR 2019; the ``G_ema`` of progressive GANs and StyleGAN). The average is what a run
+exports (``checkpoint/``); the trained weights keep training, and the sample grids show them. On
+the bundled default's stage 6 the two scored within 0.03 of each other (checkpoints/default/README.md).
 
 Each update is ``avg ← avg + (1 − d)·(w − avg)`` with ``d = min(decay, (1 + step) / (10 + step))``:
 the warm-up lets an average that starts from random weights follow the first steps quickly.
