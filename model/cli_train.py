@@ -112,7 +112,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
-        ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, sample_every=args.sample_every, log_every=args.log_every,
+        ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, sample_every=args.sample_every,
+        log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,
     )
 

@@ -25,7 +25,8 @@ class WeightAverage:
             raise ValueError(f"weight-average decay {decay} must be in (0, 1)")
         self.decay = decay
         self.module = copy.deepcopy(module).requires_grad_(False)
-        self._pairs = list(zip(self.module.parameters(), module.parameters()))
+        self._averaged = list(self.module.parameters())
+        self._trained = list(module.parameters())
         self._buffers = list(zip(self.module.buffers(), module.buffers()))
 
     def rate(self, step: int) -> float:
@@ -34,9 +35,7 @@ class WeightAverage:
 
     @torch.no_grad()
     def update(self, step: int) -> None:
-        averaged = [a for a, _ in self._pairs]
-        current = [w.detach() for _, w in self._pairs]
-        torch._foreach_lerp_(averaged, current, self.rate(step))
+        torch._foreach_lerp_(self._averaged, self._trained, self.rate(step))
         for a, w in self._buffers:  # buffers (none in InstanceNorm) are copied, not averaged
             a.copy_(w)
 
