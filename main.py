@@ -1,6 +1,6 @@
 """pix2pixHD editor: ``python main.py [SCENE]`` opens the editor; ``python main.py COMMAND …`` runs a tool.
 
-Commands: render, convert-labels, make-dataset, train, encode-features, evaluate, export-onnx, bench.
+Commands: render, convert-labels, make-dataset, train, fit-encoder, encode-features, evaluate, export-onnx, bench.
 Every command reports a bad input as one line on stderr (exit status 2), never as a traceback.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "convert-labels": ("model.cli_convert", "convert colour-coded label PNGs to labelIds PNGs and back"),
     "make-dataset": ("model.cli_make_dataset", "write procedural street scenes"),
     "train": ("model.cli_train", "train a pix2pixHD model"),
+    "fit-encoder": ("model.cli_fit_encoder", "refit the feature encoder so its codes carry colour"),
     "encode-features": ("model.cli_encode_features", "cluster per-instance features into styles"),
     "evaluate": ("model.cli_evaluate", "segmentation-score a checkpoint on held-out scenes"),
     "export-onnx": ("model.cli_export_onnx", "export the generator to ONNX"),

@@ -5,7 +5,8 @@ A native checkpoint is a folder::
     config.json            ModelConfig: generator / encoder architecture, label set, training size
     generator.safetensors  G weights, with pix2pixHD's key names
     encoder.safetensors    E weights (only with instance features)
-    clusters.npz           k-means centres per class: arrays named "class_<id>", k×feat_num
+    clusters.npz           k-means centres per class: arrays named "class_<id>", k×feat_num, and
+                           optionally "members_<id>": how many training instances each centre holds
 
 An official checkpoint is pix2pixHD's ``latest_net_G.pth`` (read with ``weights_only=True``), with
 ``latest_net_E.pth`` and ``features_clustered_*.npy`` picked up beside it when present. The
@@ -106,6 +107,7 @@ class LoadedModel:
     clusters: dict[int, np.ndarray] = field(default_factory=dict)  # class id → k×feat_num centres
     source: Path | None = None
     official: bool = False
+    cluster_members: dict[int, np.ndarray] = field(default_factory=dict)  # class id → instances per centre
 
 
 # ----- native -----------------------------------------------------------------------------------
@@ -134,26 +136,37 @@ def _save_tensors(module: nn.Module, path: Path) -> None:
     tmp.replace(path)
 
 
-def save_clusters(path: str | Path, clusters: Mapping[int, np.ndarray]) -> None:
+def save_clusters(path: str | Path, clusters: Mapping[int, np.ndarray],
+                  members: Mapping[int, np.ndarray] | None = None) -> None:
+    """Centres as ``class_<id>``; ``members`` (instances per centre) as ``members_<id>``."""
     import io
 
+    arrays = {f"class_{int(k)}": np.asarray(v, dtype=np.float32) for k, v in clusters.items()}
+    arrays.update({f"members_{int(k)}": np.asarray(v, dtype=np.int64) for k, v in (members or {}).items()})
     buffer = io.BytesIO()
-    np.savez(buffer, **{f"class_{int(k)}": np.asarray(v, dtype=np.float32) for k, v in clusters.items()})
+    np.savez(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
 
 
-def load_clusters(path: str | Path) -> dict[int, np.ndarray]:
+def load_clusters(path: str | Path) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """(centres, members) per class id; members is empty for files written before it existed."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as archive:
-            clusters = {}
+            clusters, members = {}, {}
             for name in archive.files:
-                match = re.fullmatch(r"class_(\d+)", name)
+                match = re.fullmatch(r"(class|members)_(\d+)", name)
                 array = archive[name]
-                if match is None or array.ndim != 2:
+                if match is None or array.ndim != (2 if match.group(1) == "class" else 1):
                     raise CheckpointError(f"unexpected entry '{name}'", path)
-                clusters[int(match.group(1))] = array.astype(np.float32)
-            return clusters
+                if match.group(1) == "class":
+                    clusters[int(match.group(2))] = array.astype(np.float32)
+                else:
+                    members[int(match.group(2))] = array.astype(np.int64)
+            for class_id, counts in members.items():
+                if class_id not in clusters or len(counts) != len(clusters[class_id]) or (counts < 0).any():
+                    raise CheckpointError(f"members_{class_id} does not match class_{class_id}", path)
+            return clusters, members
     except CheckpointError:
         raise
     except FileNotFoundError:
@@ -175,9 +188,10 @@ def load_native(folder: str | Path, map_location: str | torch.device = "cpu") ->
     if config.encoder is not None and (folder / ENCODER_FILE).exists():
         encoder = FeatureEncoder.from_config(config.encoder)
         _load_tensors(encoder, folder / ENCODER_FILE, map_location)
-    clusters = load_clusters(folder / CLUSTERS_FILE) if (folder / CLUSTERS_FILE).exists() else {}
+    clusters, members = load_clusters(folder / CLUSTERS_FILE) if (folder / CLUSTERS_FILE).exists() else ({}, {})
     _check_clusters(clusters, config.feat_num, folder / CLUSTERS_FILE)
-    return LoadedModel(config, generator.eval(), encoder.eval() if encoder else None, clusters, folder)
+    return LoadedModel(config, generator.eval(), encoder.eval() if encoder else None, clusters, folder,
+                       cluster_members=members)
 
 
 def _load_tensors(module: nn.Module, path: Path, map_location: str | torch.device) -> None:

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     log.info("encoding %d images (E on the image pooled %d times)", len(dataset), downsample)
     features = encode_dataset(model.encoder, DataLoader(dataset, batch_size=1, num_workers=0), downsample,
                               min_pixels=args.min_pixels)
-    clusters = cluster_features(features, k=args.k, seed=args.seed)
-    save_clusters(args.checkpoint / CLUSTERS_FILE, clusters)
+    clusters, members = cluster_features(features, k=args.k, seed=args.seed)
+    save_clusters(args.checkpoint / CLUSTERS_FILE, clusters, members)
     total = sum(len(v) for v in features.values())
     print(f"{total} instances in {len(features)} classes → {sum(len(c) for c in clusters.values())} clusters, "
           f"written to {args.checkpoint / CLUSTERS_FILE}")

@@ -112,17 +112,20 @@ def encode_dataset(
 
 def cluster_features(
     features: Mapping[int, np.ndarray], k: int = 10, seed: int = 0
-) -> dict[int, np.ndarray]:
-    """k-means per class (scikit-learn, fixed seed): {class id: min(k, distinct codes)×F centres}.
+) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """k-means per class (scikit-learn, fixed seed): ({class id: min(k, distinct codes)×F centres},
+    {class id: how many instances each centre holds}).
 
     Centres are ordered by how many instances they hold, most first (ties by their coordinates),
     so cluster 0 is the class's most common look: the default of regions without a chosen style
-    (model.render.styles), and the first swatch of the editor's style palette."""
+    (model.render.styles), and the first swatch of the editor's style palette. Objects without a
+    chosen style draw a centre in proportion to its members."""
     from sklearn.cluster import KMeans
 
     if not 1 <= k <= 10:
         raise ValueError(f"k must be in 1..10, not {k}")
     clusters: dict[int, np.ndarray] = {}
+    populations: dict[int, np.ndarray] = {}
     for class_id, codes in sorted(features.items()):
         distinct, group = np.unique(codes.round(decimals=4), axis=0, return_inverse=True)
         n_clusters = min(k, len(distinct))
@@ -139,5 +142,6 @@ def cluster_features(
         members = np.bincount(group, minlength=len(centres))
         order = np.lexsort((*centres.T[::-1], -members))
         clusters[class_id] = centres[order].astype(np.float32)
+        populations[class_id] = members[order].astype(np.int64)
         log.info("class %d: %d instances → %d clusters", class_id, len(codes), n_clusters)
-    return clusters
+    return clusters, populations

@@ -56,9 +56,10 @@ def test_cluster_features_finds_known_modes():
     modes = np.array([[-0.8, 0.0, 0.5], [0.0, 0.7, -0.5], [0.9, -0.6, 0.0]], np.float32)
     members = (40, 60, 20)
     codes = np.concatenate([m + rng.normal(0, 0.02, (n, 3)) for m, n in zip(modes, members)]).astype(np.float32)
-    clusters = cluster_features({26: codes, 7: modes[:1]}, k=3, seed=0)
+    clusters, members = cluster_features({26: codes, 7: modes[:1]}, k=3, seed=0)
     np.testing.assert_allclose(clusters[26], modes[[1, 0, 2]], atol=0.02)  # most populated first
     np.testing.assert_allclose(clusters[7], modes[:1])
+    assert members[26].tolist() == [60, 40, 20] and members[7].tolist() == [1]
     with pytest.raises(ValueError):
         cluster_features({26: codes}, k=11)
 
@@ -79,6 +80,33 @@ def test_unstyled_regions_take_the_most_common_look_and_objects_vary():
     assert len({int(official.default_cluster(np.array([7]), seed)[0]) for seed in range(20)}) > 1
 
 
+def test_unstyled_objects_follow_the_cluster_populations():
+    from model.render.styles import StyleTable
+
+    centres = {26: np.arange(12, dtype=np.float32).reshape(4, 3), 27: np.zeros((2, 3), np.float32)}
+    table = StyleTable(centres, 35, 3, members={26: np.array([600, 300, 100, 0])})
+    cars = np.arange(26000, 27000)
+    shares = np.bincount(table.default_cluster(cars, seed=3), minlength=4) / len(cars)
+    np.testing.assert_allclose(shares, [0.6, 0.3, 0.1, 0.0], atol=0.04)
+    trucks = table.default_cluster(np.arange(27000, 28000), seed=3)  # no members: uniform
+    np.testing.assert_allclose(np.bincount(trucks, minlength=2) / len(trucks), [0.5, 0.5], atol=0.05)
+    assert (table.default_cluster(cars, 3) == table.default_cluster(cars, 3)).all()
+
+
+def test_cluster_members_round_trip_and_a_mismatch_is_one_clear_error(tmp_path):
+    from model.checkpoint import CheckpointError, save_clusters
+
+    centres = {26: np.ones((3, 3), np.float32)}
+    save_clusters(tmp_path / "c.npz", centres, {26: np.array([5, 2, 1])})
+    loaded, members = load_clusters(tmp_path / "c.npz")
+    assert members[26].tolist() == [5, 2, 1] and loaded[26].shape == (3, 3)
+    save_clusters(tmp_path / "old.npz", centres)
+    assert load_clusters(tmp_path / "old.npz")[1] == {}  # written before members existed
+    save_clusters(tmp_path / "bad.npz", centres, {26: np.array([5, 2])})
+    with pytest.raises(CheckpointError, match="members_26"):
+        load_clusters(tmp_path / "bad.npz")
+
+
 def test_encode_features_cli_gives_known_clusters(tmp_path):
     """An encoder whose output is the constant tanh(bias) gives exactly one centre per class."""
     from main import run_command
@@ -93,8 +121,9 @@ def test_encode_features_cli_gives_known_clusters(tmp_path):
     write_folder(tmp_path / "data", "train", 3)
     assert run_command(["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"),
                         "--min-pixels", "4"]) == 0
-    clusters = load_clusters(checkpoint / "clusters.npz")
-    assert sorted(clusters) == [7, 11, 23, 26]
+    clusters, members = load_clusters(checkpoint / "clusters.npz")
+    assert sorted(clusters) == [7, 11, 23, 26] and sorted(members) == sorted(clusters)
+    assert all(counts.sum() > 0 for counts in members.values())
     for centres in clusters.values():
         np.testing.assert_allclose(centres, torch.tanh(bias)[None].numpy(), atol=2e-5)
 
@@ -106,3 +135,50 @@ def test_encode_features_cli_needs_an_encoder(tmp_path, capsys):
     write_folder(tmp_path / "data", "train", 1)
     assert run_command(["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data")]) == 2
     assert "encoder" in capsys.readouterr().err
+
+
+def coloured_blocks(count: int, seed: int = 0) -> "PooledPhotos":
+    """Photos of 4×4 blocks, each a separate car instance with a random flat colour."""
+    from model.encoder_fit import PooledPhotos
+
+    g = torch.Generator().manual_seed(seed)
+    block_ids = torch.arange(16).reshape(4, 4).repeat_interleave(8, 0).repeat_interleave(8, 1) + 26000
+    colours = torch.rand(count, 16, 3, generator=g) * 2 - 1
+    images = colours[:, block_ids - 26000].permute(0, 3, 1, 2).contiguous()
+    return PooledPhotos(images, block_ids[None].expand(count, -1, -1).contiguous())
+
+
+def test_fit_encoder_makes_the_codes_carry_colour():
+    from model.encoder_fit import EncoderFitConfig, colour_error, fit_encoder
+
+    torch.manual_seed(0)
+    encoder = FeatureEncoder(nef=4, n_downsampling=2)
+    photos = coloured_blocks(8)
+    before = colour_error(encoder, photos)
+    losses = fit_encoder(encoder, photos, EncoderFitConfig(steps=60, batch_size=4, lr=5e-3))
+    after = colour_error(encoder, photos)
+    assert len(losses) == 60
+    assert after < 0.5 * before, (before, after)
+    held_out = coloured_blocks(4, seed=1)  # new colours: E reads colour, it did not memorise these
+    assert colour_error(encoder, held_out) < 0.6 * before
+
+
+def test_fit_encoder_cli_writes_a_new_checkpoint_and_refuses_to_overwrite(tmp_path, capsys):
+    from main import run_command
+    from model.checkpoint import load_native
+
+    checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
+    before = {k: v.clone() for k, v in load_file(str(checkpoint / "encoder.safetensors")).items()}
+    write_folder(tmp_path / "data", "train", 3)
+    out = tmp_path / "fitted"
+    args = ["fit-encoder", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"), "--out", str(out),
+            "--steps", "3", "--encoder-downsample", "0"]
+    assert run_command(args) == 0
+    fitted = load_native(out)
+    assert fitted.encoder is not None and not (out / "clusters.npz").exists()
+    changed = [k for k, v in fitted.encoder.state_dict().items() if not torch.equal(v, before[k])]
+    assert changed  # E moved; the source checkpoint is untouched
+    assert all(torch.equal(v, load_file(str(checkpoint / "encoder.safetensors"))[k]) for k, v in before.items())
+    capsys.readouterr()
+    assert run_command(args) == 2
+    assert "already exists" in capsys.readouterr().err

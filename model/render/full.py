@@ -55,7 +55,7 @@ class Renderer:
         self.feat_num = config.feat_num
         self.use_edges = config.use_edges
         self.styles = StyleTable(model.clusters, self.label_set.num_classes, self.feat_num,
-                                 most_common_first=not model.official)
+                                 most_common_first=not model.official, members=model.cluster_members)
 
     @classmethod
     def from_checkpoint(

@@ -5,7 +5,9 @@ Without a chosen style:
 
 * an object (a thing with its own instance id, ≥ 1000) gets a cluster picked by a hash of (seed,
   instance id): cars come in varied colours, a render is reproducible, and an unstyled object
-  keeps its look while other objects change;
+  keeps its look while other objects change. Where ``clusters.npz`` says how many training
+  instances each cluster holds, the pick follows those counts (common paints often, rare ones
+  seldom); otherwise every cluster is equally likely;
 * a region (road, sky, a facade: any id below 1000) gets its class's most common look, cluster 0
   of the centres ``encode-features`` writes (most populated first), so the street looks like a
   typical one instead of a patchwork of random lighting. Clusters of unknown order (official
@@ -25,8 +27,9 @@ class StyleTable:
     """Cluster centres of every class, packed for vectorised lookup."""
 
     def __init__(self, clusters: Mapping[int, np.ndarray], num_classes: int, feat_num: int,
-                 most_common_first: bool = True) -> None:
-        """``most_common_first``: cluster 0 of every class is its most common look (native clusters)."""
+                 most_common_first: bool = True, members: Mapping[int, np.ndarray] | None = None) -> None:
+        """``most_common_first``: cluster 0 of every class is its most common look (native clusters).
+        ``members``: training instances per cluster, for the classes that have them."""
         self.feat_num = feat_num
         self.most_common_first = most_common_first
         self.num_classes = num_classes
@@ -37,6 +40,11 @@ class StyleTable:
             if 0 <= class_id < num_classes:
                 self.counts[class_id] = len(centres)
                 self.centres[class_id, : len(centres)] = centres
+        # cumulative share of each class's clusters (rows without members stay NaN: uniform pick)
+        self.cumulative = np.full((num_classes, self.centres.shape[1]), np.nan)
+        for class_id, counts in (members or {}).items():
+            if 0 <= class_id < num_classes and len(counts) == self.counts[class_id] and counts.sum() > 0:
+                self.cumulative[class_id, : len(counts)] = np.cumsum(counts) / counts.sum()
 
     def num_styles(self, class_id: int) -> int:
         return int(self.counts[class_id]) if 0 <= class_id < self.num_classes else 0
@@ -44,10 +52,16 @@ class StyleTable:
     def default_cluster(self, instance_ids: np.ndarray, seed: int) -> np.ndarray:
         """The cluster of each instance id without a chosen style: reproducibly pseudo-random for
         objects, the most common one for regions (see the module docstring); 0 where a class has none."""
-        classes = class_of_instance(instance_ids)
-        counts = self.counts[np.clip(classes, 0, self.num_classes - 1)]
-        picked = (_mix(instance_ids.astype(np.uint64) ^ np.uint64(seed * 0x9E3779B1 & 0xFFFFFFFF))
-                  % np.maximum(counts, 1).astype(np.uint64)).astype(np.int64)
+        classes = np.clip(class_of_instance(instance_ids), 0, self.num_classes - 1)
+        counts = self.counts[classes]
+        hashed = _mix(np.asarray(instance_ids).astype(np.uint64) ^ np.uint64(seed * 0x9E3779B1 & 0xFFFFFFFF))
+        picked = (hashed % np.maximum(counts, 1).astype(np.uint64)).astype(np.int64)
+        cumulative = self.cumulative[classes]
+        weighted = ~np.isnan(cumulative[:, 0])
+        if weighted.any():  # inverse CDF of the member counts at a uniform draw from the hash's top bits
+            draw = (hashed[weighted] >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+            below = (draw[:, None] >= cumulative[weighted]).sum(1)
+            picked[weighted] = np.minimum(below, counts[weighted] - 1)
         if self.most_common_first:
             picked[np.asarray(instance_ids) < INSTANCE_FACTOR] = 0
         return picked
