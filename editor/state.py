@@ -235,6 +235,11 @@ class EditorState(QObject):
         renderer = self.worker.model if self.worker is not None else None
         return renderer.num_styles(class_of(instance)) if renderer is not None else 0
 
+    def style_shares(self, instance: int) -> np.ndarray | None:
+        """Each style's share of the training instances of the object's class, where the model knows it."""
+        renderer = self.worker.model if self.worker is not None else None
+        return renderer.style_shares(class_of(instance)) if renderer is not None else None
+
     def set_style(self, instance: int, style: Style | None) -> bool:
         edit = SetStyles({instance: style}, description="Style")
         return self.apply(edit) is not None

@@ -147,11 +147,13 @@ class StylePalette(QWidget):
         box = self.state.selection_box
         if box is None:
             return
+        shares = self.state.style_shares(sel)
         for i in range(n):
             button = QToolButton()
             button.setIconSize(ICON)
             button.setText(f"Style {i}")
-            button.setToolTip(f"Apply style {i} (cluster {i}) to {name}")
+            common = f", {shares[i]:.0%} of the training examples" if shares is not None else ""
+            button.setToolTip(f"Apply style {i} (cluster {i}{common}) to {name}")
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setCheckable(True)
             button.setAutoRaise(True)

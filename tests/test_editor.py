@@ -31,6 +31,9 @@ class FakeRenderer:
     def num_styles(self, class_id: int) -> int:
         return 4 if class_id in (ROAD, CAR, TRUCK, SKY) else 0
 
+    def style_shares(self, class_id: int) -> None:
+        return None
+
     def render(self, labels, instances, styles, seed=0):
         self.calls += 1
         end = time.perf_counter() + self.delay
@@ -430,9 +433,11 @@ def test_unsaved_changes_prompt_can_cancel_close(make_window, monkeypatch) -> No
 
 
 def test_real_tiny_checkpoint_loads_renders_and_makes_thumbnails(make_window, qtbot, tmp_path) -> None:
-    from model.checkpoint import make_random_checkpoint
+    from model.checkpoint import load_clusters, make_random_checkpoint, save_clusters
 
     folder = make_random_checkpoint(tmp_path / "ckpt")
+    centres, _ = load_clusters(folder / "clusters.npz")
+    save_clusters(folder / "clusters.npz", centres, {c: np.full(len(v), 5) for c, v in centres.items()})
     window = make_window(size=(128, 64))
     window.load_model(folder)
     qtbot.waitUntil(lambda: window.worker.renderer is not None, timeout=20000)
@@ -444,6 +449,8 @@ def test_real_tiny_checkpoint_loads_renders_and_makes_thumbnails(make_window, qt
     assert window.state.selection == 26000
     buttons = window.style_palette.buttons
     assert len(buttons) == window.worker.renderer.num_styles(CAR) > 0
+    share = f"{1 / len(buttons):.0%} of the training examples"  # equal member counts
+    assert all(share in b.toolTip() for b in buttons), buttons[0].toolTip()
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in buttons), timeout=20000)
 
 

@@ -57,6 +57,9 @@ class CachingFake:
     def num_styles(self, class_id: int) -> int:
         return 0
 
+    def style_shares(self, class_id: int) -> None:
+        return None
+
     def render_crop(self, labels, instances, styles, box, seed=0):
         x0, y0, x1, y1 = box
         return self.colour(labels[y0:y1, x0:x1])

@@ -72,6 +72,10 @@ class Renderer:
     def num_styles(self, class_id: int) -> int:
         return self.styles.num_styles(class_id) if self.feat_num else 0
 
+    def style_shares(self, class_id: int) -> np.ndarray | None:
+        """Each style's share of the class's training instances (None: unknown)."""
+        return self.styles.shares(class_id) if self.feat_num else None
+
     # ----- inputs -------------------------------------------------------------------------------
     def check_maps(self, labels: np.ndarray, instances: np.ndarray) -> None:
         if labels.shape != instances.shape or labels.ndim != 2:

@@ -152,6 +152,9 @@ class IncrementalRenderer:
     def num_styles(self, class_id: int) -> int:
         return self.renderer.num_styles(class_id)
 
+    def style_shares(self, class_id: int) -> np.ndarray | None:
+        return self.renderer.style_shares(class_id)
+
     def render(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
                seed: int = 0) -> np.ndarray:
         """The whole frame, updated incrementally from the cache when there is one (else rendered)."""

@@ -49,6 +49,12 @@ class StyleTable:
     def num_styles(self, class_id: int) -> int:
         return int(self.counts[class_id]) if 0 <= class_id < self.num_classes else 0
 
+    def shares(self, class_id: int) -> np.ndarray | None:
+        """Each cluster's share of the class's training instances, or None where they are unknown."""
+        if not 0 <= class_id < self.num_classes or np.isnan(self.cumulative[class_id, 0]):
+            return None
+        return np.diff(self.cumulative[class_id, : self.counts[class_id]], prepend=0.0)
+
     def default_cluster(self, instance_ids: np.ndarray, seed: int) -> np.ndarray:
         """The cluster of each instance id without a chosen style: reproducibly pseudo-random for
         objects, the most common one for regions (see the module docstring); 0 where a class has none."""
