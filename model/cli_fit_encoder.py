@@ -7,15 +7,12 @@ Copies checkpoint C to NEW with E refitted so that every instance's code says it
 from __future__ import annotations
 
 import argparse
-import logging
 import shutil
 from pathlib import Path
 
 from model.checkpoint import CLUSTERS_FILE, ENCODER_FILE, load_native, save_checkpoint
 from model.cli_args import int_at_least
 from model.errors import CheckpointError, EditorError
-
-log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
         photos = pool_dataset(dataset, downsample, progress=True)
     except ValueError as exc:
         raise EditorError(f"{args.data}: {exc}") from None
-    config = EncoderFitConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, downsample=downsample,
-                              seed=args.seed)
+    config = EncoderFitConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     torch.manual_seed(args.seed)
     before = colour_error(model.encoder, photos)
     fit_encoder(model.encoder, photos, config, progress=True)

@@ -36,7 +36,6 @@ class EncoderFitConfig:
     steps: int = 300
     batch_size: int = 4
     lr: float = 1e-3
-    downsample: int = 2  # how many times the photo is pooled before E sees it (training.json's)
     seed: int = 0
 
 
@@ -93,4 +92,5 @@ def fit_encoder(encoder: FeatureEncoder, photos: PooledPhotos, config: EncoderFi
         losses.append(float(loss.detach()))
         bar.set_postfix(colour_error=f"{np.mean(losses[-20:]):.4f}")
     encoder.eval()
+    log.info("fitted E for %d steps: colour error %.4f over the last 20", config.steps, np.mean(losses[-20:]))
     return losses
