@@ -119,8 +119,10 @@ def test_encode_features_cli_gives_known_clusters(tmp_path):
     state[last.replace("weight", "bias")] = bias
     save_file(state, str(checkpoint / "encoder.safetensors"))
     write_folder(tmp_path / "data", "train", 3)
-    assert run_command(["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"),
-                        "--min-pixels", "4"]) == 0
+    args = ["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"), "--min-pixels", "4"]
+    assert run_command(args) == 0
+    assert load_clusters(checkpoint / "clusters.npz")[1] == {}  # counts only when asked for
+    assert run_command([*args, "--store-members"]) == 0
     clusters, members = load_clusters(checkpoint / "clusters.npz")
     assert sorted(clusters) == [7, 11, 23, 26] and sorted(members) == sorted(clusters)
     assert all(counts.sum() > 0 for counts in members.values())
