@@ -23,10 +23,9 @@ import torch
 from tqdm import tqdm
 
 from model.data.folders import PairedDataset
-from model.features import instance_colours, pooled_instances, raw_instance_codes
+from model.features import instance_colours, linear_fit_error, pooled_instances, raw_instance_codes
 from model.networks.encoder import FeatureEncoder
 from model.networks.generator import downsample_input
-from model.train import linear_fit_error
 
 log = logging.getLogger(__name__)
 

@@ -77,6 +77,18 @@ def instance_colours(image: torch.Tensor, instances: torch.Tensor, downsample: i
     return means
 
 
+def linear_fit_error(codes: torch.Tensor, colours: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
+    """Mean L1 error of the least-squares affine map from S×F ``codes`` to S×3 ``colours``.
+
+    The map is solved afresh on every batch (ridge-regularised normal equations), so there is no
+    read-out to train: the error says how much colour the codes carry, and its gradient reaches
+    E through the solution."""
+    design = torch.cat([codes, torch.ones_like(codes[:, :1])], 1)
+    gram = design.T @ design + ridge * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
+    weights = torch.linalg.solve(gram, design.T @ colours)
+    return nn.functional.l1_loss(design @ weights, colours)
+
+
 # ----- clustering -------------------------------------------------------------------------------
 def class_of_ids(ids: torch.Tensor) -> torch.Tensor:
     return torch.where(ids >= INSTANCE_FACTOR, torch.div(ids, INSTANCE_FACTOR, rounding_mode="floor"), ids)

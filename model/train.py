@@ -43,7 +43,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from model.checkpoint import LoadedModel, ModelConfig, load_checkpoint, save_checkpoint
 from model.errors import CheckpointError, EditorError
-from model.features import codes_per_pixel, instance_colours, pooled_instances, raw_instance_codes
+from model.features import (codes_per_pixel, instance_colours, linear_fit_error, pooled_instances,
+                            raw_instance_codes)
 from model.frozen_stats_loss import random_block_edit
 from model.input_pyramid import Box, InputPyramid, crop, scale_box
 from model.labels import LabelSet
@@ -258,18 +259,6 @@ class GeneratorStack(nn.Module):
             return pyramid.label_channels(base, full_box), enhancer_forward_cropped(enhancer, pyramid, box, base)
         x = pyramid.level(base, full_box)
         return x[:, : pyramid.label_nc].detach(), self.generator(x)
-
-
-def linear_fit_error(codes: torch.Tensor, colours: torch.Tensor, ridge: float = 1e-3) -> torch.Tensor:
-    """Mean L1 error of the least-squares affine map from S×F ``codes`` to S×3 ``colours``.
-
-    The map is solved afresh on every batch (ridge-regularised normal equations), so there is no
-    read-out to train: the error says how much colour the codes carry, and its gradient reaches
-    E through the solution."""
-    design = torch.cat([codes, torch.ones_like(codes[:, :1])], 1)
-    gram = design.T @ design + ridge * torch.eye(design.shape[1], dtype=design.dtype, device=design.device)
-    weights = torch.linalg.solve(gram, design.T @ colours)
-    return nn.functional.l1_loss(design @ weights, colours)
 
 
 def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0) -> torch.Tensor:

@@ -193,7 +193,7 @@ def test_class_balanced_l1_trains_on_a_crop(tmp_path):
 
 
 def test_linear_fit_error_is_zero_for_an_affine_relation_and_its_gradient_reaches_the_codes():
-    from model.train import linear_fit_error
+    from model.features import linear_fit_error
 
     codes = torch.randn(40, 3, generator=torch.Generator().manual_seed(0), requires_grad=True)
     colours = codes.detach() @ torch.tensor([[0.5, 0.0, 0.1], [0.0, -0.3, 0.2], [0.1, 0.1, 0.0]]) + 0.2
