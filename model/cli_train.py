@@ -90,6 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--fix-global-steps", type=int)
     g = parser.add_argument_group("run")
     g.add_argument("--save-every-minutes", type=float, default=d.save_every_minutes)
+    g.add_argument("--keep-saves", action="store_true",
+                   help="also keep each save's checkpoint in runs/NAME/saves/step_N, not only the latest")
     g.add_argument("--sample-every", type=int, default=d.sample_every)
     g.add_argument("--log-every", type=int, default=d.log_every)
     g.add_argument("--threads", type=int, help="torch CPU threads")
@@ -112,7 +114,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         frozen_stats_area=args.frozen_stats_area, epochs=args.epochs, decay_epochs=args.decay_epochs, max_steps=args.max_steps,
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
-        ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, sample_every=args.sample_every,
+        ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, keep_saves=args.keep_saves,
+        sample_every=args.sample_every,
         log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,
     )

@@ -5,6 +5,7 @@ optimisers, and each ``step`` updates D and then G on one batch. Everything a ru
 ``runs/NAME/``:
 
     checkpoint/        the native model (model.checkpoint.save_checkpoint) + training.json
+    saves/step_N/      with --keep-saves, a copy of checkpoint/ at every save (to score them all later)
     state.safetensors  D weights, both optimisers' states and G/E weights: what ``resume`` reads
     state.json         the step count and the TrainConfig of the run
     loss_log.csv       one row per logged step
@@ -27,6 +28,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import threading
 import time
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 
 STATE_FILE = "state.safetensors"
 STATE_JSON = "state.json"
+SAVES_DIR = "saves"  # with --keep-saves: one exported checkpoint per save, step_NNNNNNN
 TRAINING_JSON = "training.json"
 Size = tuple[int, int]  # (width, height)
 
@@ -120,6 +123,7 @@ class TrainConfig:
     ema_decay: float = 0.0  # > 0: export a moving average of G's (and E's) weights (model/weight_average.py)
     # runs
     save_every_minutes: float = 5.0
+    keep_saves: bool = False  # also copy each exported checkpoint to runs/NAME/saves/step_N (to score later)
     sample_every: int = 200
     log_every: int = 10
     threads: int | None = None
@@ -675,6 +679,11 @@ class Trainer:
         folder = save_checkpoint(run_dir / "checkpoint", model_config, exported.generator, exported.encoder)
         atomic_write_json({"encoder_downsample": self.config.encoder_downsample, "step": self.step,
                            "train": self.config.to_json()}, folder / TRAINING_JSON)
+        if self.config.keep_saves:
+            kept = run_dir / SAVES_DIR / f"step_{self.step:07d}"
+            if kept.exists():
+                shutil.rmtree(kept)
+            shutil.copytree(folder, kept)
         tensors = {f"G.{k}": v.detach().cpu().contiguous() for k, v in self.stack.state_dict().items()}
         tensors.update({f"D.{k}": v.detach().cpu().contiguous() for k, v in self.D.state_dict().items()})
         if self.average is not None:

@@ -1,6 +1,7 @@
 """Tiny synthetic street scenes and configs shared by the training, feature and evaluation tests."""
 from __future__ import annotations
 
+import json
 import os
 import socket
 from pathlib import Path
@@ -14,7 +15,8 @@ from torch.utils.data import Dataset
 from model.errors import CheckpointError, EditorError
 from model.labels import cityscapes
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
-from model.train import STATE_FILE, Dist, TrainConfig, Trainer
+from model.checkpoint import load_checkpoint
+from model.train import SAVES_DIR, STATE_FILE, TRAINING_JSON, Dist, TrainConfig, Trainer
 
 SKY, ROAD, BUILDING, CAR = 23, 7, 11, 26
 COLOURS = {SKY: (70, 130, 180), ROAD: (128, 64, 128), BUILDING: (90, 90, 90), CAR: (200, 30, 30)}
@@ -282,6 +284,25 @@ def test_resume_equals_uninterrupted(tmp_path, ema_decay):
     assert (tmp_path / "resumed" / "loss_log.csv").exists()
 
 
+def test_keep_saves_keeps_every_save_and_the_latest_stays_in_checkpoint(tmp_path):
+    label_set = cityscapes()
+    for steps in (1, 2):  # two runs of one save each: the second resumes the first
+        Trainer(local_config(tmp_path, "kept", max_steps=steps, keep_saves=True), TinyScenes(3), label_set,
+                Dist()).train()
+    run = tmp_path / "kept"
+    kept = sorted(p.name for p in (run / SAVES_DIR).iterdir())
+    assert kept == ["step_0000001", "step_0000002"]
+    for name, step in zip(kept, (1, 2)):
+        assert json.loads((run / SAVES_DIR / name / TRAINING_JSON).read_text())["step"] == step
+        assert load_checkpoint(run / SAVES_DIR / name).config.feat_num == 3
+    first, last = (load_file(str(run / SAVES_DIR / name / "generator.safetensors")) for name in kept)
+    latest = load_file(str(run / "checkpoint" / "generator.safetensors"))
+    assert any(not torch.equal(first[k], last[k]) for k in first)  # a real copy per step
+    assert all(torch.equal(latest[k], last[k]) for k in latest)
+    Trainer(local_config(tmp_path, "plain", max_steps=1), TinyScenes(3), label_set, Dist()).train()
+    assert not (tmp_path / "plain" / SAVES_DIR).exists()  # off by default
+
+
 def test_weight_average_follows_its_formula_and_is_what_the_run_exports(tmp_path):
     config = tiny_config(tmp_path, "avg", lambda_l1=10.0, lr=2e-3, max_steps=3, ema_decay=0.5)
     trainer = Trainer(config, TinyScenes(count=1), cityscapes(), Dist())
@@ -380,8 +401,6 @@ def test_train_cli_smoke(tmp_path):
     run = tmp_path / "runs" / "cli"
     assert (run / "samples" / "latest.png").exists()
     assert (run / "checkpoint" / "encoder.safetensors").exists()
-    from model.checkpoint import load_checkpoint
-
     assert load_checkpoint(run / "checkpoint").config.train_size == (64, 32)
 
 
