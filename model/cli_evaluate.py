@@ -51,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
                       cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes,
                       augmentation=Augmentation() if args.judge_augment == "pspnet" else None, progress=True)
     names = {label.id: label.name for label in renderer.label_set.labels}
-    print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s}")
-    for class_id, real, fake in zip(report.classes, report.iou_real, report.iou_generated):
-        print(f"{names.get(class_id, str(class_id)):16s} {real:9.3f} {fake:9.3f}")
+    # Every class present counts alike in the mean, so the support columns say which IoUs rest on a
+    # few hundred judge pixels and swing the ratio most from one checkpoint to the next.
+    print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s} {'pixels':>9s} {'scenes':>7s}")
+    for class_id, real, fake, pixels, scenes in zip(report.classes, report.iou_real, report.iou_generated,
+                                                    report.pixels, report.scenes_with):
+        print(f"{names.get(class_id, str(class_id)):16s} {real:9.3f} {fake:9.3f} {int(pixels):9d} {int(scenes):7d}")
     print(f"mIoU real      {report.miou_real:.3f}")
     print(f"mIoU generated {report.miou_generated:.3f}")
     low, high = report.ratio_interval

@@ -106,6 +106,8 @@ class Report:
     ceilings: dict[str, float] = field(default_factory=dict)  # degraded real photos: name → mIoU
     ratio_interval: tuple[float, float] = (float("nan"), float("nan"))  # 95%, scenes resampled
     scene_count: int = 0
+    pixels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per class: its test pixels at judge size
+    scenes_with: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per class: test scenes showing it
 
     @property
     def ratio(self) -> float:
@@ -248,4 +250,5 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, size: tuple[in
             appearance.append(result)
     return Report(mean_iou(matrix_real), mean_iou(matrix_fake), classes, iou_per_class(matrix_real),
                   iou_per_class(matrix_fake), seconds, appearance, ceilings,
-                  bootstrap_ratio(scenes_real, scenes_fake, seed=seed), len(scenes_real))
+                  bootstrap_ratio(scenes_real, scenes_fake, seed=seed), len(scenes_real),
+                  pixels=matrix_real.sum(1), scenes_with=(scenes_real.sum(2) > 0).sum(0))

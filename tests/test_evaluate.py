@@ -93,7 +93,8 @@ def test_evaluate_cli_runs(tmp_path, capsys):
                         "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu", "--appearance-scenes", "2"])
     assert code == 0
     out = capsys.readouterr().out
-    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "appearance", "ceiling flat", "ceiling blur"):
+    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "appearance", "ceiling flat", "ceiling blur",
+                "pixels", "scenes"):
         assert key in out
     assert sum(line.startswith("appearance     car") for line in out.splitlines()) == 2  # both held-out scenes
     assert (tmp_path / "out" / "render_00.png").exists()
@@ -143,6 +144,23 @@ def test_evaluate_reuses_the_cached_judge_until_the_data_changes(tmp_path, caplo
         evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
         assert "reusing the judge" not in caplog.text
         assert len(list((data / JUDGE_FOLDER).glob("*.safetensors"))) == 2
+
+
+def test_the_report_gives_each_class_its_test_pixels_and_scenes(tmp_path):
+    from model.evaluate import evaluate, load_split
+    from model.labels import cityscapes
+    from model.render.full import Renderer
+
+    data = tmp_path / "data"
+    write_folder(data, "train", 3)
+    write_folder(data, "test", 3, start=100)
+    renderer = Renderer.from_checkpoint(make_random_checkpoint(tmp_path / "ckpt", tiny=True), "cpu")
+    report = evaluate(renderer, data, cityscapes(), (32, 16), steps=2, cache_judge=False)
+    labels = load_split(data, "test", cityscapes(), (32, 16)).labels  # 3×16×32 class ids
+    for class_id, pixels, scenes in zip(report.classes, report.pixels, report.scenes_with):
+        assert pixels == (labels == class_id).sum()
+        assert scenes == (labels == class_id).any(axis=(1, 2)).sum()
+    assert report.pixels.sum() > 0 and report.scenes_with.max() <= 3
 
 
 @pytest.mark.skipif(not (DEFAULT / "config.json").exists(), reason="no bundled default checkpoint")
