@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'class':16s} {'IoU real':>9s} {'IoU gen':>9s} {'pixels':>9s} {'scenes':>7s}")
     for class_id, real, fake, pixels, scenes in zip(report.classes, report.iou_real, report.iou_generated,
                                                     report.pixels, report.scenes_with):
-        print(f"{names.get(class_id, str(class_id)):16s} {real:9.3f} {fake:9.3f} {int(pixels):9d} {int(scenes):7d}")
+        name = names.get(class_id, str(class_id))
+        print(f"{name:16s} {real:9.3f} {fake:9.3f} {int(pixels):9d} {int(scenes):7d}")
     print(f"mIoU real      {report.miou_real:.3f}")
     print(f"mIoU generated {report.miou_generated:.3f}")
     low, high = report.ratio_interval

@@ -106,8 +106,9 @@ class Report:
     ceilings: dict[str, float] = field(default_factory=dict)  # degraded real photos: name → mIoU
     ratio_interval: tuple[float, float] = (float("nan"), float("nan"))  # 95%, scenes resampled
     scene_count: int = 0
-    pixels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per class: its test pixels at judge size
-    scenes_with: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # per class: test scenes showing it
+    # per class: its pixels in the held-out labels at the judge's size, and the held-out scenes showing it
+    pixels: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    scenes_with: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     @property
     def ratio(self) -> float:
