@@ -23,6 +23,7 @@ import torch
 from tqdm import tqdm
 
 from model.data.folders import PairedDataset
+from model.evaluate import to_tensor
 from model.features import instance_colours, linear_fit_error, pooled_instances, raw_instance_codes
 from model.networks.encoder import FeatureEncoder
 from model.networks.generator import downsample_input
@@ -50,7 +51,7 @@ def pool_dataset(dataset: PairedDataset, downsample: int, progress: bool = False
     images, instances = [], []
     for i in tqdm(range(len(dataset)), desc="pooling photos", unit="photo", disable=not progress):
         _, inst, img = dataset.load_arrays(i)
-        image = torch.from_numpy(np.ascontiguousarray(img)).permute(2, 0, 1).float()[None].div(127.5).sub(1.0)
+        image = to_tensor([img])
         for _ in range(downsample):
             image = downsample_input(image)
         images.append(image[0])
