@@ -115,8 +115,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         lr=args.lr, lr_encoder=args.lr_encoder, beta1=args.beta1, fix_global_epochs=args.fix_global_epochs,
         fix_global_steps=args.fix_global_steps, init_global=args.init_global, init_weights=args.init_weights,
         ema_decay=args.ema_decay, save_every_minutes=args.save_every_minutes, keep_saves=args.keep_saves,
-        sample_every=args.sample_every,
-        log_every=args.log_every,
+        sample_every=args.sample_every, log_every=args.log_every,
         threads=args.threads, device=args.device, amp=not args.no_amp,
     )
 

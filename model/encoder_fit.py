@@ -22,8 +22,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.data.folders import PairedDataset
-from model.evaluate import to_tensor
+from model.data.folders import PairedDataset, photo_tensor
 from model.features import instance_colours, linear_fit_error, pooled_instances, raw_instance_codes
 from model.networks.encoder import FeatureEncoder
 from model.networks.generator import downsample_input
@@ -51,7 +50,7 @@ def pool_dataset(dataset: PairedDataset, downsample: int, progress: bool = False
     images, instances = [], []
     for i in tqdm(range(len(dataset)), desc="pooling photos", unit="photo", disable=not progress):
         _, inst, img = dataset.load_arrays(i)
-        image = to_tensor([img])
+        image = photo_tensor(img)[None]
         for _ in range(downsample):
             image = downsample_input(image)
         images.append(image[0])

@@ -26,7 +26,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from model.data.folders import LoaderConfig, PairedDataset
+from model.data.folders import LoaderConfig, PairedDataset, photo_tensor
 from model.labels import LabelSet
 from model.render.full import Renderer
 from model.segmenter import (Augmentation, Segmenter, bootstrap_ratio, confusion, iou_per_class, mean_iou,
@@ -57,7 +57,7 @@ def shrink_labels(labels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def to_tensor(images: list[np.ndarray]) -> torch.Tensor:
-    return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+    return torch.stack([photo_tensor(image) for image in images])
 
 
 def load_split(root: Path, phase: str, label_set: LabelSet, size: tuple[int, int], limit: int | None = None,

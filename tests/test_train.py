@@ -12,10 +12,10 @@ import torch
 from safetensors.torch import load_file
 from torch.utils.data import Dataset
 
+from model.checkpoint import load_checkpoint
 from model.errors import CheckpointError, EditorError
 from model.labels import cityscapes
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
-from model.checkpoint import load_checkpoint
 from model.train import SAVES_DIR, STATE_FILE, TRAINING_JSON, Dist, TrainConfig, Trainer
 
 SKY, ROAD, BUILDING, CAR = 23, 7, 11, 26

@@ -229,6 +229,11 @@ def transform_geometry(config: LoaderConfig, size: tuple[int, int], rng: np.rand
     return target, box, flip
 
 
+def photo_tensor(image: np.ndarray) -> torch.Tensor:
+    """An H×W×3 uint8 photo (any strides) as a 3×H×W float tensor in [-1, 1], G's and E's range."""
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0)
+
+
 class PairedDataset(Dataset):
     """Training pairs: {"label": LongTensor H×W, "inst": LongTensor H×W, "image": 3×H×W in [-1, 1], "path"}.
 
@@ -290,7 +295,7 @@ class PairedDataset(Dataset):
             labels, instances, image = labels[y:y + h, x:x + w], instances[y:y + h, x:x + w], image[y:y + h, x:x + w]
         if flip:
             labels, instances, image = labels[:, ::-1], instances[:, ::-1], image[:, ::-1]
-        image_t = torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1))).float().div_(127.5).sub_(1.0)
+        image_t = photo_tensor(image)
         return {
             "label": torch.from_numpy(np.ascontiguousarray(labels, dtype=np.int64)),
             "inst": torch.from_numpy(np.ascontiguousarray(instances, dtype=np.int64)),
