@@ -120,6 +120,7 @@ class TrainConfig:
     fix_global_steps: int | None = None
     init_global: Path | None = None  # a run or checkpoint with a GlobalGenerator (+E) to start from
     init_weights: Path | None = None  # a run or checkpoint of this very architecture: continue from its G (+E)
+    # with both, init_global replaces the global part (and E) that init_weights loaded
     ema_decay: float = 0.0  # > 0: export a moving average of G's (and E's) weights (model/weight_average.py)
     # runs
     save_every_minutes: float = 5.0
@@ -408,9 +409,10 @@ class Trainer:
         self.average: WeightAverage | None = None
         saved_average: dict[str, torch.Tensor] = {}
         if not self.resume(saved_average):
+            # both: the enhancer levels come from init_weights, the global part (and E) from init_global
             if config.init_weights is not None:
                 self.load_init_weights(config.init_weights)
-            elif config.init_global is not None:
+            if config.init_global is not None:
                 self.load_init_global(config.init_global)
         if config.ema_decay:
             self.average = WeightAverage(self.stack, config.ema_decay)

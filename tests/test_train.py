@@ -333,6 +333,27 @@ def test_init_global_copies_global_weights(tmp_path):
     torch.testing.assert_close(local.stack.generator.model[1].weight, coarse["model.1.weight"])
 
 
+def test_init_global_with_init_weights_keeps_the_enhancer_levels_and_replaces_the_global_part(tmp_path):
+    label_set = cityscapes()
+    Trainer(tiny_config(tmp_path, "coarse", ngf=8, max_steps=1), TinyScenes(1), label_set, Dist()).train()
+    Trainer(local_config(tmp_path, "first", max_steps=1), TinyScenes(1), label_set, Dist()).train()
+    both = Trainer(local_config(tmp_path, "both", max_steps=0, init_weights=tmp_path / "first",
+                                init_global=tmp_path / "coarse"), TinyScenes(1), label_set, Dist())
+    coarse = load_file(str(tmp_path / "coarse" / "checkpoint" / "generator.safetensors"))
+    first = load_file(str(tmp_path / "first" / "checkpoint" / "generator.safetensors"))
+    state = both.stack.generator.state_dict()
+    global_keys = [k for k in state if k.startswith("model.")]
+    level_keys = [k for k in state if not k.startswith("model.")]
+    assert global_keys and level_keys
+    for key in global_keys:
+        torch.testing.assert_close(state[key], coarse[key], msg=key)
+    assert any(not torch.equal(state[k], first[k]) for k in global_keys)  # really replaced
+    for key in level_keys:
+        torch.testing.assert_close(state[key], first[key], msg=key)
+    encoder = load_file(str(tmp_path / "coarse" / "checkpoint" / "encoder.safetensors"))
+    torch.testing.assert_close(both.stack.encoder.model[1].weight, encoder["model.1.weight"])
+
+
 def test_init_weights_continues_g_and_e_and_refuses_another_architecture(tmp_path):
     label_set = cityscapes()
     Trainer(local_config(tmp_path, "first", max_steps=1), TinyScenes(1), label_set, Dist()).train()
