@@ -407,8 +407,8 @@ class Trainer:
             raise EditorError("every loss is off: give --lambda-l1, --vgg-weights, --lambda-gan or --lambda-feat")
         self.step = 0
         self.average: WeightAverage | None = None
-        saved_average: dict[str, torch.Tensor] = {}
-        if not self.resume(saved_average):
+        saved_average = self.resume()
+        if saved_average is None:
             # both: the enhancer levels come from init_weights, the global part (and E) from init_global
             if config.init_weights is not None:
                 self.load_init_weights(config.init_weights)
@@ -416,7 +416,7 @@ class Trainer:
                 self.load_init_global(config.init_global)
         if config.ema_decay:
             self.average = WeightAverage(self.stack, config.ema_decay)
-            if saved_average:
+            if saved_average:  # None (a fresh run) or empty (a resumed run that kept no average)
                 self.average.load_state_dict(saved_average)
             log.info("exporting a moving average of the weights (decay %g)", config.ema_decay)
         self.g_train: nn.Module = self.stack
@@ -697,12 +697,12 @@ class Trainer:
                            "config": self.config.to_json()}, run_dir / STATE_JSON)
         log.info("saved step %d to %s", self.step, run_dir)
 
-    def resume(self, saved_average: dict[str, torch.Tensor]) -> bool:
-        """Load ``runs/NAME/state.*`` when present; True if it did. The weight average, if the run
-        kept one, is left in ``saved_average``."""
+    def resume(self) -> dict[str, torch.Tensor] | None:
+        """Load ``runs/NAME/state.*`` when present. Returns None when there is none to resume, else
+        the run's saved weight average (empty if it kept none), for the caller to restore."""
         run_dir = self.config.run_dir
         if not (run_dir / STATE_FILE).exists() or not (run_dir / STATE_JSON).exists():
-            return False
+            return None
         try:
             meta = json.loads((run_dir / STATE_JSON).read_text(encoding="utf-8"))
             tensors = load_file(str(run_dir / STATE_FILE))
@@ -710,13 +710,13 @@ class Trainer:
             self.D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
             restore_optimizer(self.opt_G, tensors, "optG", meta["param_groups_G"])
             restore_optimizer(self.opt_D, tensors, "optD", meta["param_groups_D"])
-            saved_average.update({k[2:]: v for k, v in tensors.items() if k.startswith("A.")})
+            saved_average = {k[2:]: v for k, v in tensors.items() if k.startswith("A.")}
         except (OSError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
             raise CheckpointError(f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})",
                                   run_dir) from None
         self.step = int(meta["step"])
         log.info("resumed %s at step %d", run_dir, self.step)
-        return True
+        return saved_average
 
 
 def _stop_on_sigterm() -> threading.Event:
