@@ -34,6 +34,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the judge's training augmentation: PSPNet's mirror, resize 0.5-2, rotation "
                              "±10° and blur (default), or mirror only (with --steps 600: the judge of "
                              "sessions 3-5)")
+    parser.add_argument("--input-downsample", type=int_at_least(1), metavar="N",
+                        help="score a global G trained with train --input-downsample N on its own: its input "
+                             "pooled N times, its output upsampled bilinearly to native size")
     parser.add_argument("--retrain-judge", action="store_true",
                         help="train a new segmenter instead of reusing the one cached in DATA/.judge/")
 
@@ -45,7 +48,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.steps < 1:
         raise EditorError("--steps must be ≥ 1")
-    renderer = Renderer.from_checkpoint(args.checkpoint, args.device, norm_stats=args.norm_stats)
+    if args.input_downsample:
+        from model.checkpoint import load_checkpoint
+        from model.render.coarse import PooledInputRenderer
+
+        renderer: Renderer = PooledInputRenderer(load_checkpoint(args.checkpoint), args.input_downsample,
+                                                 args.device, norm_stats=args.norm_stats)
+    else:
+        renderer = Renderer.from_checkpoint(args.checkpoint, args.device, norm_stats=args.norm_stats)
     report = evaluate(renderer, args.data, renderer.label_set, args.size, args.steps, args.train_limit,
                       args.test_limit, args.seed, args.out, args.test_phase,
                       cache_judge=not args.retrain_judge, appearance_scenes=args.appearance_scenes,

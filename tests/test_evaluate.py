@@ -177,3 +177,34 @@ def test_default_checkpoint_appearance_control():
     assert result is not None
     assert result["colour_change"] >= 20.0, result
     assert result["far_change"] < 2.0, result
+
+
+def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_path, capsys):
+    from main import run_command
+    from model.checkpoint import load_checkpoint
+    from model.networks.generator import downsample_input
+    from model.render.coarse import PooledInputRenderer
+    from model.render.full import Renderer
+
+    checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True, n_local_enhancers=0)
+    rng = np.random.default_rng(0)
+    labels = rng.choice([7, 8, 26], size=(60, 100)).astype(np.uint8)
+    instances = np.where(labels == 26, 26000 + (np.arange(100) // 25)[None], labels).astype(np.int32)
+    coarse = PooledInputRenderer(load_checkpoint(checkpoint), 2, "cpu")
+    image = coarse.render(labels, instances)
+    assert image.shape == (60, 100, 3)
+    x = coarse.network_input(labels, instances, {})  # padded to G's stride × 4
+    assert x.shape[-2] % (coarse.stride) == 0 and coarse.stride == 4 * Renderer(load_checkpoint(checkpoint)).stride
+    with torch.inference_mode():
+        small = coarse.generator(downsample_input(downsample_input(x)))
+        expected = torch.nn.functional.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
+    expected = np.clip((expected[0, :, :60, :100].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255).astype(np.uint8)
+    assert np.array_equal(image, expected)
+    assert not np.array_equal(image, Renderer(load_checkpoint(checkpoint), "cpu").render(labels, instances))
+
+    data = tmp_path / "data"
+    write_folder(data, "train", 4)
+    write_folder(data, "test", 2, start=100)
+    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--size", "32x16",
+                        "--steps", "3", "--device", "cpu", "--input-downsample", "2"])
+    assert code == 0 and "mIoU generated" in capsys.readouterr().out
