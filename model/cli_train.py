@@ -40,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--encoder-downsample", type=int, default=d.encoder_downsample,
                    help="E sees the image average-pooled this many times (default %(default)s)")
     g.add_argument("--init-global", type=Path,
-                   help="run folder or checkpoint of a trained global G (+E); with --init-weights it replaces "
-                        "that checkpoint's global part and E, keeping its enhancer levels")
+                   help="run folder or checkpoint of a trained global G (+E); with --init-weights it "
+                        "replaces that checkpoint's global part and E, keeping its enhancer levels")
     g.add_argument("--init-weights", type=Path,
                    help="run folder or checkpoint of this architecture: start G (+E) from it, with a fresh D")
     g.add_argument("--ema-decay", type=float, default=d.ema_decay, metavar="D",

@@ -191,16 +191,18 @@ def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_p
     labels = rng.choice([7, 8, 26], size=(60, 100)).astype(np.uint8)
     instances = np.where(labels == 26, 26000 + (np.arange(100) // 25)[None], labels).astype(np.int32)
     coarse = PooledInputRenderer(load_checkpoint(checkpoint), 2, "cpu")
+    native = Renderer(load_checkpoint(checkpoint), "cpu")
     image = coarse.render(labels, instances)
     assert image.shape == (60, 100, 3)
     x = coarse.network_input(labels, instances, {})  # padded to G's stride × 4
-    assert x.shape[-2] % (coarse.stride) == 0 and coarse.stride == 4 * Renderer(load_checkpoint(checkpoint)).stride
+    assert coarse.stride == 4 * native.stride and x.shape[-2] % coarse.stride == 0
     with torch.inference_mode():
         small = coarse.generator(downsample_input(downsample_input(x)))
-        expected = torch.nn.functional.interpolate(small, size=x.shape[-2:], mode="bilinear", align_corners=False)
-    expected = np.clip((expected[0, :, :60, :100].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255).astype(np.uint8)
-    assert np.array_equal(image, expected)
-    assert not np.array_equal(image, Renderer(load_checkpoint(checkpoint), "cpu").render(labels, instances))
+        upsampled = torch.nn.functional.interpolate(small, size=x.shape[-2:], mode="bilinear",
+                                                    align_corners=False)
+    expected = np.clip((upsampled[0, :, :60, :100].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255)
+    assert np.array_equal(image, expected.astype(np.uint8))
+    assert not np.array_equal(image, native.render(labels, instances))
 
     data = tmp_path / "data"
     write_folder(data, "train", 4)
