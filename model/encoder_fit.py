@@ -50,9 +50,7 @@ def pool_dataset(dataset: PairedDataset, downsample: int, progress: bool = False
     images, instances = [], []
     for i in tqdm(range(len(dataset)), desc="pooling photos", unit="photo", disable=not progress):
         _, inst, img = dataset.load_arrays(i)
-        image = photo_tensor(img)[None]
-        for _ in range(downsample):
-            image = downsample_input(image)
+        image = downsample_input(photo_tensor(img)[None], downsample)
         images.append(image[0])
         instances.append(pooled_instances(torch.from_numpy(inst.astype(np.int64))[None], downsample)[0])
     sizes = {tuple(image.shape) for image in images}

@@ -37,8 +37,7 @@ def raw_instance_codes(
     encoder: FeatureEncoder, image: torch.Tensor, instances: torch.Tensor, downsample: int = 0
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """E at 2^-downsample resolution, pooled per instance: (S×2 [n, id] sorted, S×F means, S pixel counts)."""
-    for _ in range(downsample):
-        image = downsample_input(image)
+    image = downsample_input(image, downsample)
     small = pooled_instances(instances.long(), downsample)
     _, unique, means, counts = instance_means(encoder.model(image), small)
     return unique, means, counts
@@ -71,8 +70,7 @@ def codes_per_pixel(unique: torch.Tensor, means: torch.Tensor, instances: torch.
 
 def instance_colours(image: torch.Tensor, instances: torch.Tensor, downsample: int = 0) -> torch.Tensor:
     """S×3 mean colour of every instance, at E's resolution and in ``raw_instance_codes``' order."""
-    for _ in range(downsample):
-        image = downsample_input(image)
+    image = downsample_input(image, downsample)
     _, _, means, _ = instance_means(image, pooled_instances(instances.long(), downsample))
     return means
 

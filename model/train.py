@@ -530,9 +530,7 @@ class Trainer:
         flip, box = self.random_geometry(self.step, (labels.shape[-1] // scale, labels.shape[-2] // scale))
         if flip:
             labels, instances, image = labels.flip(-1), instances.flip(-1), image.flip(-1)
-        real = image
-        for _ in range(config.input_downsample):
-            real = downsample_input(real)
+        real = downsample_input(image, config.input_downsample)
         if box is not None:
             real = crop(real, box, 0)
 

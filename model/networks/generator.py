@@ -64,9 +64,12 @@ class GlobalGenerator(nn.Module):
         return self.model(x)
 
 
-def downsample_input(x: torch.Tensor) -> torch.Tensor:
-    """The enhancer's input pyramid step: AvgPool(3, stride 2, padding 1, count_include_pad=False)."""
-    return nn.functional.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+def downsample_input(x: torch.Tensor, times: int = 1) -> torch.Tensor:
+    """The enhancer's input pyramid step, ``times`` over: AvgPool(3, stride 2, padding 1,
+    count_include_pad=False)."""
+    for _ in range(times):
+        x = nn.functional.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+    return x
 
 
 class LocalEnhancer(nn.Module):

@@ -26,12 +26,8 @@ class PooledInputRenderer(Renderer):
         self.levels = levels
         self.stride *= 2 ** levels  # the pooled input must still be a multiple of G's own stride
 
-    def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        for _ in range(self.levels):
-            x = downsample_input(x)
-        return x
-
     @torch.inference_mode()
     def render_tensor(self, x: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-        out = super().render_tensor(self.pooled(x), None if reference is None else self.pooled(reference))
+        pooled_reference = None if reference is None else downsample_input(reference, self.levels)
+        out = super().render_tensor(downsample_input(x, self.levels), pooled_reference)
         return nn.functional.interpolate(out, size=x.shape[-2:], mode="bilinear", align_corners=False)
