@@ -13,7 +13,7 @@ from model.networks.generator import GeneratorConfig, build_generator
 
 def default_generator_config(input_nc: int = 39) -> GeneratorConfig:
     """The bundled default: a small two-level LocalEnhancer."""
-    return GeneratorConfig(input_nc=input_nc, ngf=4, n_downsample_global=3, n_blocks_global=6,
+    return GeneratorConfig(input_nc=input_nc, ngf=8, n_downsample_global=3, n_blocks_global=3,
                            n_local_enhancers=2, n_blocks_local=1)
 
 
