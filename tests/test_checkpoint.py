@@ -123,3 +123,16 @@ def test_crafted_features_pickle_is_refused_and_nothing_runs(tmp_path):
     with pytest.raises(CheckpointError, match="refused to load 'posix.system'|refused to load 'os.system'"):
         read_official_features(path)
     assert not os.path.exists(marker)
+
+
+def test_default_generator_config_describes_the_bundled_checkpoint():
+    """bench and export-onnx fall back to default_generator_config() without a checkpoint; it must
+    stay the architecture of checkpoints/default (session 11 changed the bundled width)."""
+    import json
+    from pathlib import Path
+
+    from model.render.scenes import default_generator_config
+
+    folder = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+    bundled = ModelConfig.from_json(json.loads((folder / "config.json").read_text()), folder)
+    assert bundled.generator == default_generator_config(bundled.generator.input_nc)
