@@ -1,1 +1,1 @@
-"""The interactive semantic image editor (PySide6). ``editor.document`` and ``editor.edits`` are Qt-free."""
+"""The interactive semantic image editor (PySide6). ``editor.core`` holds its Qt-free state."""

@@ -2,7 +2,7 @@
 
 The controller snapshots the maps on the GUI thread (``EditorState.snapshots``: the boxes changed
 since that buffer's last use are copied) and hands them to the
-Qt-free :class:`~editor.autosave.AutosaveWriter`, so PNG encoding never blocks the window. It
+Qt-free :class:`~editor.core.autosave.AutosaveWriter`, so PNG encoding never blocks the window. It
 never writes in the middle of a stroke. When the undo stack becomes clean (a save, a newly opened
 scene) the recovery copy is cleared; a clean exit clears it too.
 """
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor.autosave import AutosavePolicy, AutosaveWriter, RecoveryEntry, RecoveryStore
+from editor.core.autosave import AutosavePolicy, AutosaveWriter, RecoveryEntry, RecoveryStore
 from editor.state import EditorState
 from model.errors import EditorError
 from model.scene_io import Scene

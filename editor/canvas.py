@@ -26,7 +26,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QFrame, QGraphicsScene, QGraphicsView, QWidget
 
-from editor.document import Box, Change
+from editor.core.document import Box, Change
 from editor.pixels import bgra_palette, to_rgb
 from editor.state import EditorState
 

@@ -12,7 +12,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from editor.document import Delta, Document, Edit
+from editor.core.document import Delta, Document, Edit
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from editor.autosave_ui import AutosaveController, ask_recovery, offer_recovery
 from editor.canvas import Canvas, ViewMode
-from editor.document import Document
+from editor.core.document import Document
 from editor.files import FileController
 from editor.history_panel import HistoryPanel
 from editor.icons import icon

@@ -1,6 +1,6 @@
 """The render worker: a QThread with a latest-wins queue, so inference never runs on the GUI thread.
 
-Requests carry snapshots of the maps (``editor.snapshots``: only the boxes changed since a buffer
+Requests carry snapshots of the maps (``editor.core.snapshots``: only the boxes changed since a buffer
 was last lent are copied on the GUI thread) and the document version they show. A new request
 replaces any pending one, and its changed region grows to cover the dropped one (None, "all of it",
 wins). What is rendered, and how, is ``editor.render_session.RenderSession``: results leave this

@@ -5,7 +5,7 @@ undo stack, the current label, brush size, instance mode and selection, and it s
 one request per undo-stack step (so one stroke = one request), never during a drag.
 
 Per undo step the GUI thread does work proportional to the step, not to the map: the render
-request's maps come from :class:`~editor.snapshots.SnapshotPool` (changed boxes copied), and the
+request's maps come from :class:`~editor.core.snapshots.SnapshotPool` (changed boxes copied), and the
 selection's bounding box is kept up to date by scanning only the step's region and the old box.
 """
 from __future__ import annotations
@@ -18,10 +18,10 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from editor.commands import BoundedUndoStack, apply_edit
-from editor.document import Box, Change, Delta, Document, Edit, union_box
-from editor.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
+from editor.core.document import Box, Change, Delta, Document, Edit, union_box
+from editor.core.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
 from editor.render_worker import RenderRequest, RenderWorker
-from editor.snapshots import SnapshotPool
+from editor.core.snapshots import SnapshotPool
 from model.errors import LabelSetError
 from model.labels import INSTANCE_FACTOR, LabelSet, class_of_instance
 from model.scene_io import Style

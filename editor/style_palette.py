@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor.document import Box, Document
+from editor.core.document import Box, Document
 from editor.render_worker import RenderWorker, ThumbnailRequest, ThumbnailResult
 from editor.state import EditorState
 

@@ -11,7 +11,7 @@ import math
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QPolygonF
 
-from editor.edits import BrushDab, FillPolygon, FloodFill, rectangle
+from editor.core.edits import BrushDab, FillPolygon, FloodFill, rectangle
 from editor.state import EditorState
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,8 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("P2P_LOG_DIR", tempfile.mkdtemp(prefix="p2p-test-logs-"))
 os.environ.setdefault("P2P_RECOVERY_DIR", tempfile.mkdtemp(prefix="p2p-test-recovery-"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: model, editor, cli
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/: the shared support package
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +31,7 @@ def window_factory(qtbot, settings, monkeypatch):
     """Open active, exposed editor windows with no model (``scene``: a street scene of ``size``);
     extra keyword arguments go to MainWindow. Each is shut down afterwards."""
     from PySide6.QtWidgets import QApplication
-    from test_editor import street_scene
+    from support.gui import street_scene
 
     from editor.main_window import MainWindow
 
@@ -56,3 +57,9 @@ def window_factory(qtbot, settings, monkeypatch):
     yield make
     for window in made:
         window.shutdown()
+
+
+@pytest.fixture
+def make_window(window_factory):
+    """The editor tests' name for conftest's window_factory."""
+    return window_factory

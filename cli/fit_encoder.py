@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 from model.checkpoint import CLUSTERS_FILE, ENCODER_FILE, load_native, save_checkpoint
-from model.cli_args import int_at_least
+from cli.args import int_at_least
 from model.errors import CheckpointError, EditorError
 
 
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from model.cli_encode_features import encoder_downsample_of
+    from cli.encode_features import encoder_downsample_of
     from model.data.folders import LoaderConfig, PairedDataset
     from model.encoder_fit import EncoderFitConfig, colour_error, fit_encoder, pool_dataset
 

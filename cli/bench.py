@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import size_type
+from cli.args import size_type
 from model.render.threads import prefer_passive_omp
 
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)

@@ -9,7 +9,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import size_type
+from cli.args import size_type
 from model.errors import EditorError
 from model.train import TrainConfig, Trainer, check_sizes
 

@@ -1,6 +1,6 @@
 """The scene being edited: plain numpy state, deltas for undo, and a listener list. No Qt here.
 
-Every change goes through :meth:`Document.apply`, which takes an edit (see ``editor.edits``),
+Every change goes through :meth:`Document.apply`, which takes an edit (see ``editor.core.edits``),
 writes it and returns a :class:`Delta` holding only what changed: the bounding box, the mask inside
 it, and the old and new values under the mask (plus the style entries that changed). Undo is
 :meth:`Delta.revert`; redo is :meth:`Delta.reapply`. Whole maps are never copied per step.

@@ -8,7 +8,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import int_at_least, size_type
+from cli.args import int_at_least, size_type
 from model.data.procedural import SceneConfig, write_dataset
 from model.errors import EditorError
 

@@ -15,13 +15,8 @@ from model.labels import cityscapes
 from model.scene_io import Scene, atomic_write_bytes, load_scene, read_label_png, read_png, save_scene, write_png
 
 
-def png_header_only(path, width, height):
-    """A PNG whose header claims width×height, with a tiny (invalid) body: enough to test size limits."""
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 10)) + chunk(b"IEND", b""))
-    return path
+from support.files import png_header_only  # noqa: F401
+
 
 
 @pytest.mark.parametrize("width, height, match", [(20000, 20000, "above the limit"), (1, 1, "at least 2×2")])

@@ -15,7 +15,7 @@ import weakref
 
 import numpy as np
 
-from editor.document import Box, Change, Document
+from editor.core.document import Box, Change, Document
 
 log = logging.getLogger(__name__)
 

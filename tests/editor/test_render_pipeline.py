@@ -15,20 +15,18 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-import test_editor
 import torch
 from PySide6.QtCore import QSettings
-from test_editor import CAR, ROAD, SIDEWALK, FakeRenderer, drag
+from support.gui import CAR, ROAD, SIDEWALK, FakeRenderer, drag
 
 from editor.commands import BoundedUndoStack
-from editor.document import Document, mask_box
-from editor.edits import BrushDab
+from editor.core.document import Document, mask_box
+from editor.core.edits import BrushDab
 from editor.history_panel import HistoryModel
 from editor.main_window import MainWindow
-from editor.snapshots import SnapshotPool
+from editor.core.snapshots import SnapshotPool
 from model.labels import cityscapes
 
-make_window = test_editor.make_window  # the editor tests' fixture (settings comes from conftest)
 
 
 def busy_wait(seconds: float) -> None:

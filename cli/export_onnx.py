@@ -13,7 +13,7 @@ from model.render.threads import prefer_passive_omp
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
 
 from model.checkpoint import load_checkpoint
-from model.cli_args import size_type
+from cli.args import size_type
 from model.render.full import Renderer
 from model.render.onnx_export import OnnxError, check_onnx, export_onnx
 from model.render.scenes import default_generator_config, official_generator_config, random_model

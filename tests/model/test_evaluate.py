@@ -10,9 +10,10 @@ import torch
 from model.checkpoint import make_random_checkpoint
 from model.segmenter import (Augmentation, augment_batch, batched_mean_iou, bootstrap_ratio, confusion,
                              gaussian_blur, iou_per_class, mean_iou, scene_confusions)
-from test_train import write_folder
+from support.data import write_folder
+from support import REPO_ROOT
 
-DEFAULT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+DEFAULT = REPO_ROOT / "checkpoints" / "default"
 
 
 def test_confusion_and_miou():
@@ -83,7 +84,7 @@ def test_the_judge_key_names_its_augmentation(tmp_path):
 
 
 def test_evaluate_cli_runs(tmp_path, capsys):
-    from main import run_command
+    from cli import run_command
 
     data = tmp_path / "data"
     write_folder(data, "train", 4)
@@ -180,7 +181,7 @@ def test_default_checkpoint_appearance_control():
 
 
 def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_path, capsys):
-    from main import run_command
+    from cli import run_command
     from model.checkpoint import load_checkpoint
     from model.networks.generator import downsample_input
     from model.render.coarse import PooledInputRenderer

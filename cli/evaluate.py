@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from model.cli_args import add_norm_stats_argument, int_at_least, size_type
+from cli.args import add_norm_stats_argument, int_at_least, size_type
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)

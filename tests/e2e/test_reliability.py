@@ -22,8 +22,8 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QTransform
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_bad_inputs import png_header_only
-from test_editor import (
+from support.files import png_header_only
+from support.gui import (
     BUILDING,
     CAR,
     ROAD,
@@ -37,15 +37,16 @@ from test_editor import (
     street_scene,
 )
 
-from editor.document import Document
-from editor.edits import BrushDab
+from editor.core.document import Document
+from editor.core.edits import BrushDab
 from editor.heap import settle_long_lived_objects
 from editor.main_window import MainWindow
 from model import scene_io
 from model.labels import Label, LabelSet, cityscapes
 from model.scene_io import Scene, load_scene, save_scene
+from support import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 VEGETATION = 21
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from model.cli_args import size_type
-from model.cli_make_dataset import add_arguments, run
+from cli.args import size_type
+from cli.make_dataset import add_arguments, run
 from model.data.procedural import (
     STUFF_CLASSES,
     THING_CLASSES,

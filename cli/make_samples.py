@@ -1,4 +1,4 @@
-"""Write the sample scenes in assets/scenes/ (run: ``python -m editor.make_samples``).
+"""Write the sample scenes in assets/scenes/ (run: ``python -m cli.make_samples``).
 
 Each is a procedural 2048×1024 street scene saved as labelIds + instanceIds PNGs + styles JSON.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from model.cli_args import add_norm_stats_argument, size_type
+from cli.args import add_norm_stats_argument, size_type
 from model.errors import ImageFileError
 from model.render.full import Renderer
 from model.scene_io import load_scene, write_png

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
-from test_editor import CAR, SIDEWALK, drag, maps
+from support.gui import CAR, SIDEWALK, drag, maps
 
-from editor.autosave import (
+from editor.core.autosave import (
     META_NAME,
     AutosavePolicy,
     AutosaveWriter,
@@ -28,8 +28,9 @@ from editor.main_window import MainWindow
 from model import scene_io
 from model.labels import cityscapes
 from model.scene_io import Scene
+from support import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 
 
 def scene_of(seed: int, width: int = 64, height: int = 32) -> Scene:
@@ -335,7 +336,7 @@ CRASHING_EDITOR = textwrap.dedent("""
     import numpy as np
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
-    from editor.edits import BrushDab
+    from editor.core.edits import BrushDab
     from editor.main_window import MainWindow
     app = QApplication([])
     window = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat), load_default=False, size=(256, 128))

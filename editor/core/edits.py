@@ -1,4 +1,4 @@
-"""Edits: small Qt-free objects that compute a :class:`~editor.document.Patch` on a bbox crop.
+"""Edits: small Qt-free objects that compute a :class:`~editor.core.document.Patch` on a bbox crop.
 
 All of them are vectorised (cv2 drawing on crops, numpy masks); none loops over pixels.
 """
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from editor.document import Box, Document, Patch, clip_box, union_box
+from editor.core.document import Box, Document, Patch, clip_box, union_box
 from model.scene_io import Style
 
 Point = tuple[float, float]

@@ -12,9 +12,10 @@ from PIL import Image
 import main
 from model.checkpoint import make_random_checkpoint
 from model.labels import cityscapes
-from tests.official_reference import OfficialGlobal, OfficialLocal, official_encode, tensor2im
+from support.official_reference import OfficialGlobal, OfficialLocal, official_encode, tensor2im
+from support import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 
 
 def write_scene(folder: Path, width: int = 96, height: int = 64, seed: int = 0) -> tuple[Path, Path, np.ndarray, np.ndarray]:

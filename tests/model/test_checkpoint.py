@@ -11,6 +11,7 @@ from model.errors import CheckpointError
 from model.labels import LabelSet, cityscapes
 from model.networks import FeatureEncoder, GeneratorConfig, build_generator
 from model.official_pickle import read_official_features
+from support import REPO_ROOT
 
 
 def test_native_round_trip(tmp_path):
@@ -133,6 +134,6 @@ def test_default_generator_config_describes_the_bundled_checkpoint():
 
     from model.render.scenes import default_generator_config
 
-    folder = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+    folder = REPO_ROOT / "checkpoints" / "default"
     bundled = ModelConfig.from_json(json.loads((folder / "config.json").read_text()), folder)
     assert bundled.generator == default_generator_config(bundled.generator.input_nc)

@@ -18,57 +18,7 @@ from model.labels import cityscapes
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.train import SAVES_DIR, STATE_FILE, TRAINING_JSON, Dist, TrainConfig, Trainer
 
-SKY, ROAD, BUILDING, CAR = 23, 7, 11, 26
-COLOURS = {SKY: (70, 130, 180), ROAD: (128, 64, 128), BUILDING: (90, 90, 90), CAR: (200, 30, 30)}
-
-
-def tiny_scene(index: int, height: int = 32, width: int = 64) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(labels uint8, instances int32, image uint8): sky / building / road bands and two cars."""
-    rng = np.random.default_rng(index)
-    labels = np.full((height, width), ROAD, np.uint8)
-    labels[: height // 3] = SKY
-    labels[height // 3: height // 2, :] = BUILDING
-    instances = labels.astype(np.int32)
-    for k in range(2):
-        x0 = int(rng.integers(0, width - 16)) if k == 0 else (width // 2 + int(rng.integers(0, width // 2 - 16)))
-        y0 = height // 2 + int(rng.integers(0, height // 4))
-        labels[y0:y0 + 8, x0:x0 + 12] = CAR
-        instances[y0:y0 + 8, x0:x0 + 12] = CAR * 1000 + k
-    image = np.zeros((height, width, 3), np.uint8)
-    for class_id, colour in COLOURS.items():
-        image[labels == class_id] = colour
-    image = np.clip(image + rng.normal(0, 6, image.shape), 0, 255).astype(np.uint8)
-    return labels, instances, image
-
-
-class TinyScenes(Dataset):
-    def __init__(self, count: int = 2, height: int = 32, width: int = 64) -> None:
-        self.scenes = [tiny_scene(i, height, width) for i in range(count)]
-
-    def __len__(self) -> int:
-        return len(self.scenes)
-
-    def __getitem__(self, i: int) -> dict:
-        labels, instances, image = self.scenes[i]
-        return {
-            "label": torch.from_numpy(labels.astype(np.int64)),
-            "inst": torch.from_numpy(instances.astype(np.int64)),
-            "image": torch.from_numpy(image.transpose(2, 0, 1).copy()).float().div(127.5).sub(1.0),
-            "path": f"tiny_{i}",
-        }
-
-
-def write_folder(root: Path, phase: str, count: int, start: int = 0, height: int = 32, width: int = 64) -> Path:
-    from model.scene_io import write_png
-
-    for kind in ("label", "inst", "img"):
-        (root / f"{phase}_{kind}").mkdir(parents=True, exist_ok=True)
-    for i in range(start, start + count):
-        labels, instances, image = tiny_scene(i, height, width)
-        write_png(root / f"{phase}_label" / f"s{i:03d}.png", labels)
-        write_png(root / f"{phase}_inst" / f"s{i:03d}.png", instances.astype(np.uint16))
-        write_png(root / f"{phase}_img" / f"s{i:03d}.png", image)
-    return root
+from support.data import BUILDING, CAR, COLOURS, ROAD, SKY, TinyScenes, tiny_scene, write_folder  # noqa: F401
 
 
 def tiny_config(tmp_path: Path, name: str = "tiny", **overrides) -> TrainConfig:
@@ -409,7 +359,7 @@ def json_step(run_dir: Path) -> int:
 
 
 def test_train_cli_smoke(tmp_path):
-    from main import run_command
+    from cli import run_command
 
     write_folder(tmp_path / "data", "train", 2)
     code = run_command([
@@ -432,7 +382,7 @@ def test_train_cli_smoke(tmp_path):
     (["--lambda-l1", "1", "--ema-decay", "1"], "must be in [0, 1)"),
 ])
 def test_train_cli_rejects_bad_options_in_one_line(tmp_path, capsys, options, message):
-    from main import run_command
+    from cli import run_command
 
     write_folder(tmp_path / "data", "train", 1)
     code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),

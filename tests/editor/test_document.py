@@ -6,8 +6,8 @@ import itertools
 import numpy as np
 import pytest
 
-from editor.document import Document
-from editor.edits import (
+from editor.core.document import Document
+from editor.core.edits import (
     BrushDab,
     DeleteInstance,
     FillPolygon,
@@ -18,6 +18,7 @@ from editor.edits import (
     rectangle,
 )
 from model.labels import cityscapes
+from support import REPO_ROOT
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK, PERSON = 7, 8, 11, 23, 26, 27, 24
 
@@ -241,7 +242,7 @@ def test_sample_scenes_load_and_agree() -> None:
 
     from model.scene_io import load_scene
 
-    samples = sorted((Path(__file__).resolve().parents[1] / "assets" / "scenes").glob("*_labelIds.png"))
+    samples = sorted((REPO_ROOT / "assets" / "scenes").glob("*_labelIds.png"))
     assert len(samples) >= 3
     for path in samples:
         scene = load_scene(path, cityscapes())

@@ -9,7 +9,7 @@ from safetensors.torch import load_file, save_file
 from model.checkpoint import load_clusters, make_random_checkpoint
 from model.features import cluster_features, encoder_features, instance_colours, raw_instance_codes
 from model.networks.encoder import FeatureEncoder, instance_average
-from test_train import write_folder
+from support.data import write_folder
 
 
 def test_encoder_features_full_resolution_is_instance_average():
@@ -109,7 +109,7 @@ def test_cluster_members_round_trip_and_a_mismatch_is_one_clear_error(tmp_path):
 
 def test_encode_features_cli_gives_known_clusters(tmp_path):
     """An encoder whose output is the constant tanh(bias) gives exactly one centre per class."""
-    from main import run_command
+    from cli import run_command
 
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
     state = load_file(str(checkpoint / "encoder.safetensors"))
@@ -131,7 +131,7 @@ def test_encode_features_cli_gives_known_clusters(tmp_path):
 
 
 def test_encode_features_cli_needs_an_encoder(tmp_path, capsys):
-    from main import run_command
+    from cli import run_command
 
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=False)
     write_folder(tmp_path / "data", "train", 1)
@@ -166,7 +166,7 @@ def test_fit_encoder_makes_the_codes_carry_colour():
 
 
 def test_fit_encoder_cli_writes_a_new_checkpoint_and_refuses_to_overwrite(tmp_path, capsys):
-    from main import run_command
+    from cli import run_command
     from model.checkpoint import load_native
 
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
