@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from model.networks.blocks import NormLayer, ResnetBlock, down, instance_norm, stem, to_rgb, up
+from model.networks.blocks import UPSAMPLERS, NormLayer, ResnetBlock, Upsampler, down, instance_norm, stem, to_rgb, up
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,11 @@ class GeneratorConfig:
     n_blocks_global: int = 9
     n_local_enhancers: int = 0  # 0 = plain GlobalGenerator ("global"); ≥1 = LocalEnhancer ("local")
     n_blocks_local: int = 3
+    upsampler: Upsampler = "transposed"  # official weights: transposed; "resize_conv" has no checkerboard
+
+    def __post_init__(self) -> None:
+        if self.upsampler not in UPSAMPLERS:
+            raise ValueError(f"unknown upsampler {self.upsampler!r} (choose from {', '.join(UPSAMPLERS)})")
 
     @property
     def stride(self) -> int:
@@ -47,6 +52,7 @@ class GlobalGenerator(nn.Module):
         n_blocks: int = 9,
         norm_layer: NormLayer = instance_norm,
         with_output_layer: bool = True,
+        upsampler: Upsampler = "transposed",
     ) -> None:
         super().__init__()
         layers = stem(input_nc, ngf, norm_layer)
@@ -55,7 +61,7 @@ class GlobalGenerator(nn.Module):
         bottleneck = ngf * 2**n_downsampling
         layers += [ResnetBlock(bottleneck, norm_layer) for _ in range(n_blocks)]
         for i in range(n_downsampling, 0, -1):
-            layers += up(ngf * 2**i, ngf * 2 ** (i - 1), norm_layer)
+            layers += up(ngf * 2**i, ngf * 2 ** (i - 1), norm_layer, upsampler)
         if with_output_layer:
             layers += to_rgb(ngf, output_nc)
         self.model = nn.Sequential(*layers)
@@ -86,6 +92,7 @@ class LocalEnhancer(nn.Module):
         n_local_enhancers: int = 1,
         n_blocks_local: int = 3,
         norm_layer: NormLayer = instance_norm,
+        upsampler: Upsampler = "transposed",
     ) -> None:
         super().__init__()
         if n_local_enhancers < 1:
@@ -94,13 +101,13 @@ class LocalEnhancer(nn.Module):
         global_ngf = ngf * 2**n_local_enhancers
         self.model = GlobalGenerator(
             input_nc, output_nc, global_ngf, n_downsample_global, n_blocks_global, norm_layer,
-            with_output_layer=False,
+            with_output_layer=False, upsampler=upsampler,
         ).model
         for n in range(1, n_local_enhancers + 1):
             level_ngf = ngf * 2 ** (n_local_enhancers - n)
             front = stem(input_nc, level_ngf, norm_layer) + down(level_ngf, level_ngf * 2, norm_layer)
             back: list[nn.Module] = [ResnetBlock(level_ngf * 2, norm_layer) for _ in range(n_blocks_local)]
-            back += up(level_ngf * 2, level_ngf, norm_layer)
+            back += up(level_ngf * 2, level_ngf, norm_layer, upsampler)
             if n == n_local_enhancers:
                 back += to_rgb(ngf, output_nc)
             self.add_module(f"model{n}_1", nn.Sequential(*front))
@@ -124,7 +131,8 @@ class LocalEnhancer(nn.Module):
 def build_generator(config: GeneratorConfig) -> GlobalGenerator | LocalEnhancer:
     if config.n_local_enhancers == 0:
         return GlobalGenerator(
-            config.input_nc, config.output_nc, config.ngf, config.n_downsample_global, config.n_blocks_global
+            config.input_nc, config.output_nc, config.ngf, config.n_downsample_global, config.n_blocks_global,
+            upsampler=config.upsampler,
         )
     return LocalEnhancer(
         config.input_nc,
@@ -134,4 +142,5 @@ def build_generator(config: GeneratorConfig) -> GlobalGenerator | LocalEnhancer:
         config.n_blocks_global,
         config.n_local_enhancers,
         config.n_blocks_local,
+        upsampler=config.upsampler,
     )

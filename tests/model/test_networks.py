@@ -115,3 +115,32 @@ def test_edges_match_naive_four_neighbour_rule():
                 if 0 <= yy < 9 and 0 <= xx < 11 and inst[0, yy, xx] != inst[0, y, x]:
                     naive[y, x] = 1
     assert torch.equal(fast, naive)
+
+
+def test_resize_conv_equals_nearest_upsampling_then_conv() -> None:
+    from model.networks.blocks import ResizeConv
+
+    torch.manual_seed(0)
+    layer = ResizeConv(3, 5)
+    x = torch.randn(2, 3, 7, 9)
+    reference = layer.conv(torch.nn.functional.interpolate(x, scale_factor=2, mode="nearest"))
+    assert torch.allclose(layer(x), reference, atol=1e-5)
+    assert torch.allclose(layer.as_transposed()(x), reference, atol=1e-5)
+
+
+@pytest.mark.parametrize("upsampler, even", [("resize_conv", True), ("transposed", False)])
+def test_only_resize_conv_up_samples_a_constant_map_evenly(upsampler, even) -> None:
+    """A constant map comes out constant (away from the border) only if every output phase of
+    the up-sampler sums the same kernel taps: the transposed conv's phases differ, a checkerboard."""
+    from model.networks.blocks import up
+
+    torch.manual_seed(1)
+    layer = up(4, 6, lambda channels: torch.nn.Identity(), upsampler)[0]
+    inner = layer(torch.ones(1, 4, 12, 12))[..., 2:-2, 2:-2]
+    spread = (inner - inner.mean(dim=(-2, -1), keepdim=True)).abs().max()
+    assert (spread < 1e-5) == even
+
+
+def test_generator_config_rejects_an_unknown_upsampler() -> None:
+    with pytest.raises(ValueError, match="upsampler"):
+        GeneratorConfig(input_nc=4, upsampler="bicubic")  # type: ignore[arg-type]
