@@ -2,8 +2,8 @@
 
 Runs the checkpoint's encoder E over the training set, pools its output per instance, clusters the
 codes of every class with k-means (k ≤ 10, fixed seed) and writes ``clusters.npz`` into the
-checkpoint folder. E runs at the resolution it was trained at (``training.json`` in the checkpoint
-records how many times the image was pooled; ``--encoder-downsample`` overrides it).
+checkpoint folder. E runs at the resolution it was trained at (the encoder's ``encoder_downsample``
+in ``config.json``; ``--encoder-downsample`` overrides it).
 """
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import json
 import logging
 from pathlib import Path
 
-from model.checkpoint import CLUSTERS_FILE, load_native, save_clusters
+from model.checkpoint import CLUSTERS_FILE, CONFIG_FILE, load_native, save_clusters
 from model.errors import CheckpointError, EditorError
 from model.features import cluster_features, encode_dataset
-from model.train import TRAINING_JSON
+from model.networks.encoder import EncoderConfig
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--phase", default="train", help="dataset split (default %(default)s)")
     parser.add_argument("--k", type=int, default=10, help="clusters per class, at most 10 (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="k-means seed (default %(default)s)")
-    parser.add_argument("--encoder-downsample", type=int, help="default: from the checkpoint's training.json")
+    parser.add_argument("--encoder-downsample", type=int, help="default: the checkpoint's own")
     parser.add_argument("--min-pixels", type=int, default=16,
                         help="skip instances smaller than this at E's resolution (default %(default)s)")
     parser.add_argument("--limit", type=int, help="use only the first N training images")
@@ -36,14 +36,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "scored lower on the bundled default's validation scenes)")
 
 
-def encoder_downsample_of(folder: Path) -> int:
-    path = folder / TRAINING_JSON
-    if not path.exists():
-        return 0
+LEGACY_TRAINING_JSON = "training.json"
+
+
+def encoder_downsample_of(folder: Path, encoder: EncoderConfig) -> int:
+    """How many times E's photo is pooled: the checkpoint's encoder config records it; checkpoints
+    written before it did keep it as the top-level ``encoder_downsample`` of ``training.json``."""
     try:
-        return int(json.loads(path.read_text(encoding="utf-8")).get("encoder_downsample", 0))
+        recorded = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8")).get("encoder") or {}
+        if "encoder_downsample" in recorded or not (folder / LEGACY_TRAINING_JSON).exists():
+            return encoder.encoder_downsample
+        legacy = json.loads((folder / LEGACY_TRAINING_JSON).read_text(encoding="utf-8"))
+        return int(legacy.get("encoder_downsample", 0))
     except (OSError, ValueError, AttributeError) as exc:
-        raise CheckpointError(f"cannot read {TRAINING_JSON} ({exc})", path) from None
+        raise CheckpointError(f"cannot read the encoder's input pooling ({exc})", folder) from None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,10 +62,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.checkpoint.is_dir():
         raise CheckpointError("expected a native checkpoint folder", args.checkpoint)
     model = load_native(args.checkpoint)
-    if model.encoder is None:
-        raise CheckpointError("checkpoint has no feature encoder (train with --instance-feat)", args.checkpoint)
-    downsample = args.encoder_downsample if args.encoder_downsample is not None else encoder_downsample_of(args.checkpoint)
+    if model.encoder is None or model.config.encoder is None:
+        raise CheckpointError("checkpoint has no feature encoder (train with arch.instance_feat=true)",
+                              args.checkpoint)
     config = model.config
+    downsample = (args.encoder_downsample if args.encoder_downsample is not None
+                  else encoder_downsample_of(args.checkpoint, config.encoder or EncoderConfig()))
     loader_config = LoaderConfig(
         root=args.data, phase=args.phase, resize="scale_width" if config.train_size else "none",
         load_size=config.train_size, flip=False,

@@ -2,11 +2,13 @@
 
 Copies checkpoint C to NEW with E refitted so that every instance's code says its mean colour
 (model/encoder_fit.py). G is copied unchanged and must then be fine-tuned on the new codes
-(``train --init-weights NEW --lr-encoder 1e-9``); ``encode-features`` makes the new clusters.
+(``train --set schedule.init_weights=NEW``, E training along); ``encode-features`` makes the new
+clusters. NEW's config records E's input pooling, so later commands read it from there.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -22,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int_at_least(1), default=300, help="optimiser steps (default %(default)s)")
     parser.add_argument("--batch-size", type=int_at_least(1), default=4, help="photos per step (default %(default)s)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default %(default)s)")
-    parser.add_argument("--encoder-downsample", type=int, help="default: from the checkpoint's training.json")
+    parser.add_argument("--encoder-downsample", type=int, help="default: the checkpoint's own")
     parser.add_argument("--limit", type=int, help="use only the first N training photos")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, help="torch CPU threads")
@@ -44,10 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = load_native(args.checkpoint)
-    if model.encoder is None:
-        raise CheckpointError("checkpoint has no feature encoder (train with --instance-feat)", args.checkpoint)
+    if model.encoder is None or model.config.encoder is None:
+        raise CheckpointError("checkpoint has no feature encoder (train with arch.instance_feat=true)",
+                              args.checkpoint)
     downsample = (args.encoder_downsample if args.encoder_downsample is not None
-                  else encoder_downsample_of(args.checkpoint))
+                  else encoder_downsample_of(args.checkpoint, model.config.encoder))
     dataset = PairedDataset(LoaderConfig(root=args.data, phase="train", resize="none", flip=False),
                             model.config.label_set)
     if args.limit:
@@ -65,7 +68,9 @@ def run(args: argparse.Namespace) -> int:
     after = colour_error(model.encoder, photos)
 
     shutil.copytree(args.checkpoint, args.out, ignore=shutil.ignore_patterns(CLUSTERS_FILE, ".*"))
-    save_checkpoint(args.out, model.config, model.generator, model.encoder)
+    encoder_config = dataclasses.replace(model.config.encoder, encoder_downsample=downsample)
+    save_checkpoint(args.out, dataclasses.replace(model.config, encoder=encoder_config), model.generator,
+                    model.encoder)
     print(f"colour error of the codes (L1 of the best affine map, [-1, 1] units): {before:.4f} → {after:.4f} "
           f"on {len(photos.images)} photos; E written to {args.out / ENCODER_FILE} "
           f"(no clusters yet: fine-tune G, then run encode-features)")

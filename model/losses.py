@@ -57,16 +57,6 @@ def feature_matching_loss(fake: Features, real: Features) -> torch.Tensor:
     return total
 
 
-def class_balanced_l1(fake: torch.Tensor, real: torch.Tensor, labels: torch.Tensor, power: float) -> torch.Tensor:
-    """L1 with each pixel weighted by its class's pixel count in the batch to the power ``-power``,
-    weights rescaled to average 1 (not in pix2pixHD). Power 0 is plain L1; power 1 gives every class
-    present the same total weight, so a traffic sign's few pixels count as much as the road's."""
-    flat = labels.reshape(-1)
-    weight = torch.bincount(flat)[flat].float().pow(-power).reshape(labels.shape)
-    weight = weight / weight.mean()
-    return (weight.unsqueeze(1) * (fake - real).abs()).mean()
-
-
 # ----- VGG19 ------------------------------------------------------------------------------------
 VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
 VGG_SLICES = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1

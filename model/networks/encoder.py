@@ -19,6 +19,10 @@ class EncoderConfig:
     feat_num: int = 3
     nef: int = 16
     n_downsampling: int = 4
+    # E sees the photo average-pooled this many times (0: full resolution, as in pix2pixHD). Its
+    # output is averaged per instance anyway, so a pooled photo gives nearly the same codes for less.
+    # Checkpoints written before this field existed recorded it in training.json instead.
+    encoder_downsample: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
