@@ -1,19 +1,32 @@
-"""The evaluation protocol (segmenter mIoU real vs generated) and appearance control."""
+"""The evaluation protocol: the full-resolution judge (training, cache, crops), its scores and
+interval, the printed report with its references and verdicts, and appearance control."""
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
 import numpy as np
 import pytest
 import torch
+from support import REPO_ROOT
+from support.data import write_folder
 
 from model.checkpoint import make_random_checkpoint
-from model.segmenter import (Augmentation, augment_batch, batched_mean_iou, bootstrap_ratio, confusion,
-                             gaussian_blur, iou_per_class, mean_iou, scene_confusions)
-from support.data import write_folder
-from support import REPO_ROOT
+from model.evaluate.metrics import (
+    batched_mean_iou,
+    bootstrap_ratio,
+    confusion,
+    iou_per_class,
+    mean_iou,
+    scene_confusions,
+)
 
 DEFAULT = REPO_ROOT / "checkpoints" / "default"
+
+
+def tiny_judge(steps: int = 3):
+    from model.evaluate import JudgeConfig
+
+    return JudgeConfig(crop=16, steps=steps, batch_size=4)
 
 
 def test_confusion_and_miou():
@@ -41,91 +54,35 @@ def test_scene_confusions_sum_to_the_whole_and_the_interval_brackets_the_ratio()
     assert bootstrap_ratio(real, real) == (1.0, 1.0)
 
 
-def blocks(count: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """count 32×64 label maps of 8×8 blocks (classes 0-3), and images whose red channel spells them."""
-    gen = torch.Generator().manual_seed(1)
-    cells = torch.randint(0, 4, (count, 4, 8), generator=gen)
-    labels = cells.repeat_interleave(8, 1).repeat_interleave(8, 2)
-    images = torch.stack([labels / 3 * 2 - 1 + 0.0, torch.zeros_like(labels, dtype=torch.float),
-                          torch.zeros_like(labels, dtype=torch.float)], 1)
-    return images, labels
+def test_training_crops_keep_photo_and_labels_aligned_at_native_resolution():
+    from model.evaluate.judge import random_crops
+
+    labels = torch.randint(0, 4, (3, 40, 72), generator=torch.Generator().manual_seed(0)).to(torch.int8)
+    photos = (labels.to(torch.uint8) * 60)[..., None].expand(3, 40, 72, 3).contiguous()  # grey spells the class
+    images, targets = random_crops(photos, labels, 16, 24, torch.Generator().manual_seed(1))
+    assert images.shape == (16, 3, 24, 24) and targets.shape == (16, 24, 24)
+    torch.testing.assert_close(images[:, 0], targets.float() * 60 / 127.5 - 1)  # no resampling, no blur
+    windows = {tuple(labels[i, y:y + 24, x:x + 24].flatten().tolist()) for i in range(3)
+               for y in range(17) for x in range(49)}
+    mirrored = {tuple(labels[i, y:y + 24, x:x + 24].flip(-1).flatten().tolist()) for i in range(3)
+                for y in range(17) for x in range(49)}
+    for target in targets:
+        assert tuple(target.flatten().tolist()) in windows | mirrored  # a true window, possibly mirrored
 
 
-def test_augmentation_moves_photo_and_labels_together_and_ignores_the_padding():
-    images, labels = blocks(16)
-    still = Augmentation(blur_probability=0.0)
-    warped, moved = augment_batch(images, labels, still, torch.Generator().manual_seed(0))
-    kept = moved >= 0
-    spelled = ((warped[:, 0] + 1) / 2 * 3).round().long()
-    assert float((spelled[kept] == moved[kept]).float().mean()) > 0.9  # the same warp (bilinear edges aside)
-    assert not torch.equal(moved, labels)  # and it did warp
-    assert float((warped[:, 0][~kept]).abs().mean()) < 0.2  # outside the photo: grey padding, ignored
-    _, small = augment_batch(images, labels, Augmentation(scale=(0.5, 0.5), blur_probability=0.0),
-                             torch.Generator().manual_seed(0))
-    assert 0.6 < float((small < 0).float().mean()) < 0.85  # a half-size photo: ~3/4 of the frame is padding
-
-
-def test_blur_is_per_image_and_keeps_the_mean():
-    images = torch.randn(3, 3, 16, 24, generator=torch.Generator().manual_seed(0))
-    blurred = gaussian_blur(images, torch.tensor([0.0, 1.0, 2.0]))
-    torch.testing.assert_close(blurred[0], images[0])  # sigma 0: untouched
-    assert float(blurred[2].std()) < float(blurred[1].std()) < float(images[1].std())
-    assert abs(float(blurred[2].mean() - images[2].mean())) < 0.05
-
-
-def test_the_judge_key_names_its_augmentation(tmp_path):
-    from model.evaluate import judge_key
+def test_the_judge_key_names_its_settings(tmp_path):
+    from model.evaluate import JudgeConfig
+    from model.evaluate.judge import judge_key
     from model.labels import cityscapes
 
     write_folder(tmp_path, "train", 2)
-    keys = {judge_key(tmp_path, cityscapes(), (32, 16), 3, None, 0, augmentation)
-            for augmentation in (None, Augmentation(), Augmentation(blur_probability=0.0))}
-    assert len(keys) == 3
+    keys = {judge_key(tmp_path, cityscapes(), config)
+            for config in (JudgeConfig(), JudgeConfig(crop=128), JudgeConfig(steps=7), JudgeConfig(seed=1))}
+    assert len(keys) == 4
 
 
-def test_evaluate_cli_runs(tmp_path, capsys):
-    from cli import run_command
-
-    data = tmp_path / "data"
-    write_folder(data, "train", 4)
-    write_folder(data, "test", 2, start=100)
-    checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
-    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--size", "32x16",
-                        "--steps", "3", "--out", str(tmp_path / "out"), "--device", "cpu", "--appearance-scenes", "2"])
-    assert code == 0
-    out = capsys.readouterr().out
-    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "appearance", "ceiling flat", "ceiling blur",
-                "pixels", "scenes"):
-        assert key in out
-    assert sum(line.startswith("appearance     car") for line in out.splitlines()) == 2  # both held-out scenes
-    assert (tmp_path / "out" / "render_00.png").exists()
-
-
-def test_degraded_photos_flatten_each_instance_and_blur(tmp_path):
-    from model.data.folders import LoaderConfig, PairedDataset
-    from model.evaluate import load_split
-    from model.labels import cityscapes
-
-    write_folder(tmp_path, "test", 2)
-    photos = load_split(tmp_path, "test", cityscapes(), (64, 32), degrade=True).degraded  # native size
-    dataset = PairedDataset(LoaderConfig(root=tmp_path, phase="test", resize="none", flip=False), cityscapes())
-    for i in range(2):
-        _, instances, image = dataset.load_arrays(i)
-        flat = photos["flat"][i]
-        for instance in np.unique(instances):
-            inside = flat[:, torch.from_numpy(instances == instance)]
-            assert float((inside - inside[:, :1]).abs().max()) == 0.0  # one colour per instance
-            real = torch.from_numpy(image[instances == instance]).float().mean(0) / 127.5 - 1
-            assert torch.allclose(inside[:, 0], real, atol=1 / 127.5)  # and it is the true mean
-        real = torch.from_numpy(image).permute(2, 0, 1).float() / 127.5 - 1
-        blurred = photos["blur"][i]
-        assert float(blurred.std()) < float(real.std())  # the blur removes the noise
-
-
-def test_evaluate_reuses_the_cached_judge_until_the_data_changes(tmp_path, caplog):
-    import logging
-
-    from model.evaluate import JUDGE_FOLDER, evaluate
+def test_the_judge_trains_once_on_a_tiny_folder_and_is_reused_until_the_data_changes(tmp_path, caplog):
+    from model.evaluate import JUDGE_FOLDER, EvaluateConfig, evaluate
     from model.labels import cityscapes
     from model.render.full import Renderer
 
@@ -133,22 +90,25 @@ def test_evaluate_reuses_the_cached_judge_until_the_data_changes(tmp_path, caplo
     write_folder(data, "train", 3)
     write_folder(data, "test", 1, start=100)
     renderer = Renderer.from_checkpoint(make_random_checkpoint(tmp_path / "ckpt", tiny=True), "cpu")
+    config = EvaluateConfig(judge=tiny_judge())
     with caplog.at_level(logging.INFO, logger="model.evaluate"):
-        first = evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        first = evaluate(renderer, data, cityscapes(), config)
         assert len(list((data / JUDGE_FOLDER).glob("*.safetensors"))) == 1
         caplog.clear()
-        second = evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        second = evaluate(renderer, data, cityscapes(), config)
         assert "reusing the judge" in caplog.text
         assert second.miou_real == first.miou_real and second.miou_generated == first.miou_generated
+        assert second.generated.fid == first.generated.fid
         caplog.clear()
         write_folder(data, "train", 4)  # one more training photo: a new judge
-        evaluate(renderer, data, cityscapes(), (32, 16), steps=3)
+        evaluate(renderer, data, cityscapes(), config)
         assert "reusing the judge" not in caplog.text
         assert len(list((data / JUDGE_FOLDER).glob("*.safetensors"))) == 2
 
 
-def test_the_report_gives_each_class_its_test_pixels_and_scenes(tmp_path):
-    from model.evaluate import evaluate, load_split
+def test_the_report_gives_each_class_its_test_pixels_and_scenes_and_every_row(tmp_path):
+    from model.data.folders import LoaderConfig, PairedDataset
+    from model.evaluate import EvaluateConfig, evaluate
     from model.labels import cityscapes
     from model.render.full import Renderer
 
@@ -156,19 +116,67 @@ def test_the_report_gives_each_class_its_test_pixels_and_scenes(tmp_path):
     write_folder(data, "train", 3)
     write_folder(data, "test", 3, start=100)
     renderer = Renderer.from_checkpoint(make_random_checkpoint(tmp_path / "ckpt", tiny=True), "cpu")
-    report = evaluate(renderer, data, cityscapes(), (32, 16), steps=2, cache_judge=False)
-    labels = load_split(data, "test", cityscapes(), (32, 16)).labels  # 3×16×32 class ids
+    report = evaluate(renderer, data, cityscapes(), EvaluateConfig(judge=tiny_judge(2), cache_judge=False))
+    dataset = PairedDataset(LoaderConfig(root=data, phase="test", resize="none", flip=False), cityscapes())
+    labels = np.stack([dataset.load_arrays(i)[0] for i in range(3)])  # native size: the judge's size
     for class_id, pixels, scenes in zip(report.classes, report.pixels, report.scenes_with):
         assert pixels == (labels == class_id).sum()
         assert scenes == (labels == class_id).any(axis=(1, 2)).sum()
-    assert report.pixels.sum() > 0 and report.scenes_with.max() <= 3
+    assert list(report.rows) == ["photo", "render", "blur σ2", "blur σ3", "blur σ4", "flat"]
+    assert report.real.fid == pytest.approx(0.0, abs=1e-6) and report.real.edge_f1 == 1.0
+    assert report.real.strongest_artefact == 0.0 and report.size == (64, 32)
+
+
+def test_evaluate_cli_prints_every_figure_and_writes_the_crop_sheet(tmp_path, capsys):
+    from cli import run_command
+
+    data = tmp_path / "data"
+    write_folder(data, "train", 4)
+    write_folder(data, "test", 2, start=100)
+    checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
+    out = tmp_path / "out"
+    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--judge-crop", "16",
+                        "--judge-steps", "3", "--out", str(out), "--device", "cpu", "--appearance-scenes", "2"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "FID floor", "edge F1", "peak dB",
+                "render peaks along x", "ceiling blur σ2", "ceiling blur σ4", "flat", "blur σ3", "pixels",
+                "scenes", "below 1024×512", "adopt on ≥ 60", "crop sheet"):
+        assert key in printed, key
+    assert sum(line.startswith("appearance     car") for line in printed.splitlines()) == 2  # both scenes
+    assert (out / "render_00.png").exists() and (out / "crops.png").exists() and (out / "report.json").exists()
+
+
+def test_a_judge_that_cannot_see_blur_is_declared_unfit():
+    from model.evaluate.report import Report, RowScores
+
+    real = np.zeros((2, 3, 3), np.int64)
+    real[:, [0, 1, 2], [0, 1, 2]] = 100
+    worse = real.copy()
+    worse[:, 0, 0], worse[:, 0, 1] = 60, 40
+    edges = np.ones((2, 4))
+
+    def row(name: str, confusions: np.ndarray) -> RowScores:
+        return RowScores(name, confusions, edges, 0.0, {("x", 2): 0.0})
+
+    def report(sigma4: np.ndarray) -> Report:
+        rows = {n: row(n, c) for n, c in (("photo", real), ("render", worse), ("blur σ2", real),
+                                          ("blur σ4", sigma4), ("flat", worse))}
+        return Report([7, 8, 11], rows, 1.0, 0.1, (2048, 1024))
+
+    blind = report(real)
+    assert not blind.judge_fit
+    assert any("not fit to measure image quality" in line for line in blind.lines({}))
+    hard = worse.copy()
+    hard[:, 1, 1], hard[:, 1, 0] = 10, 90
+    assert report(hard).judge_fit
 
 
 @pytest.mark.skipif(not (DEFAULT / "config.json").exists(), reason="no bundled default checkpoint")
 def test_default_checkpoint_appearance_control():
     """Switching one car's cluster recolours it (≥ 20/255) and leaves pixels away from it alone (< 2/255)."""
     from model.data.procedural import SceneConfig, generate_scene
-    from model.evaluate import appearance_control
+    from model.evaluate.appearance import appearance_control
     from model.render.full import Renderer
 
     renderer = Renderer.from_checkpoint(DEFAULT, "cpu")
@@ -208,6 +216,7 @@ def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_p
     data = tmp_path / "data"
     write_folder(data, "train", 4)
     write_folder(data, "test", 2, start=100)
-    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--size", "32x16",
-                        "--steps", "3", "--device", "cpu", "--input-downsample", "2"])
+    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--judge-crop", "16",
+                        "--judge-steps", "3", "--device", "cpu", "--input-downsample", "2",
+                        "--out", str(tmp_path / "out")])
     assert code == 0 and "mIoU generated" in capsys.readouterr().out
