@@ -45,9 +45,12 @@ class AutosaveController(QObject):
         self.writer = AutosaveWriter(self.store, self._report)  # report runs on the writer thread
         self.last_error: str | None = None
         self.written_version = -1  # the document version of the newest queued copy
+        self.unsaved_edits = 0  # undo steps between the saved state and now: what a copy holds
+        self._counted_index = 0  # the undo index unsaved_edits was counted at
         self._closed = False
         state.committed.connect(self._on_committed)
         state.stack.cleanChanged.connect(self._on_clean_changed)
+        state.stack.rebuilt.connect(self._on_rebuilt)
         self.timer = QTimer(self)
         self.timer.setInterval(tick_ms)
         self.timer.timeout.connect(self._tick)
@@ -59,16 +62,41 @@ class AutosaveController(QObject):
         return not self.state.stack.isClean()
 
     def _on_committed(self) -> None:
+        self._count_unsaved()
         if self._closed or not self.dirty:
             return
         self.policy.note_edit(time.monotonic())
         self._tick()
+
+    def _count_unsaved(self) -> None:
+        """Steps from the saved state to now; where that state has left the stack (dropped for memory,
+        or recovered work that was never saved here), the count carries on from its last value."""
+        stack = self.state.stack
+        index, clean = stack.index(), stack.cleanIndex()
+        if clean >= 0:
+            self.unsaved_edits = abs(index - clean)
+        else:
+            self.unsaved_edits += abs(index - self._counted_index)
+        self._counted_index = index
+
+    def _on_rebuilt(self) -> None:
+        self._counted_index = self.state.stack.index()  # the oldest steps went; the edits they made did not
+
+    def carry_unsaved_edits(self, count: int) -> None:
+        """Recovered work: its copy held ``count`` unsaved edits, on top of which the new ones count."""
+        self.unsaved_edits = count
+        self._counted_index = self.state.stack.index()
 
     def _tick(self) -> None:
         if self.policy.due(time.monotonic()) and not self.state.document.in_group:
             self.autosave_now()
 
     def _on_clean_changed(self, clean: bool) -> None:
+        if self.state.stack.rebuilding:
+            return  # the stack is being rebuilt around the same document, not saved
+        if clean:
+            self.unsaved_edits = 0
+            self._counted_index = self.state.stack.index()
         if clean and not self._closed:
             self.policy.reset()
             self.written_version = -1
@@ -80,7 +108,7 @@ class AutosaveController(QObject):
         if self._closed or not self.dirty:
             return False
         doc = self.state.document
-        edits = max(self.policy.edits, 1)
+        edits = max(self.unsaved_edits, 1)
         if wait:
             self.last_error = None
         labels, instances = self.state.snapshots.take()  # changed boxes copied, not both whole maps
@@ -126,6 +154,7 @@ class RecoveryChoice:
 
 
 Prompt = Callable[[QWidget | None, list[RecoveryEntry]], RecoveryChoice]
+ITEM_PADDING_PX = 24  # a list row's own margins around its text (style dependent; generous)
 
 
 class RecoveryDialog(QDialog):
@@ -139,7 +168,11 @@ class RecoveryDialog(QDialog):
         self.list = QListWidget()
         for entry in entries:
             self.list.addItem(entry.describe())
+            item = self.list.item(self.list.count() - 1)
+            item.setToolTip(str(entry.source) if entry.source is not None else entry.name)
         self.list.setCurrentRow(0)
+        self.list.setMinimumWidth(self._list_width(entries))
+        self.list.setWordWrap(True)  # a line wider than the screen wraps rather than being cut
         buttons = QDialogButtonBox()
         self.recover_button = QPushButton("Recover")
         self.discard_button = QPushButton("Discard")
@@ -155,6 +188,15 @@ class RecoveryDialog(QDialog):
         layout.addWidget(text)
         layout.addWidget(self.list)
         layout.addWidget(buttons)
+
+    def _list_width(self, entries: list[RecoveryEntry]) -> int:
+        """Wide enough for the longest line (scene, date, size, edits), up to 90% of the screen."""
+        metrics = self.list.fontMetrics()
+        widest = max((metrics.horizontalAdvance(entry.describe()) for entry in entries), default=0)
+        frame = 2 * self.list.frameWidth() + self.list.verticalScrollBar().sizeHint().width()
+        screen = self.screen()
+        limit = int(0.9 * screen.availableGeometry().width()) if screen is not None else 1600
+        return min(widest + frame + ITEM_PADDING_PX, limit)
 
     def _recover(self) -> None:
         row = max(self.list.currentRow(), 0)
@@ -195,6 +237,7 @@ def offer_recovery(state: EditorState, controller: AutosaveController, show_erro
         return False
     state.reset_document(scene.labels, scene.instances, scene.styles, entry.source)
     state.stack.resetClean()  # recovered work is unsaved work
+    controller.carry_unsaved_edits(entry.edits)
     controller.policy.note_edit(time.monotonic())
     controller.autosave_now(wait=True)  # our own copy first, then the old one may go
     if controller.last_error is None:

@@ -1,6 +1,9 @@
 """File handling: new / open / save / export, recent files and the unsaved-changes prompt.
 
-Reading and writing go through ``model.scene_io`` (atomic saves). Any ``EditorError`` becomes a
+Reading and writing go through ``model.scene_io``: a save replaces the scene's files as one atomic
+set, Open first completes or rolls back a save that a crash interrupted (the status line says which),
+and exports are each whole or absent. At start the folders of the recent files are tidied of the
+temporary files that a killed write of this program left there. Any ``EditorError`` becomes a
 one-line error dialog. Every dialog-driven entry point has a path-taking twin for tests and scripts.
 """
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,8 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from editor.state import EditorState
+from model.atomic_files import tidy_folder
 from model.errors import EditorError
-from model.scene_io import load_scene, save_scene, write_png
+from model.scene_io import open_scene, save_scene, write_png, write_pngs
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +100,7 @@ class FileController(QObject):
         self.pending_export: Path | None = None
         self.export_source = None  # callable(version) -> image or None, set by the main window
         self.before_save = None  # callable() run before a save writes: the main window's recovery copy
+        self.tidy_recent_folders()
 
     # ----- prompts ------------------------------------------------------------------------------
     def error(self, message: str) -> None:
@@ -130,8 +136,6 @@ class FileController(QObject):
         return True
 
     def new_scene_of_size(self, width: int, height: int, fill: int | None = None) -> None:
-        import numpy as np
-
         fill = self.state.label_set.unlabeled_id if fill is None else fill
         labels = np.full((height, width), fill, dtype=np.uint8)
         self.state.reset_document(labels, labels.astype(np.int32), {}, None)
@@ -152,16 +156,19 @@ class FileController(QObject):
         """
         path = Path(path)
         try:
-            scene = load_scene(path, self.state.label_set)
+            opened = open_scene(path, self.state.label_set)
         except EditorError as exc:
             self.error(str(exc))
             return False
+        scene = opened.scene
         self.state.reset_document(scene.labels, scene.instances, scene.styles, None if as_template else path)
         if not as_template:
             self.add_recent(path)
         self.path_changed.emit(None if as_template else path)
         width, height = scene.size
-        self.status.emit(f"Opened {path.name} ({width}×{height})")
+        if opened.notice is not None:
+            log.warning("%s: %s", path, opened.notice)
+        self.status.emit(f"Opened {path.name} ({width}×{height})" + (f"; {opened.notice}" if opened.notice else ""))
         return True
 
     # ----- save ---------------------------------------------------------------------------------
@@ -221,12 +228,22 @@ class FileController(QObject):
             self._write_export(path, image)
 
     def _write_export(self, path: Path, image) -> bool:
+        if not self.write_exports({path: image}):
+            return False
+        self.status.emit(f"Exported {path.name} ({image.shape[1]}×{image.shape[0]})")
+        return True
+
+    def write_exports(self, images: dict[Path, np.ndarray]) -> bool:
+        """Write PNG exports into one folder, each whole or absent (several: all old or all new);
+        a failure becomes one error dialog and leaves the old files as they were."""
         try:
-            write_png(path, image)
+            if len(images) == 1:
+                write_png(*next(iter(images.items())))
+            else:
+                write_pngs(images)
         except EditorError as exc:
             self.error(str(exc))
             return False
-        self.status.emit(f"Exported {path.name} ({image.shape[1]}×{image.shape[0]})")
         return True
 
     # ----- recent files -------------------------------------------------------------------------
@@ -235,6 +252,13 @@ class FileController(QObject):
         if isinstance(value, str):
             value = [value]
         return [str(v) for v in (value or [])]
+
+    def tidy_recent_folders(self) -> None:
+        """At start: remove what killed writes of this program left in the recent files' folders."""
+        for folder in sorted({Path(p).parent for p in self.recent()}):
+            removed = tidy_folder(folder).removed
+            if removed:
+                log.info("%s: removed %d temporary file(s) left by an interrupted write", folder, len(removed))
 
     def add_recent(self, path: Path) -> None:
         entry = str(Path(path).resolve())

@@ -23,15 +23,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_tensors_bytes
 from torch import nn
 
+from model.atomic_files import atomic_write_bytes
 from model.errors import CheckpointError, read_json_file
 from model.labels import LabelSet, cityscapes
 from model.networks.encoder import EncoderConfig, FeatureEncoder
 from model.networks.generator import GeneratorConfig, build_generator
 from model.official_pickle import read_official_features
-from model.scene_io import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +131,8 @@ def save_checkpoint(
 
 
 def _save_tensors(module: nn.Module, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
     state = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    save_file(state, str(tmp))
-    tmp.replace(path)
+    atomic_write_bytes(path, save_tensors_bytes(state))
 
 
 def save_clusters(path: str | Path, clusters: Mapping[int, np.ndarray],

@@ -2,21 +2,28 @@
 
 A scene on disk is the pix2pixHD / Cityscapes pair ``NAME_labelIds.png`` (8-bit class ids) and
 ``NAME_instanceIds.png`` (16-bit, thing id = class*1000+k, stuff = class id), plus an optional
-``NAME_styles.json`` mapping instance id → cluster index or code vector. Every write is atomic:
-the bytes go to a temporary file in the same folder, which is then renamed over the target.
+``NAME_styles.json`` mapping instance id → cluster index or code vector.
+
+A scene is saved as one transaction (``model.atomic_files``): after a crash at any instant, Open
+finds the whole old scene or the whole new one, and the folder keeps exactly these Cityscapes
+files. Opening a scene first completes (or rolls back) a save of it that a crash interrupted, and
+says so in ``OpenedScene.notice``; files written by other tools open as they are.
 """
 from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from model.atomic_files import (  # callers import these from here
+    atomic_write_bytes,
+    atomic_write_files,
+    reading,
+)
 from model.errors import ImageFileError, StyleFileError, read_json_file
 from model.labels import LabelSet, check_instances_agree
 
@@ -183,24 +190,42 @@ def find_instance_file(label_path: Path, beside: Path) -> Path | None:
     return None
 
 
-def load_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
-               styles_path: str | Path | None = None) -> Scene:
+@dataclass(frozen=True)
+class OpenedScene:
+    scene: Scene
+    notice: str | None  # one line when an interrupted save of this scene was completed or rolled back
+
+
+def open_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
+               styles_path: str | Path | None = None) -> OpenedScene:
     """Open a scene from its label PNG; the instance and styles files are found next to it (the
     instance map also in a pix2pixHD dataset's ``_inst`` folder).
 
-    Without an instance file the label map serves as the instance map, as in pix2pixHD.
+    A save of this scene that a crash interrupted is completed (it had reached its commit point)
+    or rolled back first, and ``notice`` says which. Without an instance file the label map serves
+    as the instance map, as in pix2pixHD.
     """
     label_path, auto_inst, auto_styles = scene_paths(label_path)
-    labels = read_label_png(label_path, label_set)
-    inst_file = Path(inst_path) if inst_path is not None else find_instance_file(label_path, auto_inst)
-    instances = read_instance_png(inst_file, labels) if inst_file is not None else labels.astype(np.int32)
-    style_file = Path(styles_path) if styles_path is not None else (auto_styles if auto_styles.exists() else None)
-    styles = read_styles(style_file) if style_file is not None else {}
-    return Scene(labels=labels, instances=instances, styles=styles)
+    with reading([label_path, auto_inst, auto_styles]) as recovery:
+        labels = read_label_png(label_path, label_set)
+        inst_file = Path(inst_path) if inst_path is not None else find_instance_file(label_path, auto_inst)
+        instances = read_instance_png(inst_file, labels) if inst_file is not None else labels.astype(np.int32)
+        style_file = Path(styles_path) if styles_path is not None else (auto_styles if auto_styles.exists() else None)
+        styles = read_styles(style_file) if style_file is not None else {}
+    return OpenedScene(Scene(labels=labels, instances=instances, styles=styles), recovery.notice)
+
+
+def load_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
+               styles_path: str | Path | None = None) -> Scene:
+    """:func:`open_scene`'s scene; its notice, if any, is logged as a warning."""
+    opened = open_scene(label_path, label_set, inst_path, styles_path)
+    if opened.notice is not None:
+        log.warning("%s: %s", label_path, opened.notice)
+    return opened.scene
 
 
 def save_scene(scene: Scene, label_path: str | Path) -> tuple[Path, Path, Path]:
-    """Write labelIds PNG + instanceIds PNG (16-bit) + styles JSON: all staged, then renamed."""
+    """Write labelIds PNG + instanceIds PNG (16-bit) + styles JSON as one atomic set."""
     label_path, inst_path, styles_path = scene_paths(label_path)
     if scene.instances.max(initial=0) > 65535:
         raise ImageFileError("instance ids above 65535 do not fit a 16-bit PNG", inst_path)
@@ -212,56 +237,7 @@ def save_scene(scene: Scene, label_path: str | Path) -> tuple[Path, Path, Path]:
     return label_path, inst_path, styles_path
 
 
-# ----- atomic writes ----------------------------------------------------------------------------
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write to a temporary file in the target's folder, fsync, then rename over the target.
-
-    A write that fails (read-only folder, full disk) raises ImageFileError and leaves the old file
-    untouched; a process killed mid-write leaves at worst a stray temporary file.
-    """
-    atomic_write_files({Path(path): data})
-
-
-def atomic_write_files(files: dict[Path, bytes]) -> None:
-    """Stage every file (temporary file + fsync) before renaming any of them over its target.
-
-    A failure while staging (full disk, no permission) leaves every old file untouched; the
-    renames then run back to back, so a crash can mix old and new files only within that instant.
-    """
-    staged: list[tuple[str, Path]] = []
-    current = next(iter(files))
-    try:
-        for current, data in files.items():
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{current.name}.", suffix=".tmp", dir=current.parent)
-            staged.append((tmp_name, current))
-            os.fchmod(fd, _target_mode(current))  # mkstemp makes 0600; keep the old file's or umask's mode
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-        while staged:
-            tmp_name, current = staged[0]
-            os.replace(tmp_name, current)
-            staged.pop(0)
-    except OSError as exc:
-        raise ImageFileError(f"cannot write ({exc.strerror or exc})", current) from None
-    finally:
-        for tmp_name, _ in staged:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-
-
-def _target_mode(path: Path) -> int:
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
+# ----- encoding ---------------------------------------------------------------------------------
 def encode_png(array: np.ndarray) -> bytes:
     import io
 
@@ -272,3 +248,8 @@ def encode_png(array: np.ndarray) -> bytes:
 
 def write_png(path: str | Path, array: np.ndarray) -> None:
     atomic_write_bytes(path, encode_png(np.ascontiguousarray(array)))
+
+
+def write_pngs(images: dict[Path, np.ndarray]) -> None:
+    """Export several PNGs into one folder as one atomic set: after a crash, all old or all new."""
+    atomic_write_files({Path(p): encode_png(np.ascontiguousarray(a)) for p, a in images.items()})

@@ -150,7 +150,8 @@ class RecoveryEntry:
 
     def describe(self) -> str:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
-        return f"{self.name} — autosaved {when}, {self.width}×{self.height}, {self.edits} unsaved edit(s)"
+        edits = f"{self.edits} unsaved edit" + ("" if self.edits == 1 else "s")
+        return f"{self.name} — autosaved {when}, {self.width}×{self.height}, {edits}"
 
 
 def _gen_stem(generation: int) -> str:

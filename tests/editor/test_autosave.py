@@ -25,7 +25,7 @@ from editor.core.autosave import (
 )
 from editor.autosave_ui import RecoveryChoice, RecoveryDialog, ask_recovery
 from editor.main_window import MainWindow
-from model import scene_io
+from model import atomic_files
 from model.labels import cityscapes
 from model.scene_io import Scene
 from support import REPO_ROOT
@@ -96,41 +96,44 @@ def test_newer_generation_replaces_older_and_clear_removes_the_slot(tmp_path) ->
     assert store.has_copy
 
 
-@pytest.mark.parametrize("step", range(12))
-def test_autosave_killed_at_any_step_leaves_a_whole_generation(tmp_path, monkeypatch, step) -> None:
-    """Crash the second write at its step-th file operation: the copy on disk is generation 1 or 2, whole."""
-    store = RecoveryStore(tmp_path)
-    first, second = scene_of(1), scene_of(2)
-    store.write(first, None, "cityscapes")
-
+def test_autosave_killed_at_any_step_leaves_a_whole_generation(tmp_path) -> None:
+    """Crash the second write at each of its steps (the scene's and meta.json's): the copy on disk is
+    generation 1 or 2, whole; generation 2 once meta.json names it."""
     class Killed(BaseException):
         pass
 
-    calls = {"n": 0}
-    real_replace, real_fsync = os.replace, os.fsync
-
-    def counting(real):
-        def wrapped(*args):
-            calls["n"] += 1
-            if calls["n"] == step + 1:
-                raise Killed
-            return real(*args)
-        return wrapped
-
-    monkeypatch.setattr(scene_io.os, "replace", counting(real_replace))
-    monkeypatch.setattr(scene_io.os, "fsync", counting(real_fsync))
+    probe = RecoveryStore(tmp_path / "probe")
+    probe.write(scene_of(1), None, "cityscapes")
+    steps: list[tuple[str, str]] = []
+    atomic_files.step_hook = lambda step, path: steps.append((step, path.name))
     try:
-        store.write(second, None, "cityscapes")
-        completed = True
-    except Killed:
-        completed = False
-    monkeypatch.undo()
-    store.close()
-    found = RecoveryStore(tmp_path).discover()
-    assert len(found) == 1
-    restored = RecoveryStore(tmp_path).load(found[0], cityscapes())
-    assert same_scene(restored, second if completed or found[0].generation == 2 else first)
-    assert completed == (step >= 8)  # 4 files × (fsync, replace)
+        probe.write(scene_of(2), None, "cityscapes")
+    finally:
+        atomic_files.step_hook = None
+    meta_renamed = steps.index(("renamed", META_NAME))
+    for k in range(len(steps)):
+        folder = tmp_path / f"k{k:02d}"
+        store = RecoveryStore(folder)
+        store.write(scene_of(1), None, "cityscapes")
+        calls = {"n": 0}
+
+        def kill(step, path, k=k, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == k + 1:
+                raise Killed
+
+        atomic_files.step_hook = kill
+        try:
+            with pytest.raises(Killed):
+                store.write(scene_of(2), None, "cityscapes")
+        finally:
+            atomic_files.step_hook = None
+        store.close()
+        found = RecoveryStore(folder).discover()
+        assert len(found) == 1
+        assert found[0].generation == (2 if k >= meta_renamed else 1), (k, steps[k])
+        restored = RecoveryStore(folder).load(found[0], cityscapes())
+        assert same_scene(restored, scene_of(found[0].generation))
 
 
 def test_damaged_or_foreign_copies_are_refused_with_one_line(tmp_path) -> None:
@@ -184,7 +187,7 @@ def test_writer_reports_a_full_disk_and_keeps_the_old_copy(tmp_path, monkeypatch
     def full(_fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(scene_io.os, "fsync", full)
+    monkeypatch.setattr(os, "fsync", full)
     writer.submit_write(scene_of(2), None, "cityscapes", 1)
     writer.flush(10)
     monkeypatch.undo()
@@ -307,9 +310,54 @@ def test_real_recovery_dialog_recover_and_later(window_factory, qtbot) -> None:
     assert len(RecoveryStore(recovery_folder()).discover()) == 1
     QTimer.singleShot(50, lambda: answer("recover_button"))
     assert second.offer_recovery()
-    assert seen[1][0].startswith("Untitled scene — autosaved ") and "2 unsaved edit(s)" in seen[1][0]
+    assert seen[1][0].startswith("Untitled scene — autosaved ") and "2 unsaved edits" in seen[1][0]
     doc = second.state.document
     assert np.array_equal(doc.labels, expected[0]) and np.array_equal(doc.instances, expected[1])
+
+
+def test_a_50_stroke_copy_says_50_edits_in_a_dialog_wide_enough(window_factory, qtbot, tmp_path) -> None:
+    """Autosaves in between (every 20 edits here) and a recovery do not reset the count of unsaved edits;
+    the dialog shows each copy's scene, date, size and count without cutting the line."""
+    import re
+
+    first = window_factory(size=(640, 240))
+    first.autosave.policy.max_edits = 20  # copies after 20 and 40 strokes, as the interval would make them
+    assert first.files.save_to(tmp_path / "aachen_000173_000019_gtFine_labelIds.png")
+    strokes(first, 50)
+    assert first.state.stack.count() == 50  # each stroke is one undo step
+    first.autosave.autosave_now(wait=True)
+    assert first.autosave.store.current().edits == 50
+    for _ in range(5):
+        first.state.stack.undo()
+    first.autosave.autosave_now(wait=True)
+    assert first.autosave.store.current().edits == 45  # five strokes undone: 45 edits from the saved file
+    for _ in range(5):
+        first.state.stack.redo()
+    first.autosave.autosave_now(wait=True)
+    first.shutdown()
+
+    entries = RecoveryStore(recovery_folder()).discover()
+    dialog = RecoveryDialog(entries)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    text = dialog.list.item(0).text()
+    print(f"\n  recovery dialog line: {text!r}, list {dialog.list.width()} px wide")
+    assert re.fullmatch(r"aachen_000173_000019_gtFine_labelIds\.png — autosaved "
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, 640×240, 50 unsaved edits", text)
+    assert dialog.list.viewport().width() >= dialog.list.fontMetrics().horizontalAdvance(text)  # one line
+    assert dialog.list.horizontalScrollBar().maximum() == 0 and dialog.list.visualItemRect(
+        dialog.list.item(0)).height() < 2 * dialog.list.fontMetrics().height()  # all of it, unwrapped
+    dialog.close()
+
+    second = window_factory(scene=False)
+    second.recovery_prompt = lambda parent, found: RecoveryChoice("recover", found[0])
+    assert second.offer_recovery()
+    assert second.autosave.store.current().edits == 50  # its own copy: still 50, not 1
+    strokes(second, 3, CAR, start=50)
+    second.autosave.autosave_now(wait=True)
+    second.shutdown()
+    assert RecoveryStore(recovery_folder()).discover()[0].describe().endswith(", 53 unsaved edits")
 
 
 def test_damaged_copy_shows_one_line_and_keeps_the_editor(window_factory, monkeypatch) -> None:
