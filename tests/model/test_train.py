@@ -351,3 +351,116 @@ def test_cropped_enhancer_forward_equals_the_naive_pyramid():
             out = back(front(crop(naive[2 - level], box, 2 - level)) + out)
         cropped = enhancer_forward_cropped(g, InputPyramid(labels, labels, 12, features, True, 2), box)
     assert torch.allclose(cropped, out, atol=1e-6)
+
+
+# ----- config, recipes, old runs ----------------------------------------------------------------
+def test_bundled_training_json_converts_and_equals_step_2c_recipe():
+    """The old flat training.json of checkpoints/default loads, and recipes/default/2c reproduces it."""
+    from support import REPO_ROOT
+
+    from model.train.legacy import convert_training_json
+
+    old = json.loads((REPO_ROOT / "checkpoints/default/training.json").read_text())
+    converted = TrainConfig.from_json(old["train"])
+    assert converted.arch.encoder_downsample == old["encoder_downsample"] == 2
+    assert converted.schedule.fix_global_steps == 980 and converted.data.crop_size == (256, 1024)
+    recipe = TrainConfig.from_recipe(REPO_ROOT / "recipes/default/2c_constant_rate.toml")
+    assert recipe.with_values({"data.root": "none"}) == converted
+    record = convert_training_json(old)
+    assert record["step"] == 1553 and TrainConfig.from_json(record["train"]) == converted
+    assert convert_training_json(record) == record  # the new format passes through
+
+
+def test_every_recipe_loads_and_validates():
+    from support import REPO_ROOT
+
+    recipes = sorted((REPO_ROOT / "recipes").rglob("*.toml"))
+    assert len(recipes) >= 5
+    for path in recipes:
+        config = TrainConfig.from_recipe(path).with_values({"run.name": "x"})
+        config.validate()
+        assert TrainConfig.from_json(config.to_json()) == config  # saved and read back unchanged
+
+
+def test_old_flat_config_with_a_retired_experiment_warns(caplog):
+    flat = {"name": "old", "ngf": 8, "l1_class_balance": 0.5, "fix_global_epochs": 0, "fix_global_steps": None,
+            "crop_size": [64, 32], "init_global": "runs/g"}
+    config = TrainConfig.from_json(flat)
+    assert config.run.name == "old" and config.arch.ngf == 8 and config.schedule.fix_global_steps == 0
+    assert config.data.crop_size == (64, 32) and config.schedule.init_global == Path("runs/g")
+    assert "l1_class_balance" in caplog.text
+
+
+@pytest.mark.parametrize("assignment, message", [
+    ("arch.ngff=4", "did you mean ngf"),
+    ("archs.ngf=4", "did you mean arch"),
+    ("arch.ngf=four", "arch.ngf"),
+    ("arch.netG=tiny", "must be one of global, local"),
+    ("schedule.lr=-1", "must be positive"),
+    ("ngf=4", "SECTION.KEY=VALUE"),
+])
+def test_set_rejects_bad_fields_in_one_line(tmp_path, capsys, assignment, message):
+    from cli import run_command
+
+    code = run_command(["train", "--data", str(tmp_path), "--name", "x", "--set", assignment])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_recipe_errors_name_the_file(tmp_path, capsys):
+    from cli import run_command
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[arch]\nngf = 'wide'\n")
+    assert run_command(["train", "--recipe", str(bad), "--name", "x"]) == 2
+    assert str(bad) in capsys.readouterr().err
+
+
+def test_list_fields_shows_every_field_once(capsys):
+    from cli import run_command
+
+    assert run_command(["train", "--list-fields"]) == 0
+    out = capsys.readouterr().out
+    paths = [path for path, _, _ in iter_fields(TrainConfig)]
+    assert all(out.count(f"{path} ") == 1 for path in paths)
+
+
+def test_tiny_recipe_trains_saves_and_resumes_from_the_command_line(tmp_path):
+    from support import REPO_ROOT
+
+    from cli import run_command
+
+    write_folder(tmp_path / "data", "train", 2, height=32, width=64)
+    common = ["train", "--recipe", str(REPO_ROOT / "recipes/tiny.toml"), "--data", str(tmp_path / "data"),
+              "--name", "tiny", "--runs", str(tmp_path / "runs")]
+    assert run_command([*common, "--max-steps", "1"]) == 0
+    run = tmp_path / "runs" / "tiny"
+    assert json_step(run) == 1
+    assert run_command([*common, "--max-steps", "3"]) == 0
+    assert json_step(run) == 3
+    record = json.loads((run / "checkpoint" / TRAINING_JSON).read_text())
+    assert record["step"] == 3 and record["train"]["arch"]["netG"] == "local"
+    model = load_checkpoint(run / "checkpoint")
+    assert model.config.encoder is not None and model.config.encoder.encoder_downsample == 1
+    rows = (run / "loss_log.csv").read_text().splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == ["1", "2", "3"]
+
+
+def test_encoder_downsample_comes_from_config_json_or_an_old_training_json(tmp_path):
+    from support import REPO_ROOT
+
+    from cli.encode_features import encoder_downsample_of
+    from model.checkpoint import make_random_checkpoint
+
+    bundled = load_checkpoint(REPO_ROOT / "checkpoints/default")
+    assert bundled.config.encoder.encoder_downsample == 0  # its config.json predates the field
+    assert encoder_downsample_of(REPO_ROOT / "checkpoints/default", bundled.config.encoder) == 2
+    folder = make_random_checkpoint(tmp_path / "new", with_features=True, tiny=True)
+    config = json.loads((folder / "config.json").read_text())
+    config["encoder"]["encoder_downsample"] = 3
+    (folder / "config.json").write_text(json.dumps(config))
+    (folder / TRAINING_JSON).write_text(json.dumps({"encoder_downsample": 1}))  # ignored: config.json says
+    loaded = load_checkpoint(folder)
+    assert loaded.config.encoder.encoder_downsample == 3
+    assert encoder_downsample_of(folder, loaded.config.encoder) == 3
