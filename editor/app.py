@@ -6,14 +6,14 @@ import logging
 import sys
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from model.resources import sample_scenes
 
-SAMPLE_SCENES = Path(__file__).resolve().parents[1] / "assets" / "scenes"
+log = logging.getLogger(__name__)
 
 
 def first_sample_scene() -> Path | None:
     """The scene a plain ``python main.py`` opens: the first bundled sample, if present."""
-    samples = sorted(SAMPLE_SCENES.glob("*_labelIds.png"))
+    samples = sample_scenes()
     return samples[0] if samples else None
 
 STYLE_SHEET = """
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scene and not recovered:
         window.files.open_path(args.scene)
     elif not recovered and (sample := first_sample_scene()) is not None:
-        window.files.open_path(sample, as_template=True)  # a starting point: Save asks where
+        window.open_sample(sample)  # a starting point: Save asks where
     elif args.scene:
         log.info("recovered unsaved work instead of opening %s", args.scene)
     window.canvas.fit()

@@ -1,5 +1,8 @@
 """The canvas: label map, rendered image or a blend, with zoom, pan, tool overlays and selection.
 
+In the side-by-side view the canvas shows the labels and ``editor.side_view.RenderMirror`` beside
+it shows the render at the same zoom and pan, with the cursor mirrored.
+
 It is a QGraphicsView whose background paints straight from two numpy-backed QImages (no pixmap
 conversion per edit). A document change recolours only its region and repaints only that part of
 the viewport, so brushing stays smooth at 2048×1024. Mouse events become document coordinates and
@@ -34,9 +37,29 @@ log = logging.getLogger(__name__)
 
 
 class ViewMode(Enum):
+    SIDE_BY_SIDE = "side by side"  # labels here, the render in the mirror beside (the default)
     LABELS = "labels"
     RENDER = "render"
     BLEND = "blend"
+
+
+STALE_OPACITY = 0.35  # how strongly a render of the previous model shows while the new one renders
+STALE_TEXT = "rendering with the new model…"
+
+
+def draw_stale_note(painter: QPainter, view: QWidget) -> None:
+    """The note over a dimmed render of the previous model, centred in the view (screen pixels)."""
+    painter.save()
+    painter.resetTransform()
+    rect = QRectF(view.viewport().rect() if isinstance(view, QGraphicsView) else view.rect())
+    font = painter.font()
+    font.setPointSizeF(max(font.pointSizeF(), 9.0) * 1.4)
+    painter.setFont(font)
+    box = painter.boundingRect(rect, int(Qt.AlignmentFlag.AlignCenter), STALE_TEXT).adjusted(-14, -8, 14, 8)
+    painter.fillRect(box, QColor(0, 0, 0, 170))
+    painter.setPen(QColor(255, 255, 255))
+    painter.drawText(rect, int(Qt.AlignmentFlag.AlignCenter), STALE_TEXT)
+    painter.restore()
 
 
 def numpy_qimage(buffer: np.ndarray) -> QImage:
@@ -48,6 +71,8 @@ def numpy_qimage(buffer: np.ndarray) -> QImage:
 class Canvas(QGraphicsView):
     cursor_moved = Signal(object)  # (x, y) in document pixels, or None when outside
     zoom_changed = Signal(float)
+    view_changed = Signal()  # zoom, pan or size changed (the mirror follows)
+    area_updated = Signal(object)  # QRectF in document pixels repainted, or None: everything
 
     MIN_ZOOM, MAX_ZOOM = 0.05, 40.0
 
@@ -68,6 +93,7 @@ class Canvas(QGraphicsView):
         self.setBackgroundBrush(QColor(38, 40, 44))
         self.view_mode = ViewMode.BLEND
         self.label_opacity = 0.45
+        self.stale_render = False  # the render shown is the previous model's: dimmed, with a note
         self.tool = None  # editor.tools.Tool
         self.hover: QPointF | None = None
         self._palette = bgra_palette(state.label_set.palette)
@@ -79,6 +105,8 @@ class Canvas(QGraphicsView):
         self._outline_box: Box | None = None
         self._pan_from: QPointF | None = None
         self._space = False
+        self.horizontalScrollBar().valueChanged.connect(lambda _v: self.view_changed.emit())
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self.view_changed.emit())
         state.document.subscribe(self._on_change)
         state.selection_changed.connect(lambda _s: self.refresh_selection())
         state.committed.connect(self._on_committed)
@@ -94,7 +122,7 @@ class Canvas(QGraphicsView):
         self.scene().setSceneRect(-doc.width, -doc.height, 3 * doc.width, 3 * doc.height)
         if self._render_buf is not None and self._render_buf.shape[:2] != doc.labels.shape:
             self._render_buf = self._render_img = None
-        self.viewport().update()
+        self.repaint_all()
 
     def _on_label_set(self, _label_set: object) -> None:
         self._palette = bgra_palette(self.state.label_set.palette)
@@ -122,7 +150,7 @@ class Canvas(QGraphicsView):
                 return
             self._render_buf = np.ascontiguousarray(bgra)
             self._render_img = numpy_qimage(self._render_buf)
-            self.viewport().update()
+            self.repaint_all()
             return
         if self._render_buf is None:
             return
@@ -139,17 +167,37 @@ class Canvas(QGraphicsView):
     def render_image(self) -> np.ndarray | None:
         return None if self._render_buf is None else to_rgb(self._render_buf)
 
+    @property
+    def render_qimage(self) -> QImage | None:
+        """The render as shown (shares the canvas's buffer): for the side-by-side mirror."""
+        return self._render_img
+
     def set_view_mode(self, mode: ViewMode) -> None:
         self.view_mode = mode
-        self.viewport().update()
+        self.repaint_all()
+
+    def set_stale_render(self, stale: bool) -> None:
+        """Dim the render with a note while a newly loaded model makes its first frame."""
+        if stale != self.stale_render:
+            self.stale_render = stale
+            self.repaint_all()
 
     def set_label_opacity(self, opacity: float) -> None:
         self.label_opacity = float(np.clip(opacity, 0.0, 1.0))
         self.viewport().update()
 
+    def repaint_all(self) -> None:
+        self.viewport().update()
+        self.area_updated.emit(None)
+
     def update_scene_rect(self, rect: QRectF, margin: int = 2) -> None:
         view_rect = self.mapFromScene(rect).boundingRect().adjusted(-margin, -margin, margin, margin)
         self.viewport().update(view_rect)
+        self.area_updated.emit(rect.adjusted(-margin, -margin, margin, margin))
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.view_changed.emit()
 
     # ----- selection outline --------------------------------------------------------------------
     def _on_committed(self) -> None:
@@ -186,10 +234,13 @@ class Canvas(QGraphicsView):
                             int(np.ceil(area.right())) - int(area.left()),
                             int(np.ceil(area.bottom())) - int(area.top())))
         zoomed_out = self.zoom < 1.0
-        show_render = self.view_mode is not ViewMode.LABELS and self._render_img is not None
+        shows_labels_only = self.view_mode in (ViewMode.LABELS, ViewMode.SIDE_BY_SIDE)
+        show_render = not shows_labels_only and self._render_img is not None
         if show_render and self._render_img is not None:
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, zoomed_out)
+            painter.setOpacity(STALE_OPACITY if self.stale_render else 1.0)
             painter.drawImage(area, self._render_img, area)
+            painter.setOpacity(1.0)
             painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         if not show_render or self.view_mode is ViewMode.BLEND:
             opacity = self.label_opacity if show_render else 1.0
@@ -215,6 +266,13 @@ class Canvas(QGraphicsView):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if self.tool is not None:
             self.tool.paint_overlay(painter, self)
+        if self.stale_render and self.view_mode in (ViewMode.RENDER, ViewMode.BLEND) and self._render_img is not None:
+            draw_stale_note(painter, self)
+
+    @property
+    def outline(self) -> list[QPolygonF]:
+        """The selection's outline polygons in document pixels."""
+        return self._outline
 
     # ----- coordinates and zoom -----------------------------------------------------------------
     @property
@@ -233,6 +291,7 @@ class Canvas(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(moved.x()))
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(moved.y()))
         self.zoom_changed.emit(self.zoom)
+        self.view_changed.emit()
 
     def set_zoom(self, zoom: float) -> None:
         self.zoom_at(zoom / self.zoom, QPointF(self.viewport().rect().center()))
@@ -241,6 +300,7 @@ class Canvas(QGraphicsView):
         doc = self.state.document
         self.fitInView(QRectF(0, 0, doc.width, doc.height), Qt.AspectRatioMode.KeepAspectRatio)
         self.zoom_changed.emit(self.zoom)
+        self.view_changed.emit()
 
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0

@@ -16,33 +16,42 @@ from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
     QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QSlider,
+    QSplitter,
     QToolBar,
     QWidget,
 )
 
 from editor.autosave_ui import AutosaveController, ask_recovery, offer_recovery
-from editor.canvas import Canvas, ViewMode
+from editor.canvas import STALE_TEXT, Canvas, ViewMode
 from editor.core.document import Document
+from editor.core.exports import companion_path, label_colours, side_by_side
+from editor.core.photo_style import has_encoder
 from editor.files import FileController
 from editor.history_panel import HistoryPanel
 from editor.icons import icon
 from editor.label_palette import LabelPalette, frequent_ids
-from editor.model_loader import DEFAULT_CHECKPOINT, LoadedModel, ModelLoader
+from editor.model_loader import DEFAULT_CHECKPOINT, ModelBundle, ModelLoader
+from editor.panels.class_chooser import choose_class
+from editor.panels.photo_style import PhotoStyleDialog
 from editor.pyside_guard import protect_singletons
+from editor.render_controls import RenderControls
 from editor.render_status import RenderStatus
 from editor.render_worker import RenderRequest, RenderResult, RenderWorker, base_renderer
-from editor.state import EditorState, InstanceMode
+from editor.side_view import RenderMirror
+from editor.state import EditorState, InstanceMode, class_id
 from editor.style_palette import StylePalette
 from editor.tool_options import ToolOptions
 from editor.tools import TOOL_CLASSES, Tool
 from model.errors import EditorError
 from model.labels import cityscapes
+from model.scene_io import write_png
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +84,9 @@ class MainWindow(QMainWindow):
         self.files.export_source = self._render_for_export
         self.autosave = AutosaveController(self.state, parent=self)  # recovery folder: $P2P_RECOVERY_DIR
         self.recovery_prompt = ask_recovery  # injectable: (parent, entries) -> RecoveryChoice
+        self.class_prompt = choose_class  # injectable: (parent, label_set, current, things_only, title) -> id
+        self.scene_name: str | None = None  # an untitled scene's origin (a bundled sample), for the title
+        self._pending_compare: Path | None = None  # a side-by-side export waiting for the exact frame
         self.autosave.failed.connect(lambda text: self.statusBar().showMessage(text, 8000))
         self.files.before_save = self.autosave.ensure_current
         self.render_version = -1  # the document version the canvas shows (not counting quick tiles)
@@ -83,9 +95,15 @@ class MainWindow(QMainWindow):
         self.render_status = RenderStatus()
         self._cursor: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
-        self._model: LoadedModel | None = None
+        self._model: ModelBundle | None = None
         self.model_name = "" if renderer is None else "injected model"
-        self.setCentralWidget(self.canvas)
+        self.mirror = RenderMirror(self.canvas)
+        self.views = QSplitter(Qt.Orientation.Horizontal)
+        self.views.setChildrenCollapsible(False)
+        self.views.addWidget(self.canvas)
+        self.views.addWidget(self.mirror)
+        self.views.setSizes([1, 1])
+        self.setCentralWidget(self.views)
         self._build_status_bar()
         self._build_actions()
         self._build_docks()
@@ -93,7 +111,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self.worker.start()
         self.set_tool("brush")
-        self.set_view(self.canvas.view_mode)
+        self.set_view(self.saved_view_mode())
         self._show_selection(None)
         self._update_title()
         self._show_model_state()
@@ -130,7 +148,16 @@ class MainWindow(QMainWindow):
         self.act_open = a("&Open…", QKeySequence.StandardKey.Open, "Open a scene, a Cityscapes labelIds PNG or a colour label PNG", f.open_dialog)
         self.act_save = a("&Save", QKeySequence.StandardKey.Save, "Save labelIds + instanceIds PNGs and styles JSON", f.save)
         self.act_save_as = a("Save &as…", "Ctrl+Shift+S", "Save the scene under a new name", f.save_as)
-        self.act_export = a("&Export render…", "Ctrl+E", "Export the rendered image as a full-resolution PNG", f.export_dialog)
+        self.act_export = a("&Export render…", "Ctrl+E", "Export the rendered image as a full-resolution PNG "
+                            "(and, when ticked below, the label colours beside it)", self.export_render_dialog)
+        self.act_export_labels_too = a("Also export the label colours", None,
+                                       "Exporting a render also writes NAME_labels.png, the label map in its colours",
+                                       self._toggle_export_labels, checkable=True)
+        self.act_export_labels_too.setChecked(self.export_labels_too)
+        self.act_export_labels = a("Export &label colours…", None, "Export the label map as a colour PNG",
+                                   self.export_labels_dialog)
+        self.act_export_compare = a("Export &side-by-side…", "Ctrl+Shift+E",
+                                    "Export labels and render next to each other in one PNG", self.export_compare_dialog)
         style = self.style()
         for act, sp in ((self.act_open, "SP_DialogOpenButton"), (self.act_save, "SP_DialogSaveButton")):
             act.setIcon(style.standardIcon(getattr(style.StandardPixmap, sp)))
@@ -144,11 +171,14 @@ class MainWindow(QMainWindow):
             act.setIconText(name.capitalize())  # the toolbar keeps its width; menus show "Undo Brush"
             self.addAction(act)
         self.act_delete = a("Delete object", "Delete", "Delete the selected object; the surrounding stuff fills it", s.delete_selected)
-        self.act_relabel = a("Relabel object", "L", "Give the selected object the current label (new id, same shape)", s.relabel_selected)
+        self.act_relabel = a("Relabel object…", "L", "Choose a new class for the selected object (same shape)",
+                             self.relabel_dialog)
         self.act_duplicate = a("Duplicate object", "Ctrl+D", "Copy the selected object next to itself", s.duplicate_selected)
         self.act_deselect = a("Deselect", "Ctrl+Shift+A", "Clear the selection", lambda: s.select(None))
         self.act_random = a("Random style", "Ctrl+R", "A random style for the selected object", self._random_style)
         self.act_resample = a("Resample all styles", "Ctrl+Shift+R", "A random style for every object and region", s.resample_all)
+        self.act_photo_style = a("Style from a &photo…", "Ctrl+Shift+P",
+                                 "Take the selected object's style from an object in a labelled photo", self.photo_style_dialog)
         self.act_mode = a("New object mode", "N", "Thing strokes create a new object (on) or extend the one under the stroke (off)",
                           self._toggle_mode, checkable=True)
         self.act_mode.setChecked(True)
@@ -169,11 +199,13 @@ class MainWindow(QMainWindow):
             self.tool_actions[cls.name] = action
         self.view_group = QActionGroup(self)
         self.view_actions: dict[ViewMode, QAction] = {}
-        for i, (mode, text) in enumerate(((ViewMode.LABELS, "Labels"), (ViewMode.RENDER, "Render"), (ViewMode.BLEND, "Blend"))):
-            action = a(text, f"Ctrl+{i + 1}", f"Show the {text.lower()} view", lambda m=mode: self.set_view(m), checkable=True)
+        views = ((ViewMode.LABELS, "Labels", "the labels only"), (ViewMode.RENDER, "Render", "the render only"),
+                 (ViewMode.BLEND, "Blend", "the labels blended over the render"),
+                 (ViewMode.SIDE_BY_SIDE, "Side by side", "labels (paint here) and render side by side, same zoom"))
+        for i, (mode, text, tip) in enumerate(views):
+            action = a(text, f"Ctrl+{i + 1}", f"Show {tip}", lambda m=mode: self.set_view(m), checkable=True)
             self.view_group.addAction(action)
             self.view_actions[mode] = action
-        self.view_actions[self.canvas.view_mode].setChecked(True)
         self.act_fit = a("Fit to window", ["Ctrl+0", "F"], "Fit the whole scene in the window", self.canvas.fit)
         self.act_fit.setIcon(icon("fit"))
         self.act_actual = a("Actual pixels", "Ctrl+Alt+0", "Zoom to 100 %", lambda: self.canvas.set_zoom(1.0))
@@ -225,7 +257,9 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.act_new, self.act_open])
         self.recent_menu = file_menu.addMenu("Open &recent")
         file_menu.addSeparator()
-        file_menu.addActions([self.act_save, self.act_save_as, self.act_export])
+        file_menu.addActions([self.act_save, self.act_save_as])
+        file_menu.addSeparator()
+        file_menu.addActions([self.act_export, self.act_export_labels, self.act_export_compare, self.act_export_labels_too])
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -233,7 +267,7 @@ class MainWindow(QMainWindow):
         edit.addSeparator()
         edit.addActions([self.act_delete, self.act_relabel, self.act_duplicate, self.act_deselect])
         edit.addSeparator()
-        edit.addActions([self.act_random, self.act_resample])
+        edit.addActions([self.act_random, self.act_resample, self.act_photo_style])
         view = bar.addMenu("&View")
         view.addActions(list(self.view_actions.values()))
         view.addSeparator()
@@ -251,6 +285,7 @@ class MainWindow(QMainWindow):
         model.addActions([self.act_open_model, self.act_open_model_dir, self.act_default_model])
         render = bar.addMenu("&Render")
         render.addActions([self.act_incremental, self.act_refresh])
+        self.render_controls = RenderControls(self, self.worker, self.state, render)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts))
 
@@ -268,7 +303,7 @@ class MainWindow(QMainWindow):
         self.view_combo = QComboBox()
         for mode in ViewMode:
             self.view_combo.addItem(mode.value.capitalize(), mode)
-        self.view_combo.setToolTip("Labels, rendered image, or both blended (Ctrl+1 / Ctrl+2 / Ctrl+3)")
+        self.view_combo.setToolTip("Labels, render, both blended, or side by side (Ctrl+1 … Ctrl+4)")
         toolbar.addWidget(self.view_combo)
         toolbar.addWidget(QLabel("  Label opacity "))
         self.opacity = QSlider(Qt.Orientation.Horizontal)
@@ -314,7 +349,8 @@ class MainWindow(QMainWindow):
         self.worker.rendered.connect(self._on_rendered)
         self.worker.failed.connect(self._on_render_failed)
         self.files.status.connect(lambda text: self.statusBar().showMessage(text, 6000))
-        self.files.path_changed.connect(lambda _p: self._update_title())
+        self.files.path_changed.connect(self._on_path_changed)
+        self.style_palette.photo_button.clicked.connect(self.photo_style_dialog)
         self.files.recent_changed.connect(self._fill_recent)
         self.view_combo.currentIndexChanged.connect(lambda _i: self.set_view(self.view_combo.currentData()))
         self.opacity.valueChanged.connect(lambda v: self.canvas.set_label_opacity(v / 100))
@@ -324,8 +360,16 @@ class MainWindow(QMainWindow):
         self.tool_actions[name].setChecked(True)
         self.canvas.set_tool(self.tools[name])
 
+    def saved_view_mode(self) -> ViewMode:
+        try:
+            return ViewMode(str(self.settings.value("view/mode", ViewMode.SIDE_BY_SIDE.value)))
+        except ValueError:
+            return ViewMode.SIDE_BY_SIDE
+
     def set_view(self, mode: ViewMode) -> None:
         self.canvas.set_view_mode(mode)
+        self.mirror.setVisible(mode is ViewMode.SIDE_BY_SIDE)
+        self.settings.setValue("view/mode", mode.value)
         self.view_actions[mode].setChecked(True)
         self.view_combo.blockSignals(True)
         self.view_combo.setCurrentIndex(list(ViewMode).index(mode))
@@ -361,10 +405,10 @@ class MainWindow(QMainWindow):
         self.cursor_label.setText(f"x {x}, y {y}   {name} ({label})   instance {inst}")
 
     def _show_selection(self, sel: int | None) -> None:
-        is_object = sel is not None and sel >= 1000
+        is_object = self.state.is_object(sel)
         for action in (self.act_delete, self.act_duplicate):
             action.setEnabled(is_object)
-        for action in (self.act_relabel, self.act_deselect, self.act_random):
+        for action in (self.act_relabel, self.act_deselect, self.act_random, self.act_photo_style):
             action.setEnabled(sel is not None)
         if sel is None:
             self.selection_label.setText("No selection")
@@ -373,12 +417,21 @@ class MainWindow(QMainWindow):
             extra = "" if style is None else f" · style {style if isinstance(style, int) else 'custom'}"
             self.selection_label.setText(f"Selected: {self.state.describe_instance(sel)}{extra}")
 
+    @property
+    def model_loading(self) -> bool:
+        return self._loader is not None and self._loader.isRunning()
+
     def _show_model_state(self) -> None:
+        self.mirror.model_loading = self.model_loading
+        self.mirror.update()
         if self.worker.renderer is None:
-            self.model_label.setText("No model loaded")
-            self.render_label.setText("label view only (Model ▸ Open model…)")
+            if self.model_loading:
+                self.render_label.setText("loading model…")
+            else:
+                self.model_label.setText("No model loaded")
+                self.render_label.setText("label view only (Model ▸ Open model…)")
         else:
-            self.model_label.setText(f"Model: {self.model_name} ({self.worker.model.label_set.name})")
+            self.model_label.setText(f"Model: {self.model_name} ({self.worker.base_renderer.label_set.name})")
 
     def _on_render_requested(self, request: RenderRequest) -> None:
         if self.worker.renderer is not None:
@@ -386,32 +439,51 @@ class MainWindow(QMainWindow):
 
     def _on_rendered(self, result: RenderResult) -> None:
         """Paste a result (the worker made it display-ready: this is a rectangle copy at most)."""
-        if result.region is None:
-            if result.bgra.shape[:2] != self.document.labels.shape:
+        if result.area.whole:
+            if result.pixels.shape[:2] != self.document.labels.shape:
                 return  # a frame of a scene that has since been replaced
-            self.canvas.set_render(result.bgra, None)
-        elif result.bgra.size:
-            self.canvas.set_render(result.bgra, result.region)
+            self.canvas.set_stale_render(False)  # the new model's first whole frame
+            self.canvas.set_render(result.pixels, None)
+        elif result.pixels.size:
+            self.canvas.set_render(result.pixels, result.area.box)
         current = result.version == self.document.version
         if result.committed:
             self.render_version = result.version
             self.render_seconds = result.seconds
-        if result.exact:
+        if result.full_size_exact:
             self.exact_version = result.version
         self.render_label.setText(self.render_status.result(result.kind, result.seconds, current))
-        if self.files.pending_export is not None and current and result.exact:
+        if self.files.pending_export is not None and current and result.full_size_exact:
             self.files.render_arrived(result.version, self.canvas.render_image())
+        if self._pending_compare is not None and current and result.full_size_exact:
+            path, self._pending_compare = self._pending_compare, None
+            self._write_compare(path)
 
     def _on_render_failed(self, _version: int, message: str) -> None:
         self.render_label.setText("render failed")
         self.statusBar().showMessage(message, 8000)
 
     def _render_for_export(self, version: int) -> np.ndarray | None:
-        return self.canvas.render_image() if self.exact_version == version else None
+        if self.exact_version == version:
+            return self.canvas.render_image()
+        self.worker.request_full_size()  # export is full size whatever the render size
+        return None
+
+    def open_sample(self, path: Path) -> bool:
+        """Open a bundled sample as an untitled scene (Save asks where), titled after the sample."""
+        if not self.files.open_path(path, as_template=True):
+            return False
+        self.scene_name = f"{Path(path).name.replace('_labelIds', '').removesuffix('.png')} (sample)"
+        self._update_title()
+        return True
+
+    def _on_path_changed(self, _path: object) -> None:
+        self.scene_name = None
+        self._update_title()
 
     def _update_title(self) -> None:
         path = self.state.document.path
-        name = path.name if path else "Untitled"
+        name = path.name.replace("_labelIds", "").removesuffix(".png") if path else self.scene_name or "Untitled"
         self.setWindowTitle(f"{name}{' •' if not self.state.stack.isClean() else ''} — {APP_NAME}")
 
     def _fill_recent(self, items: list[str]) -> None:
@@ -457,6 +529,7 @@ class MainWindow(QMainWindow):
             tip += "\nIncremental rendering off (Render menu): every change renders the whole frame."
         self.render_label.setToolTip(tip)
         self.render_status.incremental = use_incremental
+        self.render_controls.set_incremental(loaded.incremental if use_incremental else None)
 
     # ----- model --------------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
@@ -480,10 +553,13 @@ class MainWindow(QMainWindow):
         self._loader.loaded.connect(self._on_model_loaded)
         self._loader.failed.connect(self._on_model_failed)
         self._loader.start()
+        self._show_model_state()
 
-    def _on_model_loaded(self, loaded: LoadedModel | Any, path: Path) -> None:
-        if not isinstance(loaded, LoadedModel):
-            loaded = LoadedModel(loaded, None, None)  # a bare renderer (tests, injected)
+    def _on_model_loaded(self, loaded: ModelBundle | Any, path: Path) -> None:
+        if self._loader is not None:
+            self._loader.wait(5000)  # it emits as its last act: let isRunning() turn false
+        if not isinstance(loaded, ModelBundle):
+            loaded = ModelBundle(loaded, None, None)  # a bare renderer (tests, injected)
         renderer = loaded.renderer
         try:
             base_renderer(renderer).label_set.check_ids(self.document.labels)
@@ -493,16 +569,115 @@ class MainWindow(QMainWindow):
         self._model = loaded
         self._use_renderer()
         self.model_name = model_display_name(Path(path))
+        if self.canvas.has_render:  # the previous model's picture stays, dimmed, until the new frame
+            self.canvas.set_stale_render(True)
         label_set = base_renderer(renderer).label_set
         if label_set != self.state.label_set:
             self.state.set_label_set(label_set)
         self._show_model_state()
         self.style_palette.refresh()
         self.state.request_render()
+        if self.canvas.stale_render:
+            self.render_label.setText(STALE_TEXT)
 
     def _on_model_failed(self, message: str) -> None:
+        if self._loader is not None:
+            self._loader.wait(5000)
         self._show_model_state()
         self.files.error(message)
+
+    # ----- object dialogs -----------------------------------------------------------------------
+    def relabel_dialog(self) -> bool:
+        """Relabel: a searchable chooser of the classes the selection may become (things for an object)."""
+        sel = self.state.selection
+        if sel is None:
+            self.statusBar().showMessage("Select an object or region (V) to relabel it", 4000)
+            return False
+        chosen = self.class_prompt(self, self.state.label_set, class_id(sel), self.state.is_object(sel),
+                                   self.state.describe_instance(sel))
+        return chosen is not None and self.state.relabel_selected(int(chosen))
+
+    def photo_style_dialog(self) -> bool:
+        """Style from a photo: the clicked photo object's encoder code becomes the selection's style."""
+        sel = self.state.selection
+        renderer = base_renderer(self.worker.renderer)
+        if sel is None:
+            self.statusBar().showMessage("Select an object or region (V) first, then take its style from a photo", 5000)
+            return False
+        if not has_encoder(renderer):
+            self.files.error("This model has no feature encoder, so it cannot take styles from a photo")
+            return False
+        dialog = PhotoStyleDialog(renderer, self.state.describe_instance(sel), self)
+        if dialog.exec() != QDialog.DialogCode.Accepted or dialog.code is None:
+            return False
+        return self.state.set_style(sel, dialog.code)
+
+    # ----- exports ------------------------------------------------------------------------------
+    @property
+    def export_labels_too(self) -> bool:
+        return str(self.settings.value("export/labels_too", "true")).lower() in ("true", "1")
+
+    def _toggle_export_labels(self) -> None:
+        self.settings.setValue("export/labels_too", self.act_export_labels_too.isChecked())
+
+    def _export_start(self, kind: str) -> str:
+        path = self.state.document.path
+        stem = path.name.replace("_labelIds", "").removesuffix(".png") if path else \
+            (self.scene_name or "scene").replace(" (sample)", "")
+        return str((path.parent if path else Path.cwd()) / f"{stem}_{kind}.png")
+
+    def _ask_png(self, title: str, kind: str) -> Path | None:
+        path, _ = QFileDialog.getSaveFileName(self, title, self._export_start(kind), "PNG image (*.png)")
+        return Path(path).with_suffix(".png") if path else None
+
+    def export_render_dialog(self) -> bool:
+        path = self._ask_png("Export render", "render")
+        return path is not None and self.export_render(path)
+
+    def export_render(self, path: Path) -> bool:
+        """The full-resolution render (when it is up to date, or as soon as it is), and the label
+        colours beside it as NAME_labels.png when that option is on."""
+        if not self.files.export_to(path):
+            return False
+        if self.export_labels_too:
+            return self.export_labels(companion_path(path, "labels"))
+        return True
+
+    def export_labels_dialog(self) -> bool:
+        path = self._ask_png("Export label colours", "labels")
+        return path is not None and self.export_labels(path)
+
+    def export_labels(self, path: Path) -> bool:
+        return self._write(path, label_colours(self.document.labels, self.state.label_set))
+
+    def export_compare_dialog(self) -> bool:
+        path = self._ask_png("Export side-by-side comparison", "compare")
+        return path is not None and self.export_compare(path)
+
+    def export_compare(self, path: Path) -> bool:
+        """Labels | render in one PNG, with the exact full-size render of the scene (waits for it)."""
+        if self.worker.renderer is None:
+            self.files.error("No model is loaded, so there is no render to compare (Model ▸ Open model…)")
+            return False
+        image = self._render_for_export(self.document.version)
+        if image is not None:
+            return self._write_compare(path)
+        self._pending_compare = path
+        self.statusBar().showMessage(f"Export to {path.name} waits for the render…", 6000)
+        self.state.request_render()
+        return True
+
+    def _write_compare(self, path: Path) -> bool:
+        render = self.canvas.render_image()
+        if render is None:
+            return False
+        return self._write(path, side_by_side(label_colours(self.document.labels, self.state.label_set), render))
+
+    def _write(self, path: Path, image: np.ndarray) -> bool:
+        if not self.files.write_exports({path: image}):
+            return False
+        self.statusBar().showMessage(f"Exported {path.name} ({image.shape[1]}×{image.shape[0]})", 6000)
+        return True
 
     # ----- lifetime -----------------------------------------------------------------------------
     def offer_recovery(self) -> bool:
@@ -539,6 +714,7 @@ class MainWindow(QMainWindow):
                 except (RuntimeError, TypeError):
                     pass
         self.autosave.close(clear=False)
+        self.style_palette.shutdown()
         self.worker.stop()
         if self._loader is not None:
             self._loader.wait(30000)

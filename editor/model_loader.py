@@ -15,21 +15,24 @@ from PySide6.QtCore import QThread, Signal
 from editor.heap import settle_long_lived_objects
 from editor.render_setup import CachePlan, wrap_incremental
 from model.errors import EditorError
+from model.resources import default_checkpoint_dir
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "checkpoints" / "default"
+DEFAULT_CHECKPOINT = default_checkpoint_dir()
 
 
 @dataclass(frozen=True)
-class LoadedModel:
+class ModelBundle:
+    """What the editor keeps of a loaded model: the renderer, its incremental wrapper and cache plan."""
+
     renderer: Any  # model.render.full.Renderer
     incremental: Any  # its IncrementalRenderer, or None when it cannot be built
     cache: CachePlan | None
 
 
 class ModelLoader(QThread):
-    """Loads ``Renderer.from_checkpoint(path)``; emits ``loaded(LoadedModel, path)`` or ``failed(message)``."""
+    """Loads ``Renderer.from_checkpoint(path)``; emits ``loaded(ModelBundle, path)`` or ``failed(message)``."""
 
     loaded = Signal(object, object)
     failed = Signal(str)
@@ -57,4 +60,4 @@ class ModelLoader(QThread):
         except Exception:
             log.exception("incremental rendering is unavailable for %s; using full renders", self.path)
         settle_long_lived_objects()  # torch and the model stay for good: keep full collections off them
-        self.loaded.emit(LoadedModel(renderer, incremental, cache), self.path)
+        self.loaded.emit(ModelBundle(renderer, incremental, cache), self.path)

@@ -22,8 +22,9 @@ from editor.core.document import Box, Change, Delta, Document, Edit, union_box
 from editor.core.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
 from editor.render_worker import RenderRequest, RenderWorker
 from editor.core.snapshots import SnapshotPool
+from model.box import Area
 from model.errors import LabelSetError
-from model.labels import INSTANCE_FACTOR, LabelSet, class_of_instance
+from model.labels import LabelSet, class_of_instance
 from model.scene_io import Style
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class InstanceMode(Enum):
     EXTEND = "extend"  # a thing stroke extends the object under its start
 
 
-def class_of(instance: int) -> int:
-    return instance // INSTANCE_FACTOR if instance >= INSTANCE_FACTOR else instance
+def class_id(instance: int) -> int:
+    """The class of one instance id (``model.labels.class_of_instance`` for a scalar)."""
+    return int(class_of_instance(np.asarray(instance)))
 
 
 class EditorState(QObject):
@@ -67,6 +69,7 @@ class EditorState(QObject):
         self.mode = InstanceMode.NEW
         self.selection: int | None = None
         self.selection_box: Box | None = None  # bounding box of the selection (kept per step)
+        self.selection_anchor: tuple[int, int] | None = None  # the pixel the user clicked to select
         self.selection_touched = False  # the last committed step changed the selection's pixels
         self.seed = 0
         self.snapshots = SnapshotPool(document)
@@ -114,9 +117,20 @@ class EditorState(QObject):
         self.label_changed.emit(self.current_label)
 
     # ----- selection ----------------------------------------------------------------------------
-    def select(self, instance: int | None, within: Box | None = None) -> None:
+    def is_object(self, instance: int | None) -> bool:
+        """True for a thing with its own instance id (the label set's thing rule), not a stuff region."""
+        if instance is None:
+            return False
+        cls = class_id(instance)
+        return cls != instance and self.document.is_thing(cls)
+
+    def select(self, instance: int | None, within: Box | None = None,
+               anchor: tuple[int, int] | None = None) -> None:
         """Select an instance id (None: nothing). ``within``: all its pixels lie in this box (a
-        stroke that just created it), so only that box is scanned."""
+        stroke that just created it), so only that box is scanned. ``anchor``: the pixel clicked to
+        select it; when a later step gives that pixel another id, the selection follows it."""
+        if anchor is not None or instance is None:
+            self.selection_anchor = anchor
         if instance is not None and instance == self.selection and within is None:
             return
         box = None if instance is None else self.document.instance_box(instance, within)
@@ -142,6 +156,15 @@ class EditorState(QObject):
         else:
             box = self.document.instance_box(sel, union_box(old, region))
         self.selection_touched = True
+        anchor = self.selection_anchor
+        doc = self.document
+        if anchor is not None and doc.contains(*anchor) and doc.instance_at(*anchor) != sel:
+            # the clicked region changed class (a fill, a relabel) or moved away: follow the pixel
+            # that was clicked for a region; an object that still exists elsewhere stays selected
+            now = doc.instance_at(*anchor)
+            if box is None or not self.is_object(sel):
+                self.select(now, anchor=anchor)
+                return
         if box is None:
             self.select(None)
         else:
@@ -152,12 +175,12 @@ class EditorState(QObject):
         return bool((self.document.instances[y0:y1, x0:x1] == instance).any())
 
     def describe_instance(self, instance: int) -> str:
-        cls = class_of(instance)
+        cls = class_id(instance)
         try:
             name = self.label_set.by_id(cls).name
         except LabelSetError:
             name = f"class {cls}"
-        kind = f"object {instance}" if instance >= INSTANCE_FACTOR else f"stuff id {instance}"
+        kind = f"object {instance}" if self.is_object(instance) else f"stuff id {instance}"
         return f"{name} · {kind}"
 
     # ----- painting -----------------------------------------------------------------------------
@@ -169,9 +192,9 @@ class EditorState(QObject):
             return label, label
         if self.mode is InstanceMode.EXTEND:
             under = doc.instance_at(x, y) if doc.contains(x, y) else -1
-            if under >= INSTANCE_FACTOR and doc.is_thing(class_of(under)):
-                return class_of(under), under
-            if self.selection is not None and self.selection >= INSTANCE_FACTOR and class_of(self.selection) == label:
+            if self.is_object(under):
+                return class_id(under), under
+            if self.is_object(self.selection) and class_id(self.selection) == label:
                 return label, self.selection
         return label, doc.new_instance_id(label)
 
@@ -200,31 +223,51 @@ class EditorState(QObject):
 
     # ----- object operations --------------------------------------------------------------------
     def delete_selected(self) -> bool:
-        if self.selection is None or self.selection < INSTANCE_FACTOR:
+        if not self.is_object(self.selection):
             self.message.emit("Select an object (a thing, not stuff) to delete it")
             return False
         delta = self.apply(DeleteInstance(self.selection))
         self.select(None)
         return delta is not None
 
-    def relabel_selected(self, new_class: int | None = None) -> bool:
-        if self.selection is None:
+    def relabel_selected(self, new_class: int) -> bool:
+        """Give the selection the class ``new_class``: same shape, a fresh id, and where the new
+        class has styles, the old style's index (modulo their number) so a styled car stays styled.
+        One undo step."""
+        sel = self.selection
+        if sel is None or not (0 <= new_class < self.label_set.num_classes and self.label_set.valid_mask[new_class]):
             return False
-        new_class = self.current_label if new_class is None else new_class
-        edit = RelabelInstance(self.selection, new_class)
-        if self.apply(edit) is None:
+        if new_class == class_id(sel):
+            self.message.emit("The object already has that class")
             return False
-        self.select(edit.new_instance)
+        old_style = self.document.styles.get(sel)
+        edit = RelabelInstance(sel, new_class)
+        doc = self.document
+        doc.begin_group("Relabel object")
+        try:
+            doc.apply(edit)
+            n = self.num_styles(new_class)
+            if edit.new_instance is not None and isinstance(old_style, int) and n > 0:
+                doc.apply(SetStyles({edit.new_instance: old_style % n}, description="Relabel object"))
+        except Exception:
+            doc.cancel_group()
+            raise
+        delta = doc.end_group()
+        if delta is None:
+            return False
+        self.stack.push_delta(delta)
+        self.select(edit.new_instance, anchor=self.selection_anchor)
         return True
 
     def move_selected(self, dx: int, dy: int, copy: bool = False) -> bool:
-        if self.selection is None or self.selection < INSTANCE_FACTOR:
+        if not self.is_object(self.selection):
             return False
         edit = MoveInstance(self.selection, dx, dy, copy=copy)
         edit.description = "Copy object" if copy else "Move object"
         if self.apply(edit) is None:
             return False
-        self.select(edit.new_instance)
+        self.select(edit.new_instance, anchor=None if self.selection_anchor is None else
+                    (self.selection_anchor[0] + dx, self.selection_anchor[1] + dy))
         return True
 
     def duplicate_selected(self, offset: int = 24) -> bool:
@@ -232,13 +275,13 @@ class EditorState(QObject):
 
     # ----- styles -------------------------------------------------------------------------------
     def num_styles(self, instance: int) -> int:
-        renderer = self.worker.model if self.worker is not None else None
-        return renderer.num_styles(class_of(instance)) if renderer is not None else 0
+        renderer = self.worker.base_renderer if self.worker is not None else None
+        return renderer.num_styles(class_id(instance)) if renderer is not None else 0
 
     def style_shares(self, instance: int) -> np.ndarray | None:
         """Each style's share of the training instances of the object's class, where the model knows it."""
-        renderer = self.worker.model if self.worker is not None else None
-        return renderer.style_shares(class_of(instance)) if renderer is not None else None
+        renderer = self.worker.base_renderer if self.worker is not None else None
+        return renderer.style_shares(class_id(instance)) if renderer is not None else None
 
     def set_style(self, instance: int, style: Style | None) -> bool:
         edit = SetStyles({instance: style}, description="Style")
@@ -272,6 +315,7 @@ class EditorState(QObject):
         self.document.path = path
         self.selection = None
         self.selection_box = None
+        self.selection_anchor = None
         self.document.replace(labels, instances, styles)
         self.stack.setClean()
         self.selection_changed.emit(None)
@@ -299,14 +343,14 @@ class EditorState(QObject):
         self.request_render()
 
     def request_render(self) -> RenderRequest | None:
-        region = None if self._dirty_all else self._dirty
+        area = Area.everything() if self._dirty_all else Area.of(self._dirty)
         self._dirty, self._dirty_all = None, False
         doc = self.document
         if self.worker is None or self.worker.renderer is None:
-            self.render_requested.emit(RenderRequest(region, doc.version))
+            self.render_requested.emit(RenderRequest(doc.version, area))
             return None
         labels, instances = self.snapshots.take()
-        request = RenderRequest(region, doc.version, labels, instances, dict(doc.styles), self.seed)
+        request = RenderRequest(doc.version, area, labels, instances, dict(doc.styles), self.seed)
         self.render_requested.emit(request)
         self.worker.submit(request)
         return request

@@ -1,7 +1,8 @@
-"""The style palette: the selected object's k-means styles, each a small render of that object.
+"""The style palette: the selected object's k-means styles, each a swatch of what the object becomes.
 
-Thumbnails are crops around the object rendered on the worker thread (at most THUMB_SIDE pixels a
-side; big regions are subsampled first). Clicking one sets the object's style through an undo
+A swatch is the object rendered in its own scene with that style, with the canvas's renderer and
+InstanceNorm statistics, cropped to a 4:3 box around it (``model.render.swatches``, on its own
+thread: ``editor.panels.swatch_worker``). Clicking one sets the object's style through an undo
 command. Stuff classes (selected by clicking a stuff region) have per-class styles here too.
 """
 from __future__ import annotations
@@ -23,26 +24,25 @@ from PySide6.QtWidgets import (
 )
 
 from editor.core.document import Box, Document
-from editor.render_worker import RenderWorker, ThumbnailRequest, ThumbnailResult
+from editor.panels.swatch_worker import SwatchRequest, SwatchResult, SwatchWorker
+from editor.render_worker import RenderWorker, base_renderer
 from editor.state import EditorState
 
 log = logging.getLogger(__name__)
 
-THUMB_SIDE = 192
 ICON = QSize(112, 84)
 
 
-def thumbnail_crop(doc: Document, instance: int, box: Box, max_side: int = THUMB_SIDE) -> tuple[np.ndarray, np.ndarray]:
-    """Label and instance crops around an object: padded by a third, widened to the icons' 4:3, at
-    least 64 px high, clipped to the image, and subsampled to at most max_side pixels a side."""
+def swatch_box(doc: Document, box: Box) -> Box:
+    """The box a swatch shows around an object's box: padded by a sixth a side, widened to the
+    icons' 4:3, at least 48 px high, clipped to the image."""
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    h = max(64.0, (y1 - y0) * 4 / 3, (x1 - x0) * 4 / 3 * 3 / 4)
+    h = max(48.0, (y1 - y0) * 4 / 3, (x1 - x0) * 4 / 3 * 3 / 4)
     w = h * 4 / 3
     x0, x1 = int(max(0, cx - w / 2)), int(min(doc.width, cx + w / 2))
     y0, y1 = int(max(0, cy - h / 2)), int(min(doc.height, cy + h / 2))
-    step = max(1, int(np.ceil(max(x1 - x0, y1 - y0) / max_side)))
-    return doc.labels[y0:y1:step, x0:x1:step].copy(), doc.instances[y0:y1:step, x0:x1:step].copy()
+    return x0, y0, x1, y1
 
 
 def to_icon(image: np.ndarray) -> QIcon:
@@ -63,7 +63,10 @@ class StylePalette(QWidget):
         self.title = QLabel("Select an object (V) to choose its style")
         self.title.setWordWrap(True)
         self.buttons: list[QToolButton] = []
+        self.images: dict[int, np.ndarray] = {}  # style index → its swatch (the box below), as rendered
+        self.box: Box | None = None  # the document box the swatches show
         self._token: tuple[int, int] | None = None
+        self.swatches = SwatchWorker(self)
         self.grid_host = QWidget()
         self.grid = QGridLayout(self.grid_host)
         self.grid.setContentsMargins(0, 0, 0, 0)
@@ -77,21 +80,29 @@ class StylePalette(QWidget):
         self.random_button.setToolTip("Pick a random style for the selected object (Ctrl+R)")
         self.resample_button = QPushButton("Resample all")
         self.resample_button.setToolTip("Pick a random style for every object and region (Ctrl+Shift+R)")
+        self.photo_button = QPushButton("From a photo…")
+        self.photo_button.setToolTip("Take this object's style from an object in a labelled photo (Ctrl+Shift+P)")
         row = QHBoxLayout()
         for b in (self.default_button, self.random_button, self.resample_button):
             row.addWidget(b)
+        photo_row = QHBoxLayout()
+        photo_row.addWidget(self.photo_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self.title)
         layout.addWidget(scroll, 1)
         layout.addLayout(row)
+        layout.addLayout(photo_row)
         self.default_button.clicked.connect(self._clear)
         self.random_button.clicked.connect(self.random_selected)
         self.resample_button.clicked.connect(state.resample_all)
         state.selection_changed.connect(lambda _s: self.refresh())
         state.committed.connect(self._on_committed)
-        worker.thumbnail.connect(self._on_thumbnail)
+        self.swatches.finished_one.connect(self._on_swatch)
         self.refresh()
+
+    def shutdown(self) -> None:
+        self.swatches.stop()
 
     # ----- actions ------------------------------------------------------------------------------
     def apply_style(self, index: int) -> None:
@@ -126,11 +137,12 @@ class StylePalette(QWidget):
         for button in self.buttons:
             button.deleteLater()
         self.buttons = []
+        self.images = {}
         sel = self.state.selection
         self._token = None
-        self.worker.submit_thumbnails(None)
+        self.swatches.submit(None)
         enabled = sel is not None
-        for b in (self.default_button, self.random_button):
+        for b in (self.default_button, self.random_button, self.photo_button):
             b.setEnabled(enabled)
         if sel is None:
             self.title.setText("Select an object or region (V) to choose its style")
@@ -161,10 +173,12 @@ class StylePalette(QWidget):
             self.grid.addWidget(button, i // self.COLUMNS, i % self.COLUMNS)
             self.buttons.append(button)
         self._mark_current()
+        doc = self.state.document
         self._token = (sel, self._shape_key(sel))
-        labels, instances = thumbnail_crop(self.state.document, sel, box)
-        styles = dict(self.state.document.styles)
-        self.worker.submit_thumbnails(ThumbnailRequest(self._token, sel, labels, instances, styles, tuple(range(n))))
+        self.box = swatch_box(doc, box)
+        self.swatches.set_renderer(base_renderer(self.worker.renderer))
+        self.swatches.submit(SwatchRequest(self._token, sel, doc.labels.copy(), doc.instances.copy(),
+                                           dict(doc.styles), self.box, tuple(range(n)), self.state.seed))
 
     def _mark_current(self) -> None:
         sel = self.state.selection
@@ -172,7 +186,8 @@ class StylePalette(QWidget):
         for i, button in enumerate(self.buttons):
             button.setChecked(current == i)
 
-    def _on_thumbnail(self, result: ThumbnailResult) -> None:
+    def _on_swatch(self, result: SwatchResult) -> None:
         if result.token != self._token or result.index >= len(self.buttons):
             return
+        self.images[result.index] = result.image
         self.buttons[result.index].setIcon(to_icon(result.image))

@@ -295,11 +295,10 @@ class SelectTool(Tool):
             self.state.select(None)
             return
         under = doc.instance_at(x, y)
-        if under != self.state.selection:
-            self.state.select(under)
+        self.state.select(under, anchor=(x, y))
         self.start = QPointF(pos)
         self.offset = QPointF(0, 0)
-        self._dragging = under >= 1000
+        self._dragging = self.state.is_object(under)
         self._copy = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier))
 
     def drag(self, pos: QPointF, event: QMouseEvent) -> None:

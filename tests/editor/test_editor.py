@@ -153,7 +153,7 @@ def test_undo_redo_bit_exact_through_the_gui(make_window) -> None:
     drag(window, [(130, 115), (200, 100), (250, 95)], modifiers=Qt.KeyboardModifier.ControlModifier)  # copy
     snaps.append(maps(window))
     assert (state.document.instances == 26001).any()
-    state.set_label(TRUCK)
+    window.class_prompt = lambda *_args: TRUCK  # the chooser's answer
     window.act_relabel.trigger()  # relabel the copy
     snaps.append(maps(window))
     assert (state.document.instances == 27000).any() and not (state.document.instances == 26001).any()
@@ -206,7 +206,9 @@ def test_style_palette_thumbnails_and_click(make_window, qtbot) -> None:
     palette = window.style_palette
     assert len(palette.buttons) == 4
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in palette.buttons), timeout=5000)
-    assert renderer.crop_calls >= 4
+    assert sorted(palette.images) == [0, 1, 2, 3]  # one swatch per style, each of the swatch box
+    assert all(image.shape[:2] == (palette.box[3] - palette.box[1], palette.box[2] - palette.box[0])
+               for image in palette.images.values())
     before = maps(window)
     palette.buttons[2].click()
     after = maps(window)
@@ -260,6 +262,7 @@ def test_view_modes_zoom_and_pan(make_window) -> None:
     for mode in ViewMode:
         window.set_view(mode)
         assert not canvas.grab().toImage().isNull()
+    QApplication.processEvents()  # the side-by-side view's mirror hides: the canvas takes its width
     canvas.fit()
     target = view_point(window, 700, 400)
     for _ in range(3):

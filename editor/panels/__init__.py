@@ -1,0 +1,1 @@
+"""Dock panels and dialogs of the editor window."""

@@ -1,0 +1,209 @@
+"""Style from a photo: open a labelled photo, click an object in it, and its encoder code becomes
+the selected object's style (an explicit code vector, stored in the scene's styles file).
+
+pix2pixHD's own UI offers only the k-means centres; this takes any object's look from a photo, in
+the spirit of SEAN's per-region reference styles. The encoding (``editor.core.photo_style``) runs
+on a thread; the dialog shows the photo with the picked object outlined.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QThread, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from editor.core.photo_style import PhotoCodes, encode_photo, guess_maps
+from model.errors import EditorError, LabelSetError
+from model.labels import LabelSet, class_of_instance
+
+log = logging.getLogger(__name__)
+
+
+class EncodeThread(QThread):
+    done = Signal(object)  # PhotoCodes
+    failed = Signal(str)
+
+    def __init__(self, renderer: Any, photo: Path, label: Path, inst: Path | None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.renderer, self.photo, self.label, self.inst = renderer, photo, label, inst
+
+    def run(self) -> None:
+        try:
+            self.done.emit(encode_photo(self.renderer, self.photo, self.label, self.inst))
+        except EditorError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - reported in the dialog, never a crash
+            log.exception("encoding %s failed", self.photo)
+            self.failed.emit(f"{self.photo}: cannot encode ({exc.__class__.__name__}: {exc})")
+
+
+class PhotoView(QWidget):
+    """The photo scaled to fit; a click picks the instance under it."""
+
+    picked = Signal(int, int)  # photo pixel x, y
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setMinimumSize(480, 240)
+        self.image: QImage | None = None
+        self._buffer: np.ndarray | None = None
+        self.outline: list[QPolygonF] = []
+        self.setCursor(Qt.CursorShape.CrossCursor)
+
+    def set_photo(self, photo: np.ndarray) -> None:
+        self._buffer = np.ascontiguousarray(photo[..., :3])
+        h, w = self._buffer.shape[:2]
+        self.image = QImage(self._buffer.data, w, h, self._buffer.strides[0], QImage.Format.Format_RGB888)
+        self.outline = []
+        self.update()
+
+    def scale(self) -> tuple[float, float, float]:
+        """(scale, x offset, y offset) of the photo in the widget."""
+        if self.image is None:
+            return 1.0, 0.0, 0.0
+        s = min(self.width() / self.image.width(), self.height() / self.image.height())
+        return s, (self.width() - self.image.width() * s) / 2, (self.height() - self.image.height() * s) / 2
+
+    def to_photo(self, pos: QPointF) -> tuple[int, int] | None:
+        if self.image is None:
+            return None
+        s, ox, oy = self.scale()
+        x, y = int((pos.x() - ox) / s), int((pos.y() - oy) / s)
+        return (x, y) if 0 <= x < self.image.width() and 0 <= y < self.image.height() else None
+
+    def to_widget(self, x: float, y: float) -> QPointF:
+        s, ox, oy = self.scale()
+        return QPointF(ox + x * s, oy + y * s)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        point = self.to_photo(event.position())
+        if point is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.picked.emit(*point)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(38, 40, 44))
+        if self.image is None:
+            painter.setPen(QColor(200, 202, 208))
+            painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter), "Open a photo with its label map")
+            return
+        s, ox, oy = self.scale()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        painter.translate(ox, oy)
+        painter.scale(s, s)
+        painter.drawImage(0, 0, self.image)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        for colour, width in ((QColor(0, 0, 0), 3.0), (QColor(255, 220, 0), 1.5)):
+            pen = QPen(colour, width)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            for polygon in self.outline:
+                painter.drawPolygon(polygon)
+
+
+class PhotoStyleDialog(QDialog):
+    """Modal: ``code`` holds the picked object's code when accepted."""
+
+    def __init__(self, renderer: Any, target: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Style from a photo")
+        self.renderer = renderer
+        self.label_set: LabelSet = renderer.label_set
+        self.codes: PhotoCodes | None = None
+        self.code: tuple[float, ...] | None = None
+        self.picked_instance: int | None = None
+        self._thread: EncodeThread | None = None
+        self.view = PhotoView()
+        self.open_button = QPushButton("Open photo…")
+        self.open_button.setToolTip("A photo and its label map (and instance map), in any layout the editor reads")
+        self.info = QLabel(f"Target: <b>{target}</b>. Open a photo, then click an object in it.")
+        self.info.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use this style")
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
+        top = QHBoxLayout()
+        top.addWidget(self.open_button)
+        top.addWidget(self.info, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.buttons)
+        self.resize(900, 560)
+        self.open_button.clicked.connect(self.open_dialog)
+        self.view.picked.connect(self.pick)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+
+    def open_dialog(self) -> None:
+        photo, _ = QFileDialog.getOpenFileName(self, "Open a photo", "", "Images (*.png *.jpg *.jpeg);;All files (*)")
+        if not photo:
+            return
+        label, inst = guess_maps(photo)
+        if label is None:
+            chosen, _ = QFileDialog.getOpenFileName(self, "Its label map (labelIds or colour labels)",
+                                                    str(Path(photo).parent), "PNG (*.png)")
+            if not chosen:
+                return
+            label = Path(chosen)
+        self.load(Path(photo), label, inst)
+
+    def load(self, photo: Path, label: Path, inst: Path | None = None) -> None:
+        """Encode the photo on a thread; ``loaded`` state when ``codes`` is set."""
+        self.info.setText(f"Encoding {photo.name}…")
+        self.open_button.setEnabled(False)
+        self._thread = EncodeThread(self.renderer, photo, label, inst, self)
+        self._thread.done.connect(self.set_codes)
+        self._thread.failed.connect(self._failed)
+        self._thread.start()
+
+    def _failed(self, message: str) -> None:
+        self.open_button.setEnabled(True)
+        self.info.setText(f"<span style='color:#f08080'>error: {message}</span>")
+
+    def set_codes(self, codes: PhotoCodes) -> None:
+        self.open_button.setEnabled(True)
+        self.codes = codes
+        self.view.set_photo(codes.photo)
+        self.info.setText(f"{len(codes.codes)} objects and regions encoded. Click one to take its style.")
+
+    def pick(self, x: int, y: int) -> None:
+        if self.codes is None:
+            return
+        instance, code = self.codes.code_at(x, y)
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        cls = int(class_of_instance(np.asarray(instance)))
+        try:
+            name = self.label_set.by_id(cls).name
+        except LabelSetError:
+            name = f"class {cls}"
+        if code is None:
+            self.info.setText(f"{name}: too small to have a code at the encoder's resolution")
+            ok.setEnabled(False)
+            return
+        self.code, self.picked_instance = code, instance
+        self.info.setText(f"Picked <b>{name}</b> (id {instance}). Use this style, or click another object.")
+        mask = (self.codes.instances == instance).astype(np.uint8)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        self.view.outline = [QPolygonF([QPointF(float(px) + 0.5, float(py) + 0.5) for px, py in c[:, 0, :]])
+                             for c in contours if len(c) > 1]
+        self.view.update()
+        ok.setEnabled(True)
+
+    def done(self, result: int) -> None:  # noqa: D401 - QDialog.done: wait for a running encode
+        if self._thread is not None:
+            self._thread.wait(60000)
+        super().done(result)
