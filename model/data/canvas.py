@@ -34,6 +34,9 @@ class Material:
     FOLIAGE = 9
     PAINT = 10
     BODY = 11
+    HOOD = 12  # the ego vehicle's bonnet: shows a reflection of the scene above it
+    VOID = 13  # rectification border: black
+    CHROME = 14  # badges, rails: bright with a reflection-like gradient
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,19 @@ class Camera:
     cx: float
     cy: float
     height: float
+    bend: float = 0.0  # road curvature (1/m): the street shifts sideways by about bend·z² ...
+    bend_reach: float = 70.0  # ... up to this depth, then keeps its heading
+
+    def lateral(self, z: np.ndarray) -> np.ndarray:
+        """Sideways shift (metres) of the curved street at depth z (0 on a straight street)."""
+        return self.bend * z * z / (1.0 + z / self.bend_reach)
 
     def project(self, pts: np.ndarray) -> np.ndarray:
         """(..., 3) street points → (..., 2) pixel coordinates (Z must be positive)."""
         out = np.empty(pts.shape[:-1] + (2,), dtype=np.float64)
         inv = 1.0 / pts[..., 2]
-        out[..., 0] = self.cx + self.fx * pts[..., 0] * inv
+        x = pts[..., 0] + self.lateral(pts[..., 2]) if self.bend else pts[..., 0]
+        out[..., 0] = self.cx + self.fx * x * inv
         out[..., 1] = self.cy - self.fy * (pts[..., 1] - self.height) * inv
         return out
 
@@ -186,11 +196,32 @@ def rect_z(x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
     return np.array([[x0, y0, z], [x1, y0, z], [x1, y1, z], [x0, y1, z]], dtype=np.float64)
 
 
+def _z_steps(z0: float, z1: float) -> np.ndarray:
+    """Depths along an edge from z0 to z1: just the ends for short spans, else geometric steps
+    (so that a long strip follows a curved street; on a straight one the extra points are collinear)."""
+    if z1 - z0 < 6.0 or z0 <= 0:
+        return np.array([z0, z1])
+    n = min(40, 2 + int(np.log(z1 / z0) * 8))
+    return np.geomspace(z0, z1, n)
+
+
 def rect_x(x: float, z0: float, z1: float, y0: float, y1: float) -> np.ndarray:
     """Rectangle in the plane X = x (a side wall running along the street)."""
-    return np.array([[x, y0, z0], [x, y0, z1], [x, y1, z1], [x, y1, z0]], dtype=np.float64)
+    z = _z_steps(min(z0, z1), max(z0, z1))
+    n = len(z)
+    out = np.empty((2 * n, 3))
+    out[:, 0] = x
+    out[:n, 1], out[n:, 1] = y0, y1
+    out[:n, 2], out[n:, 2] = z, z[::-1]
+    return out
 
 
 def rect_ground(x0: float, x1: float, z0: float, z1: float, y: float = 0.0) -> np.ndarray:
     """Rectangle on the horizontal plane Y = y."""
-    return np.array([[x0, y, z0], [x1, y, z0], [x1, y, z1], [x0, y, z1]], dtype=np.float64)
+    z = _z_steps(min(z0, z1), max(z0, z1))
+    n = len(z)
+    out = np.empty((2 * n, 3))
+    out[:n, 0], out[n:, 0] = x0, x1
+    out[:, 1] = y
+    out[:n, 2], out[n:, 2] = z, z[::-1]
+    return out

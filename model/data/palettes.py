@@ -92,3 +92,7 @@ def jitter(rng: np.random.Generator, color: Color, amount: float = 0.03) -> np.n
     c = np.asarray(color, dtype=np.float64)
     c = c * rng.uniform(1 - amount * 2, 1 + amount * 2) + rng.uniform(-amount, amount, 3)
     return np.clip(c, 0.0, 1.0)
+
+TRAM_PAINTS: tuple[Color, ...] = ((0.90, 0.90, 0.88), (0.80, 0.12, 0.10), (0.92, 0.75, 0.15), (0.20, 0.45, 0.30))
+GROUNDS: tuple[Color, ...] = ((0.50, 0.42, 0.33), (0.45, 0.44, 0.40), (0.58, 0.52, 0.42))  # earth, gravel, sand
+WALLS: tuple[Color, ...] = ((0.62, 0.58, 0.52), (0.75, 0.72, 0.66), (0.50, 0.40, 0.34))

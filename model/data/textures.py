@@ -45,7 +45,7 @@ def fbm(rng: np.random.Generator, size: tuple[int, int], cell: float, octaves: i
         cell /= 2.0
     total /= norm
     if small != size:
-        total = cv2.resize(total, size, interpolation=cv2.INTER_LINEAR)
+        return np.asarray(cv2.resize(total, size, interpolation=cv2.INTER_LINEAR), dtype=np.float32)
     return total
 
 
@@ -53,7 +53,7 @@ def grain(rng: np.random.Generator, size: tuple[int, int], blur_base_px: float =
     """Fine grain at base-frame pixel scale (for asphalt): per-pixel noise, blurred, then resized."""
     # drawn at half the base resolution: the grain is a couple of base pixels wide anyway
     field = rng.random((BASE_H // 2, BASE_W // 2), dtype=np.float32)
-    field = cv2.GaussianBlur(field, (0, 0), blur_base_px / 2)
+    field = np.asarray(cv2.GaussianBlur(field, (0, 0), blur_base_px / 2), dtype=np.float32)
     field -= float(field.mean())
     field /= max(float(field.std()), 1e-6)
     return cv2.resize(field, size, interpolation=cv2.INTER_LINEAR)
