@@ -20,36 +20,13 @@ from typing import Protocol
 
 import numpy as np
 
+from model.box import Box, clip_box, mask_box, union_box
 from model.labels import INSTANCE_FACTOR, LabelSet
 from model.scene_io import Scene, Style
 
 log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (exclusive), document pixels
 _MISSING = None  # a style entry that did not exist
-
-
-# ----- small helpers ----------------------------------------------------------------------------
-def union_box(a: Box | None, b: Box | None) -> Box | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
-
-
-def clip_box(box: Box, width: int, height: int) -> Box | None:
-    x0, y0, x1, y1 = max(0, box[0]), max(0, box[1]), min(width, box[2]), min(height, box[3])
-    return (x0, y0, x1, y1) if x1 > x0 and y1 > y0 else None
-
-
-def mask_box(mask: np.ndarray) -> Box | None:
-    """Tight bounding box of a boolean mask (vectorised), or None when empty."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(mask.any(axis=0))
-    return (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
 
 
 class _Compact:

@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
+from model.box import Box
 from model.render.box_gemm import GEMM_MAX_POSITIONS, conv2d_gemm, prefers_gemm
 from model.render.frozen_norm import FoldedWeights, NormStats, combine, fold
 from model.render.inputs import InputMaps
 from model.render.plan import Layer, Plan
-from model.render.region import Box
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class Executor:
     # ----- one box --------------------------------------------------------------------------------
     def raw_box(self, layer: Layer, store: Store, box: Box, weights: FoldedWeights) -> torch.Tensor:
         """The layer's output on ``box`` before norm-with-live-stats, activation and skip."""
-        y0, y1, x0, x1 = box
+        x0, y0, x1, y1 = box
         k, s, p = layer.kernel, layer.stride, layer.pad
         if layer.kind == "convT":
             h, w = store.shapes[layer.src]
@@ -136,27 +136,41 @@ class Executor:
             out = out.contiguous(memory_format=CHANNELS_LAST)
         skip = None
         if layer.skip is not None:
-            y0, y1, x0, x1 = box
+            x0, y0, x1, y1 = box
             skip = store.tensors[layer.skip][:, :, y0:y1, x0:x1].float()
         return self.finish(layer, out, skip)
 
     # ----- whole passes ---------------------------------------------------------------------------
+    def layer_costs(self, shapes: dict[int, tuple[int, int]]) -> list[float]:
+        """Each layer's multiply-adds on a frame of ``shapes`` (what progress is measured in)."""
+        costs = []
+        for layer in self.plan.layers:
+            height, width = shapes[layer.dst]
+            src = self.plan.tensors[layer.src].channels
+            dst = 1 if layer.kind == "pool" else self.plan.tensors[layer.dst].channels
+            costs.append(float(height * width) * src * dst * layer.kernel ** 2)
+        return costs
+
     def bands(self, height: int, width: int) -> list[Box]:
         rows = max(8, self.band_pixels // max(1, width))
-        return [(y, min(height, y + rows), 0, width) for y in range(0, height, rows)]
+        return [(0, y, width, min(height, y + rows)) for y in range(0, height, rows)]
 
     def full_pass(self, store: Store, cancelled: Cancelled | None = None,
                   frozen: dict[int, FoldedWeights] | None = None,
-                  cache_dtype: torch.dtype = torch.float32, keep: bool = True) -> dict[int, NormStats]:
+                  cache_dtype: torch.dtype = torch.float32, keep: bool = True,
+                  progress: Callable[[float], None] | None = None) -> dict[int, NormStats]:
         """Compute every layer over the whole image into ``store``.
 
         With ``frozen`` (folded weights per layer) the statistics are not measured: that is the
         reference an incremental pass must equal. Otherwise InstanceNorm uses live statistics,
         which are returned. Raises RenderCancelled between bands when ``cancelled()`` is true.
         ``keep=False`` frees each activation after its last reader (only the output stays): the
-        peak memory of a plain render instead of the whole cache.
+        peak memory of a plain render instead of the whole cache. ``progress`` is called after every
+        band with the fraction of the pass's multiply-adds done (:meth:`layer_costs`), ending at 1.
         """
         stats: dict[int, NormStats] = {}
+        costs = self.layer_costs(store.shapes)
+        total_cost, done_cost = float(sum(costs)) or 1.0, 0.0
         if not store.inputs.prepare_whole(cancelled):
             raise RenderCancelled
         last_reader: dict[int, int] = {}
@@ -179,6 +193,7 @@ class Executor:
             if len(bands) > 1:
                 dst = torch.empty(1, channels, height, width, device=self.device, memory_format=CHANNELS_LAST)
             moments = []  # per band: (pixels, mean, biased variance), while the band is in cache
+            band_cost = costs[index] / len(bands)
             for box in bands:
                 if cancelled is not None and cancelled():
                     raise RenderCancelled
@@ -188,7 +203,10 @@ class Executor:
                 if dst is None:
                     dst = out.contiguous(memory_format=CHANNELS_LAST)
                 else:
-                    dst[:, :, box[0]:box[1]] = out
+                    dst[:, :, box[1]:box[3]] = out
+                done_cost += band_cost
+                if progress is not None:
+                    progress(min(1.0, done_cost / total_cost))
             assert dst is not None
             if live:
                 assert layer.norm is not None

@@ -20,24 +20,27 @@ of spreading over the whole receptive field of the 1/16-resolution bottleneck.
 Every cache write of an update is journalled; a cancelled update rolls the journal back, so the
 cache always describes one consistent document state and a cancelled update returns nothing.
 
-The editor's API (one worker thread owns the object; ``model/render/queue.py`` has a ready loop)::
+The API (one worker thread owns the object; ``model.render.loop.RenderLoop`` drives it)::
 
     inc = IncrementalRenderer(Renderer.from_checkpoint(path))
     frame = inc.full(labels, instances, styles, seed)            # H×W×3 uint8; None if cancelled
-    tile = inc.quick_preview(labels, instances, styles, region)   # LocalEnhancer: finest level only, ms
-    tile = inc.update(labels, instances, styles, region, seed, cancelled)  # Tile(image, (x0, y0, x1, y1))
+    tile = inc.quick_preview(labels, instances, styles, hint)     # LocalEnhancer: finest level only, ms
+    tile = inc.update(labels, instances, styles, hint, seed, cancelled)  # Tile(image, (x0, y0, x1, y1))
     inc.cache_bytes                                               # activation cache + maps, bytes
-    inc.render(...) / inc.render_crop(...)                        # drop-in for editor RendererLike
+    inc.render(...) / inc.render_crop(...)                        # a RendererLike too
+
+``hint`` (a ``model.box.Area``) says where the maps may differ from the cache: the comparison runs
+only inside it (``Area.everything()``: compare the whole maps).
 
 Memory: the cache is every layer's activation (about 365 MB for the bundled default at 2048×1024,
-2.1 GB for the released 1024p generator). Above ``cache_limit_bytes`` (env P2P_CACHE_MB, default
-6 GiB) it is stored in float16 — updates then stay close but are no longer exact.
+2.1 GB for the released 1024p generator). Above ``cache_limit_bytes`` (default:
+``model.render.memory.cache_budget_bytes()``) it is stored in float16: updates then stay close
+but are no longer exact.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -47,30 +50,30 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from model.box import Area, Box, union_box
 from model.errors import ImageFileError
 from model.render.device import device_settings
 from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
 from model.render.frozen_norm import FoldedWeights, NormStats
 from model.render.full import Renderer, pad_amounts, to_uint8
 from model.render.inputs import InputMaps, feature_map
+from model.render.memory import cache_budget_bytes
 from model.render.plan import Layer, Plan, build_plan
-from model.render.region import Box, Region, box_union, cover_boxes, propagate, union
+from model.render.region import Region, cover_boxes, propagate, union
 from model.scene_io import Style
 
 log = logging.getLogger(__name__)
 
-ImageBox = tuple[int, int, int, int]  # x0, y0, x1, y1 in image pixels, as the editor's RenderRequest
 DEFAULT_EPSILON = 0.5
 BIG_BOX_WORK = 1 << 18  # positions × input channels above which an update box uses every thread
 BIG_BOX_MACS = 1 << 28  # or multiply-adds: a small box of a 1024-channel conv is 2× faster on 2 threads
-DEFAULT_CACHE_LIMIT = int(os.environ.get("P2P_CACHE_MB", "6144")) * 2**20
 
 
 class Tile(NamedTuple):
     """An updated part of the frame: H×W×3 uint8 pixels and where they go (x0, y0, x1, y1)."""
 
     image: np.ndarray
-    box: ImageBox
+    box: Box
 
 
 def layout_key(labels: np.ndarray, instances: np.ndarray, seed: int) -> bytes:
@@ -114,11 +117,11 @@ class _Journal:
 class IncrementalRenderer:
     """Full renders that keep their activations, and incremental updates from them.
 
-    Not thread-safe: one worker thread owns it (see ``model.render.queue.RenderLoop``).
+    Not thread-safe: one worker thread owns it (see ``model.render.loop.RenderLoop``).
     """
 
     def __init__(self, renderer: Renderer, epsilon: float = DEFAULT_EPSILON,
-                 cache_limit_bytes: int = DEFAULT_CACHE_LIMIT, update_threads: int | None = 1) -> None:
+                 cache_limit_bytes: int | None = None, update_threads: int | None = 1) -> None:
         """``update_threads``: CPU threads for incremental passes. Their ops are small, and on a
         shared or busy CPU intra-op thread hand-offs cost more than they save (measured 4× slower
         with 2 threads on a loaded 2-core machine); full renders keep every core. None: leave as is."""
@@ -127,7 +130,8 @@ class IncrementalRenderer:
         self._threads = torch.get_num_threads()  # the process's count, restored after updates
         self.device = renderer.device
         self.epsilon = epsilon
-        self.cache_limit_bytes = cache_limit_bytes
+        self.cache_limit_bytes = cache_budget_bytes() if cache_limit_bytes is None else cache_limit_bytes
+        self._warned: set[tuple[int, int, int]] = set()  # (height, width, limit) whose cache mode was logged
         self.plan: Plan = build_plan(renderer.generator)
         self.executor = Executor(self.plan, self.device)
         self._store: Store | None = None
@@ -144,7 +148,12 @@ class IncrementalRenderer:
         self.keep_journal = False  # True: ``revert_last()`` can undo the last update (benchmarks)
         self._last_journal: _Journal | None = None
 
-    # ----- drop-in for the editor's RendererLike (editor/render_worker.py) ---------------------------
+    # ----- a RendererLike too (model.render.loop) ---------------------------------------------------
+    @property
+    def base(self) -> Renderer:
+        """The full renderer this one wraps (label set, styles, crops)."""
+        return self.renderer
+
     @property
     def label_set(self):
         return self.renderer.label_set
@@ -158,7 +167,7 @@ class IncrementalRenderer:
     def render(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
                seed: int = 0) -> np.ndarray:
         """The whole frame, updated incrementally from the cache when there is one (else rendered)."""
-        tile = self.update(labels, instances, styles, None, seed)
+        tile = self.update(labels, instances, styles, Area.everything(), seed)
         assert tile is not None  # not cancellable without ``cancelled``
         if tile.box == (0, 0, labels.shape[1], labels.shape[0]):
             return tile.image
@@ -253,10 +262,11 @@ class IncrementalRenderer:
     # ----- full render ----------------------------------------------------------------------------
     @torch.inference_mode()
     def full(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-             seed: int = 0, cancelled: Callable[[], bool] | None = None) -> np.ndarray | None:
+             seed: int = 0, cancelled: Callable[[], bool] | None = None,
+             progress: Callable[[float], None] | None = None) -> np.ndarray | None:
         """Render the whole frame with fresh statistics (the renderer's ``norm_stats``: live, or
         those of the reference render) and make it the new cache; None if cancelled (the previous
-        cache is kept)."""
+        cache is kept). ``progress`` gets the fraction of the pass's multiply-adds done."""
         start = time.perf_counter()
         if labels.shape != instances.shape or labels.ndim != 2:
             self.renderer.check_maps(labels, instances)  # raises ImageFileError
@@ -279,9 +289,10 @@ class IncrementalRenderer:
                     stats = self._reference_stats(labels, instances, seed, cancelled)
                     folded = self.executor.fold_all(stats)
                     self.executor.full_pass(store, cancelled, frozen=folded, cache_dtype=dtype or torch.float32,
-                                            keep=keep)
+                                            keep=keep, progress=progress)
                 else:  # live statistics (and, without chosen styles, the reference ones: remember them)
-                    stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep)
+                    stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep,
+                                                    progress=progress)
                     if self.renderer.norm_stats == "reference" and not styles:
                         self._reference = (layout_key(labels, instances, seed), stats)
         except RenderCancelled:
@@ -314,12 +325,15 @@ class IncrementalRenderer:
         if self.estimate_cache_bytes(height, width) <= self.cache_limit_bytes:
             return torch.float32
         half = self.estimate_cache_bytes(height, width, torch.float16)
+        key = (height, width, self.cache_limit_bytes)
+        warn = log.info if key in self._warned else log.warning  # once per size; the editor's UI says it too
+        self._warned.add(key)
         if half > self.cache_limit_bytes:
-            log.warning("activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
+            warn("activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
                         "no incremental updates, every edit renders the full frame", width, height,
                         half / 2**20, self.cache_limit_bytes / 2**20)
             return None
-        log.warning("activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
+        warn("activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
                     "incremental updates become approximate", width, height, self.cache_limit_bytes / 2**20,
                     half / 2**20)
         return torch.float16
@@ -337,22 +351,44 @@ class IncrementalRenderer:
         return store.tensors[self.plan.output]
 
     # ----- incremental update ---------------------------------------------------------------------
+    def _hint_window(self, hint: Area, height: int, width: int) -> Box | None:
+        """The padded-map window to compare for ``hint`` (None: nothing can differ). The maps are
+        edge-padded, so a hint touching the last row or column also covers the padding."""
+        padded_h, padded_w = self._store.shapes[0] if self._store is not None else (height, width)
+        if hint.whole:
+            return 0, 0, padded_w, padded_h
+        if hint.box is None:
+            return None
+        x0, y0, x1, y1 = (max(0, hint.box[0]), max(0, hint.box[1]), min(width, hint.box[2]),
+                          min(height, hint.box[3]))
+        if x0 >= x1 or y0 >= y1:
+            return None
+        return x0, y0, padded_w if x1 >= width else x1, padded_h if y1 >= height else y1
+
     def changed_region(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-                       hint: ImageBox | None = None) -> Region | None:
-        """Input pixels whose label, instance or style differ from the cache (padded coordinates)."""
+                       hint: Area | None = None) -> Region | None:
+        """Input pixels whose label, instance or style differ from the cache (padded coordinates),
+        compared only inside ``hint`` (default: everywhere). A style change compares everywhere."""
         assert self._store is not None
         maps = self._store.inputs
+        height, width = labels.shape
         labels, instances = self._padded(labels, instances)
-        diff = (labels != maps.labels) | (instances != maps.instances)
         changed_ids = {k for k in set(styles) | set(self._styles) if styles.get(k) != self._styles.get(k)}
-        if changed_ids and self.renderer.feat_num:
-            diff |= np.isin(maps.instances, np.fromiter(changed_ids, dtype=np.int64)) | np.isin(
-                instances, np.fromiter(changed_ids, dtype=np.int64))
+        restyled = bool(changed_ids and self.renderer.feat_num)
+        window = self._hint_window(Area.everything() if hint is None or restyled else hint, height, width)
+        if window is None:
+            return None
+        wx0, wy0, wx1, wy1 = window
+        part = (slice(wy0, wy1), slice(wx0, wx1))
+        diff = (labels[part] != maps.labels[part]) | (instances[part] != maps.instances[part])
+        if restyled:
+            ids = np.fromiter(changed_ids, dtype=np.int64)
+            diff |= np.isin(maps.instances[part], ids) | np.isin(instances[part], ids)
         rows, cols = np.flatnonzero(diff.any(axis=1)), np.flatnonzero(diff.any(axis=0))
         if len(rows) == 0:
             return None
-        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
-        return Region(y0, x0, diff[y0:y1, x0:x1].copy())
+        y0, y1, x0, x1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1  # in the window
+        return Region(wy0 + y0, wx0 + x0, diff[y0:y1, x0:x1].copy())
 
     @property
     def has_quick_preview(self) -> bool:
@@ -360,7 +396,7 @@ class IncrementalRenderer:
 
     @torch.inference_mode()
     def quick_preview(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-                      region: ImageBox | None = None, seed: int = 0) -> Tile | None:
+                      hint: Area | None = None, seed: int = 0) -> Tile | None:
         """The first pixels after an edit, in a few milliseconds: only the finest enhancer level is
         recomputed (its receptive field is a few dozen pixels), the coarser levels' contribution is
         taken from the cache as it was. The cache is left untouched (the pass is rolled back); the
@@ -368,10 +404,10 @@ class IncrementalRenderer:
         if not self.plan.finest or self._store is None or labels.shape != self._size or seed != self._seed:
             return None
         styles = dict(styles or {})
-        changed = self.changed_region(labels, instances, styles, region)
+        changed = self.changed_region(labels, instances, styles, hint)
         if changed is None:
             return _empty_tile()
-        y0, y1, x0, x1 = changed.box
+        x0, y0, x1, y1 = changed.box
         self.renderer.label_set.check_ids(labels[y0:y1, x0:x1])
         journal = _Journal()
         try:
@@ -397,7 +433,7 @@ class IncrementalRenderer:
     @contextmanager
     def _threads_for(self, layer: Layer, box: Box) -> Iterator[None]:
         """Inside an update (``update_threads``), give a large box every thread the process has."""
-        positions = (box[1] - box[0]) * (box[3] - box[2])
+        positions = (box[2] - box[0]) * (box[3] - box[1])
         work = positions * self.plan.tensors[layer.src].channels
         macs = work * self.plan.tensors[layer.dst].channels * layer.kernel ** 2
         big = work >= BIG_BOX_WORK or macs >= BIG_BOX_MACS
@@ -414,7 +450,7 @@ class IncrementalRenderer:
         if out_box is None:
             return _empty_tile()
         height, width = self._size
-        y0, y1, x0, x1 = out_box
+        x0, y0, x1, y1 = out_box
         y1, x1 = min(y1, height), min(x1, width)
         if y0 >= y1 or x0 >= x1:
             return _empty_tile()
@@ -422,7 +458,7 @@ class IncrementalRenderer:
 
     @torch.inference_mode()
     def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-               region: ImageBox | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
+               hint: Area | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
                epsilon: float | None = None, between_layers: Callable[[], None] | None = None) -> Tile | None:
         """Bring the cache to the new maps and return the part of the frame that changed.
 
@@ -430,7 +466,8 @@ class IncrementalRenderer:
         edit (that pass rolls itself back, so this update resumes unharmed), which is how the render
         loop shows new strokes while an update runs.
 
-        ``region`` is a hint only (changes are found by comparing the maps). Returns None when
+        ``hint`` bounds where the maps are compared with the cache (None: everywhere); changes are
+        found by that comparison, so a hint only has to cover them. Returns None when
         cancelled (the cache is rolled back) and an empty tile when nothing changed. A size or seed
         change, or no cache yet, falls back to a full render (the tile is then the whole frame).
         """
@@ -444,12 +481,12 @@ class IncrementalRenderer:
             return Tile(image, (0, 0, labels.shape[1], labels.shape[0]))
         if labels.shape != instances.shape or labels.ndim != 2:
             self.renderer.check_maps(labels, instances)
-        changed = self.changed_region(labels, instances, styles, region)
+        changed = self.changed_region(labels, instances, styles, hint)
         stats = UpdateStats(epsilon=eps)
         if changed is None:
             self.last_stats = stats
             return _empty_tile()
-        y0, y1, x0, x1 = changed.box
+        x0, y0, x1, y1 = changed.box
         self.renderer.label_set.check_ids(labels[y0:y1, x0:x1])  # only the changed part can be new
         stats.changed_pixels = changed.count
         journal = _Journal()
@@ -474,7 +511,7 @@ class IncrementalRenderer:
         assert self._store is not None
         maps = self._store.inputs
         labels, instances = self._padded(labels, instances)
-        y0, y1, x0, x1 = changed.box
+        x0, y0, x1, y1 = changed.box
         journal.maps.append((changed.box, maps.labels[y0:y1, x0:x1].copy(), maps.instances[y0:y1, x0:x1].copy(),
                              maps.features[:, y0:y1, x0:x1].copy() if maps.features is not None else None))
         maps.labels[y0:y1, x0:x1] = labels[y0:y1, x0:x1]
@@ -519,7 +556,7 @@ class IncrementalRenderer:
             threshold = 0.0 if plan.tensors[layer.dst].is_input_like else (
                 eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
             for box in cover_boxes(candidates):
-                y0, y1, x0, x1 = box
+                x0, y0, x1, y1 = box
                 with self._threads_for(layer, box):
                     new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
                 view = target[:, :, y0:y1, x0:x1]
@@ -532,7 +569,7 @@ class IncrementalRenderer:
                 if mask.any():
                     moved = union(moved, Region(y0, x0, mask).tight())
                 if layer.dst == plan.output:
-                    out_box = box_union(out_box, box)
+                    out_box = union_box(out_box, box)
             dirty[layer.dst] = moved
             stats.per_layer.append((layer.name, stats.recomputed - done_before, moved.count if moved else 0,
                                     (time.perf_counter() - layer_start) * 1e3))
@@ -540,11 +577,11 @@ class IncrementalRenderer:
 
     def _rollback(self, journal: _Journal) -> None:
         assert self._store is not None
-        for tensor, (y0, y1, x0, x1), old in reversed(journal.entries):
+        for tensor, (x0, y0, x1, y1), old in reversed(journal.entries):
             self._store.tensors[tensor][:, :, y0:y1, x0:x1] = old
         maps = self._store.inputs
         maps.invalidate()
-        for (y0, y1, x0, x1), labels, instances, features in reversed(journal.maps):
+        for (x0, y0, x1, y1), labels, instances, features in reversed(journal.maps):
             maps.labels[y0:y1, x0:x1] = labels
             maps.instances[y0:y1, x0:x1] = instances
             if features is not None and maps.features is not None:

@@ -4,7 +4,7 @@
 window touches them, with the layer's own geometry (reflection or zero padding, stride 2, the
 transposed conv's scatter), computed by running the same window operator on the mask.
 ``cover_boxes`` splits a sparse mask into a few dense rectangles to recompute.
-Boxes are (y0, y1, x0, x1), half-open, in the tensor's own pixels. Masks are NumPy arrays: an
+Boxes are ``model.box.Box`` (x0, y0, x1, y1), half-open, in the tensor's own pixels. Masks are NumPy arrays: an
 update runs a few hundred of these small mask operations, and torch's per-op dispatch cost was a
 fifth of a 1% edit on the bundled default.
 """
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-Box = tuple[int, int, int, int]  # y0, y1, x0, x1
+from model.box import Box
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Region:
 
     @property
     def box(self) -> Box:
-        return self.y0, self.y1, self.x0, self.x1
+        return self.x0, self.y0, self.x1, self.y1
 
     @property
     def count(self) -> int:
@@ -42,7 +42,7 @@ class Region:
 
     @classmethod
     def from_box(cls, box: Box) -> Region:
-        y0, y1, x0, x1 = box
+        x0, y0, x1, y1 = box
         return cls(y0, x0, np.ones((y1 - y0, x1 - x0), dtype=bool))
 
     def tight(self) -> Region | None:
@@ -68,14 +68,6 @@ def union(a: Region | None, b: Region | None) -> Region | None:
     for r in (a, b):
         mask[r.y0 - y0:r.y1 - y0, r.x0 - x0:r.x1 - x0] |= r.mask
     return Region(y0, x0, mask)
-
-
-def box_union(a: Box | None, b: Box | None) -> Box | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return min(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), max(a[3], b[3])
 
 
 def _source_index(lo: int, hi: int, pad: int, size: int, mode: str) -> tuple[np.ndarray, np.ndarray]:
@@ -192,7 +184,7 @@ def cover_boxes(region: Region, tile: int = 8, min_fill: float = 0.5, max_boxes:
     for gy0, gy1, gx0, gx1 in boxes:
         y0, y1 = region.y0 + gy0 * tile, min(region.y1, region.y0 + gy1 * tile)
         x0, x1 = region.x0 + gx0 * tile, min(region.x1, region.x0 + gx1 * tile)
-        out.append((int(y0), int(y1), int(x0), int(x1)))
+        out.append((int(x0), int(y0), int(x1), int(y1)))
     return out
 
 

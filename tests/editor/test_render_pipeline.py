@@ -69,7 +69,14 @@ class CachingFake:
     def ready(self) -> bool:
         return self.frame is not None
 
-    def full(self, labels, instances, styles, seed=0, cancelled=None):
+    @property
+    def base(self) -> CachingFake:
+        return self
+
+    def clear(self) -> None:
+        self.maps = self.frame = None
+
+    def full(self, labels, instances, styles, seed=0, cancelled=None, progress=None):
         self.calls.append("full")
         end = time.perf_counter() + self.full_delay
         while time.perf_counter() < end:
@@ -84,7 +91,7 @@ class CachingFake:
     def _changed(self, labels):
         return mask_box(labels != self.maps)
 
-    def quick_preview(self, labels, instances, styles, region=None, seed=0):
+    def quick_preview(self, labels, instances, styles, hint=None, seed=0):
         self.calls.append("quick")
         busy_wait(self.quick_delay)
         box = self._changed(labels)
@@ -93,7 +100,7 @@ class CachingFake:
         x0, y0, x1, y1 = box
         return SimpleNamespace(image=255 - self.colour(labels[y0:y1, x0:x1]), box=box)
 
-    def update(self, labels, instances, styles, region=None, seed=0, cancelled=None, between_layers=None):
+    def update(self, labels, instances, styles, hint=None, seed=0, cancelled=None, between_layers=None):
         self.calls.append("update")
         if self.frame is None:
             image = self.full(labels, instances, styles, seed)
@@ -139,7 +146,7 @@ def test_quick_tile_of_an_undone_stroke_does_not_stay_on_screen(make_window, qtb
     final = window.document.version
     qtbot.waitUntil(lambda: any(r.version == final and r.committed for r in results), timeout=10000)
     stale = [r for r in results if r.kind == "quick" and r.version == stroke_version]
-    assert stale and stale[0].bgra.size  # the old version's tile really arrived after the newer edit
+    assert stale and stale[0].pixels.size  # the old version's tile really arrived after the newer edit
     assert "update" in renderer.calls
     expected = renderer.colour(window.document.labels)
     assert np.array_equal(window.canvas.render_image(), expected)
@@ -162,7 +169,7 @@ def test_slow_full_render_of_an_old_version_is_superseded(make_window, qtbot) ->
     drag(window, [(200.0, 40.0), (260.0, 60.0)])
     qtbot.waitUntil(lambda: window.render_label.text().startswith("up to date"), timeout=10000)
     assert results[0].version == first < window.document.version  # it arrived after the newer edit
-    assert all(r.region is not None for r in results)  # only the changed boxes travelled
+    assert all(not r.area.whole for r in results)  # only the changed boxes travelled
     doc = window.document
     assert np.array_equal(window.canvas.render_image(), renderer.render(doc.labels, doc.instances, doc.styles))
 

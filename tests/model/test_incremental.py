@@ -2,19 +2,23 @@
 geometry; cancellation; the latest-wins queue. Tiny seeded models on the CPU."""
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from model.box import Area, mask_box
 from model.networks.generator import GeneratorConfig, downsample_input
 from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
-from model.render.queue import LatestWinsQueue, RenderJob, RenderLoop
+from model.render.loop import LoopPolicy, Progress, RenderLoop, RenderRequest, RenderResult
 from model.render.region import Region, cover_boxes, propagate, window_any
 from model.render.scenes import random_model, street_scene
+from model.render.strokes import brush_stroke
 
 TOL = 1e-4
 HEIGHT, WIDTH = 70, 100  # not a multiple of the stride: exercises the edge padding too
@@ -77,7 +81,7 @@ def test_exact_mode_equals_frozen_full_pass(renderer: Renderer) -> None:
     for k, box in enumerate(EDITS):  # consecutive edits: each one starts from the previous update's cache
         labels, instances = edit(labels, instances, box, int(rng.choice([7, 21, 26])), 26000 + k)
         reference = incremental.frozen_reference(labels, instances, {}, 0)
-        tile = incremental.update(labels, instances, {}, box, 0)
+        tile = incremental.update(labels, instances, {}, Area.of(box), 0)
         assert tile is not None
         error = (incremental.output_tensor() - reference).abs().max().item()
         assert error < TOL, f"edit {box}: max error {error}"
@@ -130,7 +134,7 @@ def test_no_change_gives_an_empty_tile() -> None:
     labels, instances = scene()
     incremental = IncrementalRenderer(renderer)
     incremental.full(labels, instances, {}, 0)
-    tile = incremental.update(labels.copy(), instances.copy(), {}, (0, 0, 10, 10), 0)
+    tile = incremental.update(labels.copy(), instances.copy(), {}, Area.of((0, 0, 10, 10)), 0)
     assert tile is not None and tile.image.size == 0
 
 
@@ -242,67 +246,193 @@ def test_cover_boxes_cover_every_set_position_and_split_at_gaps() -> None:
     boxes = cover_boxes(region.tight())
     assert len(boxes) == 2
     covered = torch.zeros_like(mask)
-    for y0, y1, x0, x1 in boxes:
+    for x0, y0, x1, y1 in boxes:
         covered[y0 - 5:y1 - 5, x0 - 7:x1 - 7] = True
     assert bool((covered | ~mask).all())
 
 
-# ----- queue ------------------------------------------------------------------------------------
-def test_latest_wins_queue_merges_the_boxes_it_drops() -> None:
-    queue = LatestWinsQueue()
+# ----- the render loop (model/render/loop.py: what the editor runs and bench measures) --------------
+RGB = LoopPolicy(idle_refresh_s=0.0, pixels="rgb", progress_interval_s=0.0)
+
+
+def request(version: int, labels: np.ndarray, instances: np.ndarray, area: Area) -> RenderRequest:
+    return RenderRequest(version, area, labels, instances)
+
+
+def paste(frame: np.ndarray | None, result: RenderResult) -> np.ndarray | None:
+    """What a canvas shows after ``result``."""
+    if result.area.whole:
+        return result.pixels.copy()
+    if frame is not None and result.area.box is not None:
+        x0, y0, x1, y1 = result.area.box
+        frame[y0:y1, x0:x1] = result.pixels
+    return frame
+
+
+def close_to(a: np.ndarray, b: np.ndarray) -> bool:
+    return int(np.abs(a.astype(int) - b.astype(int)).max()) <= 1
+
+
+def test_latest_wins_merges_the_areas_it_drops_and_whole_wins() -> None:
+    loop = RenderLoop(None, lambda _r: None, RGB)
     labels, instances = scene()
-    queue.put(RenderJob(1, labels, instances, region=(0, 0, 5, 5)))
-    queue.put(RenderJob(2, labels, instances, region=(50, 40, 60, 45)))
-    job = queue.take(0)
-    assert job is not None and job.version == 2 and job.region == (0, 0, 60, 45)
-    assert job.first_submitted is not None and job.first_submitted <= job.submitted
-    assert queue.take(0) is None
+    loop.submit(request(1, labels, instances, Area.of((0, 0, 5, 5))))
+    loop.submit(request(2, labels, instances, Area.of((50, 40, 60, 45))))
+    assert loop._pending is not None and loop._pending.version == 2
+    assert loop._pending.area == Area.of((0, 0, 60, 45))
+    loop.submit(request(3, labels, instances, Area.everything()))
+    loop.submit(request(4, labels, instances, Area.nothing()))
+    assert loop._pending.area.whole and loop._pending.version == 4
 
 
-def test_render_loop_preview_then_exact_and_newer_job_cancels_exact() -> None:
+def test_loop_update_then_exact_and_a_newer_request_cancels_the_exact_frame() -> None:
     renderer = tiny(1)
     labels, instances = scene()
-    incremental = IncrementalRenderer(renderer)
-    results = []
-    loop = RenderLoop(incremental, results.append)
-    loop.submit(RenderJob(1, labels, instances))
-    first = loop.process_one(0)
-    assert first is not None and first.kind == "preview" and first.box == (0, 0, WIDTH, HEIGHT)
+    results: list[RenderResult] = []
+    loop = RenderLoop(IncrementalRenderer(renderer), results.append, RGB)
+    loop.submit(request(1, labels, instances, Area.everything()))
+    assert loop.step(0) and results[-1].kind == "exact" and results[-1].area == Area.everything((WIDTH, HEIGHT))
     new_labels, new_instances = edit(labels, instances, (30, 30, 40, 40), 21)
-    loop.submit(RenderJob(2, new_labels, new_instances, region=(30, 30, 40, 40)))
-    preview = loop.process_one(0)
-    assert preview is not None and preview.kind == "preview" and preview.version == 2
-    x0, y0, x1, y1 = preview.box
+    loop.submit(request(2, new_labels, new_instances, Area.of((30, 30, 40, 40))))
+    loop.step(0)
+    update = results[-1]
+    assert update.kind == "update" and update.version == 2 and not update.area.whole
+    x0, y0, x1, y1 = update.area.box
     assert x0 <= 30 and y0 <= 30 and x1 >= 40 and y1 >= 40
-    # a newer job is pending while the exact frame would render: the exact render is cancelled
-    loop.submit(RenderJob(3, new_labels, new_instances))
-    assert loop._exact(loop._exact_due) is None
-    assert loop.process_one(0).kind == "preview"  # job 3 (no change: empty tile)
-    exact = loop.process_one(0)  # idle: the exact frame
-    assert exact is not None and exact.kind == "exact" and exact.version == 3
-    assert np.array_equal(exact.image, renderer.render(new_labels, new_instances, {}, 0)) or \
-        np.abs(exact.image.astype(int) - renderer.render(new_labels, new_instances, {}, 0)).max() <= 1
-    assert [r.kind for r in results if r.kind != "quick"] == ["preview", "preview", "preview", "exact"]
+    newest_labels, newest_instances = edit(new_labels, new_instances, (60, 10, 70, 20), 26)
+    submitted = []
+
+    def stroke_during_exact(progress: Progress) -> None:  # a stroke arrives mid-frame
+        if not submitted:
+            submitted.append(progress.fraction)
+            loop.submit(request(3, newest_labels, newest_instances, Area.of((60, 10, 70, 20))))
+
+    loop.on_progress = stroke_during_exact
+    assert loop.exact_due and loop.step(0)  # the exact frame of version 2 starts ... and is cancelled
+    assert submitted and submitted[0] < 1.0 and results[-1].version == 2 and results[-1].kind != "exact"
+    loop.on_progress = None
+    loop.step(0)  # version 3's update
+    loop.step(0)  # idle: the exact frame, of the newest document
+    exact = results[-1]
+    assert exact.kind == "exact" and exact.version == 3
+    assert close_to(exact.pixels, renderer.render(newest_labels, newest_instances, {}, 0))
 
 
-def test_render_loop_thread_delivers_the_latest_version() -> None:
+def test_no_stale_tile_a_superseded_quick_tile_is_repainted_from_the_cache() -> None:
     renderer = tiny(1)
     labels, instances = scene()
-    incremental = IncrementalRenderer(renderer)
-    results = []
-    loop = RenderLoop(incremental, results.append, idle_refresh_s=0.05)
-    loop.start()
+    shown: list[np.ndarray | None] = [None]
+    results: list[RenderResult] = []
+    loop: RenderLoop
+
+    def canvas(result: RenderResult) -> None:
+        results.append(result)
+        shown[0] = paste(shown[0], result)
+        if result.kind == "quick" and result.version == 2:  # an undo arrives before the update runs
+            loop.submit(request(3, labels, instances, Area.of((20, 20, 50, 50))))
+
+    loop = RenderLoop(IncrementalRenderer(renderer), canvas, replace(RGB, idle_refresh_s=60.0))
+    loop.submit(request(1, labels, instances, Area.everything()))
+    loop.step(0)
+    painted_labels, painted_instances = edit(labels, instances, (20, 20, 50, 50), 26)
+    loop.submit(request(2, painted_labels, painted_instances, Area.of((20, 20, 50, 50))))
+    loop.step(0)  # quick tile of 2 only: 3 supersedes its update
+    assert [r.kind for r in results] == ["exact", "quick"] and results[1].pixels.size
+    loop.step(0)  # 3 changes nothing, yet its update repaints 2's provisional box
+    assert results[-1].kind == "update" and results[-1].version == 3
+    assert shown[0] is not None and close_to(shown[0], renderer.render(labels, instances, {}, 0))
+
+
+def test_exact_frame_progress_is_monotone_and_ends_at_one() -> None:
+    labels, instances = scene()
+    reports: list[Progress] = []
+    loop = RenderLoop(IncrementalRenderer(tiny(2)), lambda _r: None, RGB, on_progress=reports.append)
+    loop.submit(request(1, labels, instances, Area.everything()))
+    loop.step(0)
+    fractions = [p.fraction for p in reports]
+    assert len(fractions) > 3 and fractions == sorted(fractions) and 0 < fractions[0]
+    assert reports[-1].done and reports[-1].fraction == 1.0
+    assert all(p.eta_s is not None and p.eta_s >= 0 for p in reports)
+
+
+def test_render_size_shows_document_size_and_full_size_exact_frame_on_request() -> None:
+    renderer = tiny(1)
+    labels, instances = street_scene(128, 96, seed=3)
+    results: list[RenderResult] = []
+    loop = RenderLoop(IncrementalRenderer(renderer), results.append, RGB)
+    loop.set_render_scale(2)
+    loop.submit(request(1, labels, instances, Area.everything()))
+    loop.step(0)
+    small = results[-1]
+    assert small.kind == "exact" and small.scale == 2 and small.pixels.shape == (96, 128, 3)
+    assert not small.full_size_exact  # an export must not take it
+    assert close_to(small.pixels[::2, ::2], renderer.render(labels[::2, ::2], instances[::2, ::2], {}, 0))
+    loop.request_full_size()
+    loop.submit(request(2, labels, instances, Area.nothing()))
+    while not results[-1].full_size_exact:
+        assert loop.step(0)
+    assert results[-1].pixels.shape == (96, 128, 3)
+    assert close_to(results[-1].pixels, renderer.render(labels, instances, {}, 0))
+
+
+def test_loop_thread_delivers_the_latest_version() -> None:
+    labels, instances = scene()
+    incremental = IncrementalRenderer(tiny(1))
+    results: list[RenderResult] = []
+    loop = RenderLoop(incremental, results.append, replace(RGB, idle_refresh_s=0.05))
+    thread = threading.Thread(target=loop.run)
+    thread.start()
     try:
+        loop.submit(request(0, labels, instances, Area.everything()))
         for version in range(1, 6):
-            labels, instances = edit(labels, instances, (version * 10, 5, version * 10 + 5, 15), 21)
-            loop.submit(RenderJob(version, labels, instances, region=(version * 10, 5, version * 10 + 5, 15)))
+            box = (version * 10, 5, version * 10 + 5, 15)
+            labels, instances = edit(labels, instances, box, 21)
+            loop.submit(request(version, labels, instances, Area.of(box)))
         deadline = time.time() + 30
         while time.time() < deadline and not any(r.kind == "exact" and r.version == 5 for r in results):
             time.sleep(0.02)
     finally:
-        loop.stop()
+        loop.close()
+        thread.join(30)
     assert any(r.kind == "exact" and r.version == 5 for r in results)
     assert np.array_equal(incremental.image(), incremental.full(labels, instances, {}, 0))
+
+
+@pytest.mark.parametrize("box", [(30, 20, 45, 33), (90, 60, 100, 70), (0, 0, 3, 70)])
+def test_changed_area_hint_gives_the_same_region_as_the_full_map_diff(box: tuple[int, int, int, int]) -> None:
+    incremental = IncrementalRenderer(tiny(1))
+    labels, instances = scene()
+    incremental.full(labels, instances, {}, 0)
+    new_labels, new_instances = edit(labels, instances, box, 26, instance=26001)
+    everywhere = incremental.changed_region(new_labels, new_instances, {}, Area.everything())
+    hinted = incremental.changed_region(new_labels, new_instances, {}, Area.of(box))
+    assert everywhere is not None and hinted is not None
+    assert hinted.box == everywhere.box and np.array_equal(hinted.mask, everywhere.mask)
+    assert incremental.changed_region(new_labels, new_instances, {}, Area.nothing()) is None
+
+
+def test_region_layout_round_trips() -> None:
+    box = (7, 3, 19, 11)  # x0, y0, x1, y1
+    region = Region.from_box(box)
+    assert region.box == box and (region.x0, region.y0, region.x1, region.y1) == box
+    mask = np.zeros((20, 30), bool)
+    mask[3:11, 7:19] = True
+    assert mask_box(mask) == box
+    assert cover_boxes(region) == [box]
+    assert Area.of(box).scaled_down(2) == Area.of((3, 1, 10, 6))
+    assert Area.everything((30, 20)).box == (0, 0, 30, 20) and Area.nothing().empty
+
+
+def test_stroke_edit_in_exact_mode_equals_a_frozen_statistics_full_render() -> None:
+    renderer = tiny(2)
+    incremental = IncrementalRenderer(renderer, epsilon=0.0)
+    labels, instances = street_scene(160, 96, seed=4)
+    incremental.full(labels, instances, {}, 0)
+    new_labels, new_instances, box = brush_stroke(labels, instances, 0.01, seed=5, class_id=21)
+    tile = incremental.update(new_labels, new_instances, {}, Area.of(box), 0)
+    assert tile is not None and tile.image.size
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    assert float((incremental.output_tensor() - reference).abs().max()) < TOL
 
 
 def test_quick_preview_shows_the_edit_and_leaves_the_cache_alone() -> None:
@@ -404,7 +534,7 @@ def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None
         reference = incremental.frozen_reference(labels, instances, {}, 0)
         incremental.executor.gemm_max_positions = 512
         used.clear()
-        incremental.update(labels, instances, {}, box, 0)
+        incremental.update(labels, instances, {}, Area.of(box), 0)
         assert any(used)  # the wide layers really took the matrix-product path
         error = (incremental.output_tensor() - reference).abs().max().item()
         assert error < TOL, f"edit {box}: max error {error}"
