@@ -21,10 +21,12 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True, help="native checkpoint folder (has an encoder)")
+    parser.add_argument("--checkpoint", type=Path, required=True,
+                        help="native checkpoint folder (has an encoder)")
     parser.add_argument("--data", type=Path, required=True, help="dataset root")
     parser.add_argument("--phase", default="train", help="dataset split (default %(default)s)")
-    parser.add_argument("--k", type=int, default=10, help="clusters per class, at most 10 (default %(default)s)")
+    parser.add_argument("--k", type=int, default=10,
+                        help="clusters per class, at most 10 (default %(default)s)")
     parser.add_argument("--seed", type=int, default=0, help="k-means seed (default %(default)s)")
     parser.add_argument("--encoder-downsample", type=int, help="default: the checkpoint's own")
     parser.add_argument("--min-pixels", type=int, default=16,
@@ -32,8 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--limit", type=int, help="use only the first N training images")
     parser.add_argument("--store-members", action="store_true",
                         help="also store how many instances each cluster holds: unstyled objects then draw "
-                             "clusters by those counts, and the style palette shows them (off by default: it "
-                             "scored lower on the bundled default's validation scenes)")
+                             "clusters by those counts, and the style palette shows them (off by default: "
+                             "uniform draws scored better, docs/training-history.md)")
 
 
 LEGACY_TRAINING_JSON = "training.json"
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     clusters, members = cluster_features(features, k=args.k, seed=args.seed)
     save_clusters(args.checkpoint / CLUSTERS_FILE, clusters, members if args.store_members else None)
     total = sum(len(v) for v in features.values())
-    print(f"{total} instances in {len(features)} classes → {sum(len(c) for c in clusters.values())} clusters, "
+    centres = sum(len(c) for c in clusters.values())
+    print(f"{total} instances in {len(features)} classes → {centres} clusters, "
           f"written to {args.checkpoint / CLUSTERS_FILE}")
     return 0

@@ -12,17 +12,20 @@ import dataclasses
 import shutil
 from pathlib import Path
 
-from model.checkpoint import CLUSTERS_FILE, ENCODER_FILE, load_native, save_checkpoint
 from cli.args import int_at_least
+from model.checkpoint import CLUSTERS_FILE, ENCODER_FILE, load_native, save_checkpoint
 from model.errors import CheckpointError, EditorError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True, help="native checkpoint folder with an encoder")
+    parser.add_argument("--checkpoint", type=Path, required=True,
+                        help="native checkpoint folder with an encoder")
     parser.add_argument("--data", type=Path, required=True, help="dataset root with a train split")
     parser.add_argument("--out", type=Path, required=True, help="new checkpoint folder (must not exist yet)")
-    parser.add_argument("--steps", type=int_at_least(1), default=300, help="optimiser steps (default %(default)s)")
-    parser.add_argument("--batch-size", type=int_at_least(1), default=4, help="photos per step (default %(default)s)")
+    parser.add_argument("--steps", type=int_at_least(1), default=300,
+                        help="optimiser steps (default %(default)s)")
+    parser.add_argument("--batch-size", type=int_at_least(1), default=4,
+                        help="photos per step (default %(default)s)")
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default %(default)s)")
     parser.add_argument("--encoder-downsample", type=int, help="default: the checkpoint's own")
     parser.add_argument("--limit", type=int, help="use only the first N training photos")

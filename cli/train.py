@@ -5,6 +5,7 @@ The config (model/train/config.py) starts from its defaults, takes the recipe's 
 ``runs/NAME/state.safetensors`` when it exists. Multi-process: ``torchrun --nproc_per_node 2
 main.py train …``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,29 +21,53 @@ from model.train.config import TrainConfig
 log = logging.getLogger(__name__)
 
 # common flag → the field it sets (anything else: --set SECTION.KEY=VALUE)
-SHORTCUTS = {"data": "data.root", "name": "run.name", "runs": "run.runs_dir", "seed": "run.seed",
-             "epochs": "schedule.epochs", "max_steps": "schedule.max_steps"}
+SHORTCUTS = {
+    "data": "data.root",
+    "name": "run.name",
+    "runs": "run.runs_dir",
+    "seed": "run.seed",
+    "epochs": "schedule.epochs",
+    "max_steps": "schedule.max_steps",
+}
 
 
 def _field_list() -> str:
     lines = []
     for section in settings.sections(TrainConfig):
-        names = [path.split(".")[1] for path, _, _ in settings.iter_fields(TrainConfig)
-                 if path.startswith(section + ".")]
-        lines.append(textwrap.fill(", ".join(names), width=100, initial_indent=f"  {section + ':':10s}",
-                                   subsequent_indent=" " * 12))
+        names = [
+            path.split(".")[1]
+            for path, _, _ in settings.iter_fields(TrainConfig)
+            if path.startswith(section + ".")
+        ]
+        lines.append(
+            textwrap.fill(
+                ", ".join(names),
+                width=100,
+                initial_indent=f"  {section + ':':10s}",
+                subsequent_indent=" " * 12,
+            )
+        )
     return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
-    parser.epilog = ("config fields (--list-fields shows each one's type, default and help):\n" + _field_list()
-                     + "\n\nexample: main.py train --recipe recipes/default/1_global.toml --data data/scenes "
-                       "--set run.threads=2")
+    parser.epilog = (
+        "config fields (--list-fields shows each one's type, default and help):\n"
+        + _field_list()
+        + "\n\nexample: main.py train --recipe recipes/default/1_global.toml --data data/scenes "
+        "--set run.threads=2"
+    )
     a = parser.add_argument
     a("--recipe", type=Path, help="TOML recipe with [arch] [loss] [schedule] [data] [run] tables (recipes/)")
-    a("--set", dest="assignments", action="append", default=[], metavar="SECTION.KEY=VALUE",
-      help="set one config field, e.g. --set arch.ngf=32 --set data.crop_size=256x1024 (repeatable)")
+    a(
+        "--set",
+        dest="assignments",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        help="set one config field, e.g. --set arch.ngf=32 --set data.crop_size=256x1024 (repeatable)",
+    )
     a("--list-fields", action="store_true", help="list every config field with its type, default and help")
     a("--data", type=Path, help="dataset root (data.root)")
     a("--name", help="run name: outputs go to RUNS/NAME (run.name)")
@@ -82,8 +107,11 @@ def run(args: argparse.Namespace) -> int:
         raise EditorError("no dataset: --data DIR or data.root in the recipe")
     label_set = LabelSet.load(data.label_set) if data.label_set else cityscapes()
     loader_config = LoaderConfig(
-        root=data.root, phase=data.phase, resize="scale_width" if data.load_size else "none",
-        load_size=data.load_size, flip=False,  # flips and crops are drawn per step by the trainer
+        root=data.root,
+        phase=data.phase,
+        resize="scale_width" if data.load_size else "none",
+        load_size=data.load_size,
+        flip=False,  # flips and crops are drawn per step by the trainer
     )
     dataset = PairedDataset(loader_config, label_set, seed=config.run.seed)
     if len(dataset) == 0:

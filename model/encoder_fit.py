@@ -1,15 +1,15 @@
 """Teach the feature encoder E to carry every instance's colour in its codes (``fit-encoder``).
 
 pix2pixHD trains E only through G's reconstruction, so nothing asks its 3 numbers per instance to
-say what colour the object is. On the procedural scenes E learned a code that is mostly one axis
-(brightness): the best affine map from the bundled stage-6 E's car codes to the cars' mean colours
-explains about half of their colour variance, and a tenth to a quarter for buses. k-means then
-finds light and dark cars but no red or blue ones, and G paints the dark end as near-black green.
+say what colour the object is: E can learn a code that is mostly one axis (brightness), and k-means
+then finds light and dark cars but no red or blue ones (docs/training-history.md, "The encoder's
+codes", has the measurements).
 
 This step fits E alone, with G untouched, to minimise ``linear_fit_error``: the L1 error of the
 affine map from instance codes to instance mean colours, solved afresh on every batch. After it,
 the codes span colour, the clusters become palettes (red, blue, silver cars), and G must be
-fine-tuned on the new codes (``train --init-weights`` with ``--lr-encoder`` tiny, so E stays put).
+fine-tuned on the new codes (``train --set schedule.init_weights=…``). Training with
+``loss.lambda_code_colour`` asks the same of E from the first step instead.
 
 The photos are pooled to E's resolution once, up front, so a step costs one small E pass.
 """
@@ -64,7 +64,8 @@ def colour_error(encoder: FeatureEncoder, photos: PooledPhotos, batch_size: int 
     errors = []
     with torch.inference_mode():
         for start in range(0, len(photos.images), batch_size):
-            image, inst = photos.images[start: start + batch_size], photos.instances[start: start + batch_size]
+            image = photos.images[start: start + batch_size]
+            inst = photos.instances[start: start + batch_size]
             _, codes, _ = raw_instance_codes(encoder, image, inst)
             errors.append(float(linear_fit_error(codes.float(), instance_colours(image, inst).float())))
     return float(np.mean(errors))

@@ -13,7 +13,7 @@ feature channels — it costs about as much as the networks' own forward pass.
 * E's features (with gradient) are pooled on their own, three channels instead of 39.
 
 Pooling acts per channel, so ``level(k)`` equals ``downsample_input`` applied k times to
-``generator_input(...)`` (tests/test_train.py checks it).
+``generator_input(...)`` (tests/model/test_train.py checks it).
 """
 from __future__ import annotations
 

@@ -50,15 +50,16 @@ def feature_matching_loss(fake: Features, real: Features) -> torch.Tensor:
     each layer weighted 4/(n_layers+1), each scale 1/num_D; the score maps are left out."""
     num_d = len(fake)
     total = fake[0][0].new_zeros((), dtype=torch.float32)
-    for fake_scale, real_scale in zip(fake, real):
+    for fake_scale, real_scale in zip(fake, real, strict=True):
         layer_weight = 4.0 / (len(fake_scale) - 1)  # n_layers + 2 stages → 4 / (n_layers + 1)
-        for f, r in zip(fake_scale[:-1], real_scale[:-1]):
+        for f, r in zip(fake_scale[:-1], real_scale[:-1], strict=True):
             total = total + layer_weight / num_d * nn.functional.l1_loss(f.float(), r.detach().float())
     return total
 
 
 # ----- VGG19 ------------------------------------------------------------------------------------
-VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512)
+VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
+                512, 512, 512, 512, "M", 512, 512, 512, 512)
 VGG_SLICES = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
 VGG_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -70,6 +71,9 @@ class VGG19Features(nn.Module):
 
     ``forward`` takes images in [-1, 1] and returns the relu1_1 … relu5_1 activations.
     """
+
+    mean: torch.Tensor
+    std: torch.Tensor
 
     def __init__(self) -> None:
         super().__init__()
@@ -96,7 +100,8 @@ class VGG19Features(nn.Module):
         except FileNotFoundError:
             raise CheckpointError("VGG19 weights file not found", path) from None
         except Exception as exc:  # noqa: BLE001 - weights_only refusals, zip and EOF errors
-            raise CheckpointError(f"not a weights-only VGG19 state dict ({exc.__class__.__name__})", path) from None
+            raise CheckpointError(f"not a weights-only VGG19 state dict ({exc.__class__.__name__})",
+                                  path) from None
         if not isinstance(state, dict):
             raise CheckpointError("expected a state dict", path)
         features = {k: v for k, v in state.items() if k.startswith("features.")}
@@ -104,7 +109,8 @@ class VGG19Features(nn.Module):
         try:
             model.load_state_dict(features, strict=True)
         except RuntimeError as exc:
-            raise CheckpointError(f"not a torchvision vgg19 state dict ({str(exc).splitlines()[0]})", path) from None
+            raise CheckpointError(f"not a torchvision vgg19 state dict ({str(exc).splitlines()[0]})",
+                                  path) from None
         return model
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
@@ -127,7 +133,6 @@ class VGGLoss(nn.Module):
         fake_features = self.vgg(fake.float())
         with torch.no_grad():
             real_features = self.vgg(real.float())
-        return sum(
-            (w * nn.functional.l1_loss(f, r) for w, f, r in zip(VGG_WEIGHTS, fake_features, real_features)),
-            start=fake.new_zeros((), dtype=torch.float32),
-        )
+        pairs = zip(VGG_WEIGHTS, fake_features, real_features, strict=True)
+        return sum((w * nn.functional.l1_loss(f, r) for w, f, r in pairs),
+                   start=fake.new_zeros((), dtype=torch.float32))

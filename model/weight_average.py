@@ -4,8 +4,7 @@ GAN iterates oscillate: from one checkpoint to the next the samples change more 
 The running average of the weights, kept beside the trained copy and never back-propagated through,
 is meant to smooth that out (Yazıcı et al., "The unusual effectiveness of averaging in GAN
 training", ICLR 2019; the ``G_ema`` of progressive GANs and StyleGAN). The average is what a run
-exports (``checkpoint/``); the trained weights keep training, and the sample grids show them. On
-the bundled default's stage 6 the two scored within 0.03 of each other (checkpoints/default/README.md).
+exports (``checkpoint/``); the trained weights keep training, and the sample grids show them.
 
 Each update is ``avg ← avg + (1 − d)·(w − avg)`` with ``d = min(decay, (1 + step) / (10 + step))``:
 the warm-up lets an average that starts from random weights follow the first steps quickly.
@@ -25,9 +24,9 @@ class WeightAverage:
             raise ValueError(f"weight-average decay {decay} must be in (0, 1)")
         self.decay = decay
         self.module = copy.deepcopy(module).requires_grad_(False)
-        self._averaged = list(self.module.parameters())
-        self._trained = list(module.parameters())
-        self._buffers = list(zip(self.module.buffers(), module.buffers()))
+        self._averaged: list[torch.Tensor] = list(self.module.parameters())
+        self._trained: list[torch.Tensor] = list(module.parameters())
+        self._buffers = list(zip(self.module.buffers(), module.buffers(), strict=True))
 
     def rate(self, step: int) -> float:
         """The weight of the newest parameters at ``step``: 1 − the effective decay."""

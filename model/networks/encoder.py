@@ -72,11 +72,13 @@ def instance_segments(instances: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 def instance_means(
     features: torch.Tensor, instances: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Per (image, instance) segment: (pixel → segment index, S×2 [n, id], S×C mean feature, S pixel count)."""
+    """Per (image, instance) segment: (pixel → segment index, S×2 [n, id], S×C mean feature,
+    S pixel count)."""
     c = features.shape[1]
     segment, unique = instance_segments(instances)
     flat = features.permute(0, 2, 3, 1).reshape(-1, c)
-    sums = torch.zeros(len(unique), c, dtype=features.dtype, device=features.device).index_add_(0, segment, flat)
+    sums = torch.zeros(len(unique), c, dtype=features.dtype, device=features.device)
+    sums.index_add_(0, segment, flat)
     counts = torch.bincount(segment, minlength=len(unique))
     return segment, unique, sums / counts.to(features.dtype).unsqueeze(1), counts
 

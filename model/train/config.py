@@ -11,14 +11,16 @@ declarations. A recipe (``recipes/*.toml``) holds one table per section:
 
 Fields a recipe leaves out keep the defaults below, which follow pix2pixHD where it has the setting.
 """
+
 from __future__ import annotations
 
 import logging
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from model.errors import EditorError
 from model.networks.generator import UPSAMPLERS, GeneratorConfig
@@ -34,27 +36,39 @@ Size = tuple[int, int]  # (width, height)
 class ArchConfig:
     """The networks: G (global or local), the feature encoder E and the multi-scale D."""
 
-    netG: str = setting("global", "generator: a GlobalGenerator, or a LocalEnhancer around one",
-                        choices=("global", "local"))
-    ngf: int = setting(64, "G's filters at full resolution (a local G's global part has ngf·2^levels)",
-                       check=at_least(1))
+    netG: str = setting(
+        "global", "generator: a GlobalGenerator, or a LocalEnhancer around one", choices=("global", "local")
+    )
+    ngf: int = setting(
+        64, "G's filters at full resolution (a local G's global part has ngf·2^levels)", check=at_least(1)
+    )
     n_downsample_global: int = setting(4, "stride-2 convolutions in the global G", check=at_least(1))
     n_blocks_global: int = setting(9, "residual blocks in the global G", check=at_least(0))
-    n_local_enhancers: int = setting(1, "enhancer levels of a local G, each doubling the resolution",
-                                     check=at_least(1))
+    n_local_enhancers: int = setting(
+        1, "enhancer levels of a local G, each doubling the resolution", check=at_least(1)
+    )
     n_blocks_local: int = setting(3, "residual blocks per enhancer level", check=at_least(0))
-    upsampler: str = setting("transposed", "G's ×2 upsampling: transposed conv (pix2pixHD) or resize-conv",
-                             choices=UPSAMPLERS)
+    upsampler: str = setting(
+        "transposed", "G's ×2 upsampling: transposed conv (pix2pixHD) or resize-conv", choices=UPSAMPLERS
+    )
     use_edges: bool = setting(True, "feed G and D the instance-boundary channel")
-    instance_feat: bool = setting(False, "train the feature encoder E jointly; its per-instance codes "
-                                         "become G's style channels")
+    instance_feat: bool = setting(
+        False, "train the feature encoder E jointly; its per-instance codes become G's style channels"
+    )
     feat_num: int = setting(3, "feature channels E makes per instance", check=at_least(1))
     nef: int = setting(16, "E's filters at full resolution", check=at_least(1))
     n_downsample_E: int = setting(4, "stride-2 convolutions in E", check=at_least(1))
-    encoder_downsample: int = setting(0, "E sees the photo average-pooled this many times (cheaper; the "
-                                         "codes are per-instance means anyway)", check=at_least(0))
-    input_downsample: int = setting(0, "pool G's input this many times: a global G trained as the coarse "
-                                       "level of an enhancer with that many levels", check=at_least(0))
+    encoder_downsample: int = setting(
+        0,
+        "E sees the photo average-pooled this many times (cheaper; the codes are per-instance means anyway)",
+        check=at_least(0),
+    )
+    input_downsample: int = setting(
+        0,
+        "pool G's input this many times: a global G trained as the coarse "
+        "level of an enhancer with that many levels",
+        check=at_least(0),
+    )
     ndf: int = setting(64, "D's filters in its first layer", check=at_least(1))
     n_layers_D: int = setting(3, "stride-2 layers per D scale", check=at_least(1))
     num_d: int = setting(3, "D scales, each on the input pooled once more", check=at_least(1))
@@ -65,16 +79,23 @@ class LossConfig:
     """The objective: LSGAN/hinge + D feature matching + optional VGG, L1 and code-colour terms."""
 
     gan_mode: str = setting("lsgan", "adversarial loss", choices=("lsgan", "hinge"))
-    lambda_gan: float = setting(1.0, "adversarial term (0 with lambda_feat 0: no D, a regression warm-up)",
-                                check=at_least(0))
+    lambda_gan: float = setting(
+        1.0, "adversarial term (0 with lambda_feat 0: no D, a regression warm-up)", check=at_least(0)
+    )
     lambda_feat: float = setting(10.0, "D feature-matching term", check=at_least(0))
-    lambda_vgg: float = setting(10.0, "VGG perceptual term, used when vgg_weights is given", check=at_least(0))
+    lambda_vgg: float = setting(
+        10.0, "VGG perceptual term, used when vgg_weights is given", check=at_least(0)
+    )
     vgg_weights: Path | None = setting(None, "torchvision vgg19 state dict; turns the VGG term on")
-    lambda_l1: float = setting(0.0, "L1 reconstruction (not in pix2pixHD; converges much faster on a CPU)",
-                               check=at_least(0))
-    lambda_code_colour: float = setting(0.0, "L1 error of the best affine map from E's instance codes to "
-                                             "the instances' mean colours, so that styles differ in colour",
-                                        check=at_least(0))
+    lambda_l1: float = setting(
+        0.0, "L1 reconstruction (not in pix2pixHD; converges much faster on a CPU)", check=at_least(0)
+    )
+    lambda_code_colour: float = setting(
+        0.0,
+        "L1 error of the best affine map from E's instance codes to "
+        "the instances' mean colours, so that styles differ in colour",
+        check=at_least(0),
+    )
 
 
 @dataclass
@@ -83,19 +104,28 @@ class ScheduleConfig:
 
     epochs: int = setting(100, "epochs at the initial learning rate", check=at_least(0))
     decay_epochs: int = setting(100, "epochs of linear decay to 0 after those", check=at_least(0))
-    max_steps: int | None = setting(None, "stop after this many optimiser steps (the schedule is unchanged)",
-                                    check=at_least(0))
+    max_steps: int | None = setting(
+        None, "stop after this many optimiser steps (the schedule is unchanged)", check=at_least(0)
+    )
     lr: float = setting(2e-4, "Adam learning rate of G, E and D", check=positive)
     beta1: float = setting(0.5, "Adam beta1", check=within(0, 1, high_open=True))
     beta2: float = setting(0.999, "Adam beta2", check=within(0, 1, high_open=True))
-    fix_global_steps: int = setting(0, "a local G's global part and E stay fixed for this many steps",
-                                    check=at_least(0))
-    init_global: Path | None = setting(None, "run or checkpoint with a global G (+E): the global part of "
-                                             "this local G (and E) start from it")
-    init_weights: Path | None = setting(None, "run or checkpoint of this architecture: G (+E) start from "
-                                              "it, D fresh; with init_global, that replaces the global part")
-    ema_decay: float = setting(0.0, "export a moving average of G's and E's weights with this decay "
-                                    "(e.g. 0.995; 0: the trained weights)", check=within(0, 1, high_open=True))
+    fix_global_steps: int = setting(
+        0, "a local G's global part and E stay fixed for this many steps", check=at_least(0)
+    )
+    init_global: Path | None = setting(
+        None, "run or checkpoint with a global G (+E): the global part of this local G (and E) start from it"
+    )
+    init_weights: Path | None = setting(
+        None,
+        "run or checkpoint of this architecture: G (+E) start from "
+        "it, D fresh; with init_global, that replaces the global part",
+    )
+    ema_decay: float = setting(
+        0.0,
+        "export a moving average of G's and E's weights with this decay (e.g. 0.995; 0: the trained weights)",
+        check=within(0, 1, high_open=True),
+    )
 
 
 @dataclass
@@ -106,8 +136,9 @@ class DataConfig:
     phase: str = setting("train", "dataset split")
     label_set: Path | None = setting(None, "label set JSON (none: Cityscapes labelIds)")
     load_size: Size | None = setting(None, "WxH the images are scaled to (none: native)")
-    crop_size: Size | None = setting(None, "WxH random crops of G's input (a local G's global part still "
-                                           "sees the whole scene)")
+    crop_size: Size | None = setting(
+        None, "WxH random crops of G's input (a local G's global part still sees the whole scene)"
+    )
     flip: bool = setting(True, "random horizontal flips")
     batch_size: int = setting(1, "pairs per step and process", check=at_least(1))
     num_workers: int = setting(1, "data-loading processes", check=at_least(0))
@@ -120,11 +151,13 @@ class RunConfig:
     name: str = setting("", "run name: outputs go to runs_dir/name")
     runs_dir: Path = setting(Path("runs"), "folder of all runs")
     seed: int = setting(0, "seed of the weights, the data order, flips and crops")
-    save_every_minutes: float = setting(5.0, "save the checkpoint and the training state this often",
-                                        check=positive)
+    save_every_minutes: float = setting(
+        5.0, "save the checkpoint and the training state this often", check=positive
+    )
     keep_saves: bool = setting(False, "also keep each save's checkpoint in saves/step_N, to score them later")
-    sample_every: int = setting(200, "write a label | generated | real grid every N steps (0: never)",
-                                check=at_least(0))
+    sample_every: int = setting(
+        200, "write a label | generated | real grid every N steps (0: never)", check=at_least(0)
+    )
     log_every: int = setting(10, "append the losses to loss_log.csv every N steps", check=at_least(1))
     threads: int | None = setting(None, "torch CPU threads (none: torch's choice)", check=at_least(1))
     device: str | None = setting(None, "cpu, cuda, cuda:1 (none: the best available)")
@@ -146,10 +179,13 @@ class TrainConfig:
     def generator_config(self, input_nc: int) -> GeneratorConfig:
         arch = self.arch
         return GeneratorConfig(
-            input_nc=input_nc, ngf=arch.ngf, n_downsample_global=arch.n_downsample_global,
+            input_nc=input_nc,
+            ngf=arch.ngf,
+            n_downsample_global=arch.n_downsample_global,
             n_blocks_global=arch.n_blocks_global,
             n_local_enhancers=arch.n_local_enhancers if arch.netG == "local" else 0,
-            n_blocks_local=arch.n_blocks_local, upsampler=arch.upsampler,  # type: ignore[arg-type]
+            n_blocks_local=arch.n_blocks_local,
+            upsampler=arch.upsampler,  # type: ignore[arg-type]
         )
 
     # ----- building and changing --------------------------------------------------------------
@@ -190,16 +226,19 @@ class TrainConfig:
             raise EditorError("loss.lambda_code_colour reads E's codes: set arch.instance_feat=true")
         adversarial = self.loss.lambda_gan > 0 or self.loss.lambda_feat > 0
         if not (adversarial or self.loss.lambda_l1 or self.loss.vgg_weights is not None):
-            raise EditorError("every loss is off: set loss.lambda_l1, loss.vgg_weights, loss.lambda_gan "
-                              "or loss.lambda_feat")
+            raise EditorError(
+                "every loss is off: set loss.lambda_l1, loss.vgg_weights, loss.lambda_gan or loss.lambda_feat"
+            )
 
     def check_image_size(self, size: Size) -> None:
         """Refuse image and crop sizes the networks cannot take, with one clear line."""
-        stride = self.generator_config(1).stride * 2 ** self.arch.input_downsample
+        stride = self.generator_config(1).stride * 2**self.arch.input_downsample
         for what, (w, h) in (("image", size), ("crop", self.data.crop_size or size)):
             if w % stride or h % stride:
                 raise EditorError(f"{what} size {w}x{h} is not a multiple of {stride} (the network's stride)")
-        pooled = 2 ** self.arch.encoder_downsample
+        pooled = 2**self.arch.encoder_downsample
         if self.arch.instance_feat and (size[0] % pooled or size[1] % pooled):
-            raise EditorError(f"image size {size[0]}x{size[1]} cannot be pooled "
-                              f"{self.arch.encoder_downsample} times (arch.encoder_downsample)")
+            raise EditorError(
+                f"image size {size[0]}x{size[1]} cannot be pooled "
+                f"{self.arch.encoder_downsample} times (arch.encoder_downsample)"
+            )

@@ -2,6 +2,7 @@
 
 Gradients are averaged by DistributedDataParallel: gloo on CPU, nccl on CUDA.
 """
+
 from __future__ import annotations
 
 import os

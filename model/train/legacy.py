@@ -6,6 +6,7 @@ converts them on load through :func:`nested_from_flat`: each old key goes to its
 retired experiments are dropped (with a warning when they had changed the training), and the
 result trains as the old run did. docs/training-history.md lists the retired keys.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,8 +46,12 @@ def nested_from_flat(flat: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         if key in RETIRED:
             harmless = RETIRED[key]
             if harmless is not None and value != harmless:
-                log.warning("%s = %r: a retired setting (docs/training-history.md); the converted config "
-                            "trains without it", key, value)
+                log.warning(
+                    "%s = %r: a retired setting (docs/training-history.md); the converted config "
+                    "trains without it",
+                    key,
+                    value,
+                )
             continue
         if key not in section_of:
             log.warning("dropping unknown key %r of an old training config", key)

@@ -5,6 +5,7 @@ The training state is two files written as one set (``model.scene_io.atomic_writ
 optimisers' tensors (``optG.``/``optD.``); ``state.json`` the step, the optimisers' param groups
 and the config. Nothing is pickled.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,9 @@ SAVES_DIR = "saves"  # with run.keep_saves: one exported checkpoint per save, st
 TRAINING_JSON = "training.json"  # beside the exported checkpoint: {"step", "train": the config}
 
 
-def export_checkpoint(config: TrainConfig, model_config: ModelConfig, generator: nn.Module,
-                      encoder: nn.Module | None, step: int) -> Path:
+def export_checkpoint(
+    config: TrainConfig, model_config: ModelConfig, generator: nn.Module, encoder: nn.Module | None, step: int
+) -> Path:
     """The native checkpoint in ``run_dir/checkpoint`` (and a copy in ``saves/`` when kept)."""
     folder = save_checkpoint(config.run_dir / CHECKPOINT_DIR, model_config, generator, encoder)
     record = {"step": step, "train": config.to_json()}
@@ -52,19 +54,24 @@ def optimizer_tensors(optimizer: torch.optim.Optimizer, prefix: str) -> tuple[di
     state = optimizer.state_dict()
     tensors = {
         f"{prefix}.{index}.{name}": value.detach().cpu().contiguous()
-        for index, slots in state["state"].items() for name, value in slots.items()
+        for index, slots in state["state"].items()
+        for name, value in slots.items()
         if isinstance(value, torch.Tensor)
     }
-    groups = [{k: list(v) if isinstance(v, tuple) else v for k, v in group.items()} for group in state["param_groups"]]
+    groups = [
+        {k: list(v) if isinstance(v, tuple) else v for k, v in group.items()}
+        for group in state["param_groups"]
+    ]
     return tensors, groups
 
 
-def restore_optimizer(optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str,
-                      groups: list) -> None:
+def restore_optimizer(
+    optimizer: torch.optim.Optimizer, tensors: Mapping[str, torch.Tensor], prefix: str, groups: list
+) -> None:
     slots: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in tensors.items():
         if key.startswith(prefix + "."):
-            index, name = key[len(prefix) + 1:].split(".", 1)
+            index, name = key[len(prefix) + 1 :].split(".", 1)
             slots.setdefault(int(index), {})[name] = value
     restored = [{k: tuple(v) if k == "betas" else v for k, v in group.items()} for group in groups]
     optimizer.load_state_dict({"state": slots, "param_groups": restored})
@@ -91,10 +98,18 @@ def save_state(run_dir: Path, step: int, config: TrainConfig, parts: Trainable) 
         tensors.update(_cpu("A", parts.average))
     opt_g, groups_g = optimizer_tensors(parts.opt_G, "optG")
     opt_d, groups_d = optimizer_tensors(parts.opt_D, "optD")
-    meta: dict[str, Any] = {"step": step, "param_groups_G": groups_g, "param_groups_D": groups_d,
-                            "config": config.to_json()}
-    atomic_write_files({run_dir / STATE_FILE: save({**tensors, **opt_g, **opt_d}),
-                        run_dir / STATE_JSON: json.dumps(meta, indent=1).encode("utf-8")})
+    meta: dict[str, Any] = {
+        "step": step,
+        "param_groups_G": groups_g,
+        "param_groups_D": groups_d,
+        "config": config.to_json(),
+    }
+    atomic_write_files(
+        {
+            run_dir / STATE_FILE: save({**tensors, **opt_g, **opt_d}),
+            run_dir / STATE_JSON: json.dumps(meta, indent=1).encode("utf-8"),
+        }
+    )
 
 
 def load_state(run_dir: Path, parts: Trainable) -> tuple[int, dict[str, torch.Tensor]] | None:
@@ -112,6 +127,7 @@ def load_state(run_dir: Path, parts: Trainable) -> tuple[int, dict[str, torch.Te
         saved_average = {k[2:]: v for k, v in tensors.items() if k.startswith("A.")}
         step = int(meta["step"])
     except (OSError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})",
-                              run_dir) from None
+        raise CheckpointError(
+            f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})", run_dir
+        ) from None
     return step, saved_average

@@ -8,6 +8,7 @@ type, the field listing of ``train --list-fields``, and validation.
 Supported field types: ``int``, ``float``, ``str``, ``bool``, ``Path``, ``tuple[int, int]`` (a size,
 written ``256x1024`` or ``[256, 1024]``), each optionally ``| None`` (written ``none``).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,8 +25,9 @@ from model.errors import EditorError
 Check = Callable[[Any], "str | None"]  # returns what is wrong with a value, or None
 
 
-def setting(default: Any, help: str, *, check: Check | None = None,
-            choices: Sequence[str] | None = None) -> Any:
+def setting(
+    default: Any, help: str, *, check: Check | None = None, choices: Sequence[str] | None = None
+) -> Any:
     """A config field: its default, a one-line help and, optionally, a check or a set of choices."""
     return dataclasses.field(default=default, metadata={"help": help, "check": check, "choices": choices})
 
@@ -178,8 +180,10 @@ def updated(config: Any, values: Mapping[str, Any], source: str = "settings") ->
             changes.setdefault(section, {})[key] = coerce(value, section_hints[key])
         except (ValueError, TypeError) as exc:
             raise EditorError(f"{source}: {path}: {exc}") from None
-    return dataclasses.replace(config, **{
-        name: dataclasses.replace(getattr(config, name), **fields_) for name, fields_ in changes.items()})
+    return dataclasses.replace(
+        config,
+        **{name: dataclasses.replace(getattr(config, name), **fields_) for name, fields_ in changes.items()},
+    )
 
 
 def flatten(tree: Mapping[str, Any], source: str) -> dict[str, Any]:
@@ -202,11 +206,14 @@ def parse_assignment(text: str) -> tuple[str, str]:
 
 def to_json(config: Any) -> dict[str, dict[str, Any]]:
     """The config as nested JSON-able dicts (paths as text, sizes as lists)."""
+
     def plain(value: Any) -> Any:
         return str(value) if isinstance(value, Path) else list(value) if isinstance(value, tuple) else value
 
-    return {name: {k: plain(v) for k, v in dataclasses.asdict(getattr(config, name)).items()}
-            for name in sections(type(config))}
+    return {
+        name: {k: plain(v) for k, v in dataclasses.asdict(getattr(config, name)).items()}
+        for name in sections(type(config))
+    }
 
 
 def describe(config_cls: type) -> list[tuple[str, str, str, str]]:
@@ -214,9 +221,17 @@ def describe(config_cls: type) -> list[tuple[str, str, str, str]]:
     rows = []
     for path, f, hint in iter_fields(config_cls):
         default = f.default
-        shown = "none" if default is None else (
-            f"{default[0]}x{default[1]}" if isinstance(default, tuple) else str(default).lower()
-            if isinstance(default, bool) else str(default))
+        shown = (
+            "none"
+            if default is None
+            else (
+                f"{default[0]}x{default[1]}"
+                if isinstance(default, tuple)
+                else str(default).lower()
+                if isinstance(default, bool)
+                else str(default)
+            )
+        )
         choices = f.metadata.get("choices")
         kind = "|".join(choices) if choices else type_name(hint)
         rows.append((path, kind, shown, f.metadata.get("help", "")))

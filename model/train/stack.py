@@ -5,6 +5,7 @@ LocalEnhancer with n levels gives its global part. With a crop box, the enhancer
 crop only while the global part still sees the whole (downscaled) scene, whose output is cropped
 to match: its normalisation statistics stay those of full scenes, as at render time.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -21,12 +22,21 @@ from model.networks.generator import LocalEnhancer
 class StackOutput(NamedTuple):
     label_channels: torch.Tensor  # G's one-hot + edge channels (no features): what D sees beside the image
     fake: torch.Tensor  # G's image
-    codes: torch.Tensor | None  # E's code per (image, instance), in the order of model.features; None without E
+    codes: (
+        torch.Tensor | None
+    )  # E's code per (image, instance), in the order of model.features; None without E
 
 
 class GeneratorStack(nn.Module):
-    def __init__(self, generator: nn.Module, encoder: FeatureEncoder | None, num_classes: int,
-                 use_edges: bool, input_downsample: int, encoder_downsample: int) -> None:
+    def __init__(
+        self,
+        generator: nn.Module,
+        encoder: FeatureEncoder | None,
+        num_classes: int,
+        use_edges: bool,
+        input_downsample: int,
+        encoder_downsample: int,
+    ) -> None:
         super().__init__()
         self.generator = generator
         self.encoder = encoder
@@ -35,8 +45,9 @@ class GeneratorStack(nn.Module):
         self.input_downsample = input_downsample
         self.encoder_downsample = encoder_downsample
 
-    def forward(self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor,
-                box: Box | None = None) -> StackOutput:
+    def forward(
+        self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor, box: Box | None = None
+    ) -> StackOutput:
         """G's input from labels, instances and (through E) the real image; outputs cropped to ``box``
         (in the coordinates of G's input level) when given."""
         features = codes = None
@@ -47,8 +58,9 @@ class GeneratorStack(nn.Module):
         enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
         base = self.input_downsample
         levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)
-        pyramid = InputPyramid(labels, instances if self.use_edges else None, self.num_classes, features,
-                               self.use_edges, levels)
+        pyramid = InputPyramid(
+            labels, instances if self.use_edges else None, self.num_classes, features, self.use_edges, levels
+        )
         full_box = None if box is None else scale_box(box, base)
         if enhancer is not None and box is not None:
             fake = enhancer_forward_cropped(enhancer, pyramid, box, base)
@@ -57,7 +69,9 @@ class GeneratorStack(nn.Module):
         return StackOutput(x[:, : pyramid.label_nc].detach(), self.generator(x), codes)
 
 
-def enhancer_forward_cropped(g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0) -> torch.Tensor:
+def enhancer_forward_cropped(
+    g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0
+) -> torch.Tensor:
     """LocalEnhancer.forward restricted to ``box``: the global part runs on the whole downscaled
     input and its output is cropped; each enhancer level runs on its crop only. Box sides and
     corners must be multiples of 2^levels. ``base``: the pyramid level of the enhancer's input;

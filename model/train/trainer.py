@@ -4,6 +4,7 @@ updates D and then G on one batch. Read it top to bottom: setup, one step, the l
 Multi-process: start with ``torchrun --nproc_per_node N main.py train …``; gradients are averaged
 by DistributedDataParallel. Mixed precision is used on CUDA.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,8 +13,9 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -42,11 +44,14 @@ log = logging.getLogger(__name__)
 
 
 class Trainer:
-    def __init__(self, config: TrainConfig, dataset: Dataset, label_set: LabelSet, dist_info: Dist | None = None):
+    def __init__(
+        self, config: TrainConfig, dataset: Dataset, label_set: LabelSet, dist_info: Dist | None = None
+    ):
         config.validate()
         self.config = config
         arch, loss, schedule = config.arch, config.loss, config.schedule
         self.dataset = dataset
+        self.dataset_size = len(cast(Sized, dataset))
         self.label_set = label_set
         self.dist = dist_info or setup_distributed(config.run.device)
         self.device = self.dist.device
@@ -55,26 +60,41 @@ class Trainer:
         self.amp = config.run.amp and self.device.type == "cuda"
 
         # schedule, in optimiser steps
-        self.steps_per_epoch = max(1, len(dataset) // (config.data.batch_size * self.dist.world))  # type: ignore[arg-type]
+        self.steps_per_epoch = max(1, self.dataset_size // (config.data.batch_size * self.dist.world))
         self.constant_steps = schedule.epochs * self.steps_per_epoch
         self.decay_steps = schedule.decay_epochs * self.steps_per_epoch
         self.total_steps = self.constant_steps + self.decay_steps
-        self.stop_step = (min(self.total_steps, schedule.max_steps) if schedule.max_steps is not None
-                          else self.total_steps)
+        self.stop_step = (
+            min(self.total_steps, schedule.max_steps) if schedule.max_steps is not None else self.total_steps
+        )
 
         # networks (same seed on every rank; DDP also broadcasts rank 0's weights)
         torch.manual_seed(config.run.seed)
         feat_num = arch.feat_num if arch.instance_feat else 0
         input_nc = label_set.num_classes + int(arch.use_edges) + feat_num
-        self.encoder_config = (EncoderConfig(feat_num=feat_num, nef=arch.nef, n_downsampling=arch.n_downsample_E,
-                                             encoder_downsample=arch.encoder_downsample)
-                               if arch.instance_feat else None)
-        self.model_config = ModelConfig(config.generator_config(input_nc), label_set, arch.use_edges, feat_num,
-                                        self.encoder_config)
+        self.encoder_config = (
+            EncoderConfig(
+                feat_num=feat_num,
+                nef=arch.nef,
+                n_downsampling=arch.n_downsample_E,
+                encoder_downsample=arch.encoder_downsample,
+            )
+            if arch.instance_feat
+            else None
+        )
+        self.model_config = ModelConfig(
+            config.generator_config(input_nc), label_set, arch.use_edges, feat_num, self.encoder_config
+        )
         generator = build_generator(self.model_config.generator)
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
-        self.stack = GeneratorStack(generator, encoder, label_set.num_classes, arch.use_edges,
-                                    arch.input_downsample, arch.encoder_downsample).to(self.device)
+        self.stack = GeneratorStack(
+            generator,
+            encoder,
+            label_set.num_classes,
+            arch.use_edges,
+            arch.input_downsample,
+            arch.encoder_downsample,
+        ).to(self.device)
         d_input = label_set.num_classes + int(arch.use_edges) + 3
         self.D = MultiscaleDiscriminator(d_input, arch.ndf, arch.n_layers_D, arch.num_d).to(self.device)
 
@@ -121,11 +141,15 @@ class Trainer:
         """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
         source, loaded = load_run_or_checkpoint(path)
         if loaded.config.generator != self.model_config.generator:
-            raise CheckpointError(f"init_weights holds a different generator ({loaded.config.generator}); "
-                                  f"this run builds {self.model_config.generator}", source)
+            raise CheckpointError(
+                f"init_weights holds a different generator ({loaded.config.generator}); "
+                f"this run builds {self.model_config.generator}",
+                source,
+            )
         if (loaded.encoder is None) != (self.stack.encoder is None):
-            raise CheckpointError("init_weights: the checkpoint and this run disagree on arch.instance_feat",
-                                  source)
+            raise CheckpointError(
+                "init_weights: the checkpoint and this run disagree on arch.instance_feat", source
+            )
         self.stack.generator.load_state_dict(loaded.generator.state_dict())
         if self.stack.encoder is not None and loaded.encoder is not None:
             self.stack.encoder.load_state_dict(loaded.encoder.state_dict())
@@ -140,8 +164,12 @@ class Trainer:
         count = load_global_into_local(generator, loaded.generator.state_dict())
         if self.stack.encoder is not None and loaded.encoder is not None:
             self.stack.encoder.load_state_dict(loaded.encoder.state_dict())
-        log.info("initialised the global part (%d tensors)%s from %s", count,
-                 " and E" if loaded.encoder is not None and self.stack.encoder is not None else "", source)
+        log.info(
+            "initialised the global part (%d tensors)%s from %s",
+            count,
+            " and E" if loaded.encoder is not None and self.stack.encoder is not None else "",
+            source,
+        )
 
     def set_phase(self) -> None:
         """Freeze the global part and E for the first ``fix_global_steps``; (re)wrap DDP on a change."""
@@ -155,8 +183,11 @@ class Trainer:
         if self.stack.encoder is not None:
             self.stack.encoder.requires_grad_(not fixed)
         if fixed:
-            log.info("global generator%s fixed until step %d", " and encoder" if self.stack.encoder else "",
-                     fix_steps)
+            log.info(
+                "global generator%s fixed until step %d",
+                " and encoder" if self.stack.encoder else "",
+                fix_steps,
+            )
         elif fix_steps and self.step >= fix_steps:
             log.info("step %d: fine-tuning all generator layers", self.step)
         if self.dist.world > 1:
@@ -202,7 +233,7 @@ class Trainer:
         instances = batch["inst"].to(self.device).long()
         image = batch["image"].to(self.device).float()
         self.image_size = (int(labels.shape[-1]), int(labels.shape[-2]))
-        scale = 2 ** arch.input_downsample  # crop boxes are in G-input coordinates
+        scale = 2**arch.input_downsample  # crop boxes are in G-input coordinates
         flip, box = self.random_geometry(self.step, (labels.shape[-1] // scale, labels.shape[-2] // scale))
         if flip:
             labels, instances, image = labels.flip(-1), instances.flip(-1), image.flip(-1)
@@ -218,8 +249,9 @@ class Trainer:
         loss_d_fake = loss_d_real = loss_g_gan = loss_g_feat = zero
         if self.adversarial:
             with self.autocast():
-                scores = self.d_train(torch.cat([torch.cat([g_input, fake.detach()], 1),
-                                                 torch.cat([g_input, real], 1)]))
+                scores = self.d_train(
+                    torch.cat([torch.cat([g_input, fake.detach()], 1), torch.cat([g_input, real], 1)])
+                )
             n = labels.shape[0]
             pred_fake = [[f[:n] for f in scale] for scale in scores]
             pred_real = [[f[n:] for f in scale] for scale in scores]
@@ -255,8 +287,15 @@ class Trainer:
         if self.average is not None:
             self.average.update(self.step)
         self.last_visual = (labels, box, fake.detach(), real)
-        values = {"G_GAN": loss_g_gan, "G_GAN_Feat": loss_g_feat, "G_VGG": loss_g_vgg, "G_L1": loss_g_l1,
-                  "G_code": loss_g_code, "D_real": loss_d_real, "D_fake": loss_d_fake}
+        values = {
+            "G_GAN": loss_g_gan,
+            "G_GAN_Feat": loss_g_feat,
+            "G_VGG": loss_g_vgg,
+            "G_L1": loss_g_l1,
+            "G_code": loss_g_code,
+            "D_real": loss_d_real,
+            "D_fake": loss_d_fake,
+        }
         return {**{k: float(v.detach()) for k, v in values.items()}, "lr": lr}
 
     # ----- the loop -----------------------------------------------------------------------------
@@ -265,14 +304,33 @@ class Trainer:
         if self.step >= self.stop_step:
             log.info("nothing to do: step %d ≥ %d", self.step, self.stop_step)
             return
-        sampler = StepSampler(len(self.dataset), config.data.batch_size, self.step, self.stop_step,  # type: ignore[arg-type]
-                              config.run.seed, self.dist.rank, self.dist.world)
-        loader = DataLoader(self.dataset, batch_size=config.data.batch_size, sampler=sampler,
-                            num_workers=config.data.num_workers, persistent_workers=False)
+        sampler = StepSampler(
+            self.dataset_size,
+            config.data.batch_size,
+            self.step,
+            self.stop_step,
+            config.run.seed,
+            self.dist.rank,
+            self.dist.world,
+        )
+        loader = DataLoader(
+            self.dataset,
+            batch_size=config.data.batch_size,
+            sampler=sampler,
+            num_workers=config.data.num_workers,
+            persistent_workers=False,
+        )
         if self.dist.main:
             config.run_dir.mkdir(parents=True, exist_ok=True)
-            log.info("training %s: steps %d → %d of %d (%d per epoch), run folder %s", config.run.name,
-                     self.step, self.stop_step, self.total_steps, self.steps_per_epoch, config.run_dir)
+            log.info(
+                "training %s: steps %d → %d of %d (%d per epoch), run folder %s",
+                config.run.name,
+                self.step,
+                self.stop_step,
+                self.total_steps,
+                self.steps_per_epoch,
+                config.run_dir,
+            )
         progress = _progress(self.step, self.stop_step, config.run.name, self.dist.main)
         last_save = time.monotonic()
         started = time.monotonic()
@@ -299,7 +357,12 @@ class Trainer:
     # ----- outputs ------------------------------------------------------------------------------
     def log_losses(self, losses: Mapping[str, float], elapsed: float) -> None:
         path = self.config.run_dir / "loss_log.csv"
-        row = {"step": self.step, "epoch": self.step / self.steps_per_epoch, **losses, "elapsed_s": round(elapsed, 1)}
+        row = {
+            "step": self.step,
+            "epoch": self.step / self.steps_per_epoch,
+            **losses,
+            "elapsed_s": round(elapsed, 1),
+        }
         new = not path.exists()
         with path.open("a", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(row))
@@ -325,8 +388,13 @@ class Trainer:
         write_png(folder / "latest.png", grid)
 
     def trainable(self) -> Trainable:
-        return Trainable(self.stack, self.D, self.opt_G, self.opt_D,
-                         self.average.module if self.average is not None else None)
+        return Trainable(
+            self.stack,
+            self.D,
+            self.opt_G,
+            self.opt_D,
+            self.average.module if self.average is not None else None,
+        )
 
     def save(self) -> None:
         """The native checkpoint (for users: the weight average when there is one) and the training
@@ -336,9 +404,15 @@ class Trainer:
         run_dir = self.config.run_dir
         run_dir.mkdir(parents=True, exist_ok=True)
         size = getattr(self, "image_size", None)
-        model_config = ModelConfig(self.model_config.generator, self.label_set, self.model_config.use_edges,
-                                   self.model_config.feat_num, self.encoder_config, size)
-        exported = self.stack if self.average is None else self.average.module
+        model_config = ModelConfig(
+            self.model_config.generator,
+            self.label_set,
+            self.model_config.use_edges,
+            self.model_config.feat_num,
+            self.encoder_config,
+            size,
+        )
+        exported = self.stack if self.average is None else cast(GeneratorStack, self.average.module)
         export_checkpoint(self.config, model_config, exported.generator, exported.encoder, self.step)
         save_state(run_dir, self.step, self.config, self.trainable())
         log.info("saved step %d to %s", self.step, run_dir)

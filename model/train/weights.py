@@ -1,4 +1,5 @@
 """Starting a run's G (and E) from other runs: the same architecture, or a global G for a local one."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping

@@ -1,15 +1,21 @@
 """Per-instance encoding, k-means styles and the encode-features command."""
+
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
+from support.data import write_folder
 
 from model.checkpoint import load_clusters, make_random_checkpoint
 from model.features import cluster_features, encoder_features, instance_colours, raw_instance_codes
 from model.networks.encoder import FeatureEncoder, instance_average
-from support.data import write_folder
+
+if TYPE_CHECKING:
+    from model.encoder_fit import PooledPhotos
 
 
 def test_encoder_features_full_resolution_is_instance_average():
@@ -55,7 +61,8 @@ def test_cluster_features_finds_known_modes():
     rng = np.random.default_rng(0)
     modes = np.array([[-0.8, 0.0, 0.5], [0.0, 0.7, -0.5], [0.9, -0.6, 0.0]], np.float32)
     members = (40, 60, 20)
-    codes = np.concatenate([m + rng.normal(0, 0.02, (n, 3)) for m, n in zip(modes, members)]).astype(np.float32)
+    noisy = [m + rng.normal(0, 0.02, (n, 3)) for m, n in zip(modes, members, strict=True)]
+    codes = np.concatenate(noisy).astype(np.float32)
     clusters, members = cluster_features({26: codes, 7: modes[:1]}, k=3, seed=0)
     np.testing.assert_allclose(clusters[26], modes[[1, 0, 2]], atol=0.02)  # most populated first
     np.testing.assert_allclose(clusters[7], modes[:1])
@@ -67,7 +74,10 @@ def test_cluster_features_finds_known_modes():
 def test_unstyled_regions_take_the_most_common_look_and_objects_vary():
     from model.render.styles import StyleTable
 
-    centres = {7: np.arange(12, dtype=np.float32).reshape(4, 3), 26: np.arange(30, dtype=np.float32).reshape(10, 3)}
+    centres = {
+        7: np.arange(12, dtype=np.float32).reshape(4, 3),
+        26: np.arange(30, dtype=np.float32).reshape(10, 3),
+    }
     table = StyleTable(centres, 35, 3)
     ids = np.array([7, 26, *range(26000, 26040)])
     for seed in range(5):
@@ -119,7 +129,15 @@ def test_encode_features_cli_gives_known_clusters(tmp_path):
     state[last.replace("weight", "bias")] = bias
     save_file(state, str(checkpoint / "encoder.safetensors"))
     write_folder(tmp_path / "data", "train", 3)
-    args = ["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"), "--min-pixels", "4"]
+    args = [
+        "encode-features",
+        "--checkpoint",
+        str(checkpoint),
+        "--data",
+        str(tmp_path / "data"),
+        "--min-pixels",
+        "4",
+    ]
     assert run_command(args) == 0
     assert load_clusters(checkpoint / "clusters.npz")[1] == {}  # counts only when asked for
     assert run_command([*args, "--store-members"]) == 0
@@ -135,11 +153,14 @@ def test_encode_features_cli_needs_an_encoder(tmp_path, capsys):
 
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=False)
     write_folder(tmp_path / "data", "train", 1)
-    assert run_command(["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data")]) == 2
+    assert (
+        run_command(["encode-features", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data")])
+        == 2
+    )
     assert "encoder" in capsys.readouterr().err
 
 
-def coloured_blocks(count: int, seed: int = 0) -> "PooledPhotos":
+def coloured_blocks(count: int, seed: int = 0) -> PooledPhotos:
     """Photos of 4×4 blocks, each a separate car instance with a random flat colour."""
     from model.encoder_fit import PooledPhotos
 
@@ -173,14 +194,27 @@ def test_fit_encoder_cli_writes_a_new_checkpoint_and_refuses_to_overwrite(tmp_pa
     before = {k: v.clone() for k, v in load_file(str(checkpoint / "encoder.safetensors")).items()}
     write_folder(tmp_path / "data", "train", 3)
     out = tmp_path / "fitted"
-    args = ["fit-encoder", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "data"), "--out", str(out),
-            "--steps", "3", "--encoder-downsample", "0"]
+    args = [
+        "fit-encoder",
+        "--checkpoint",
+        str(checkpoint),
+        "--data",
+        str(tmp_path / "data"),
+        "--out",
+        str(out),
+        "--steps",
+        "3",
+        "--encoder-downsample",
+        "0",
+    ]
     assert run_command(args) == 0
     fitted = load_native(out)
     assert fitted.encoder is not None and not (out / "clusters.npz").exists()
     changed = [k for k, v in fitted.encoder.state_dict().items() if not torch.equal(v, before[k])]
     assert changed  # E moved; the source checkpoint is untouched
-    assert all(torch.equal(v, load_file(str(checkpoint / "encoder.safetensors"))[k]) for k, v in before.items())
+    assert all(
+        torch.equal(v, load_file(str(checkpoint / "encoder.safetensors"))[k]) for k, v in before.items()
+    )
     capsys.readouterr()
     assert run_command(args) == 2
     assert "already exists" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """Tiny synthetic street scenes and configs shared by the training, feature and evaluation tests."""
+
 from __future__ import annotations
 
 import json
@@ -6,11 +7,10 @@ import os
 import socket
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-from torch.utils.data import Dataset
+from support.data import BUILDING, CAR, COLOURS, ROAD, SKY, TinyScenes, tiny_scene, write_folder  # noqa: F401
 
 from model.checkpoint import load_checkpoint
 from model.errors import CheckpointError, EditorError
@@ -22,18 +22,33 @@ from model.train.run_state import SAVES_DIR, STATE_FILE, TRAINING_JSON
 from model.train.settings import iter_fields
 from model.train.trainer import Trainer
 
-from support.data import BUILDING, CAR, COLOURS, ROAD, SKY, TinyScenes, tiny_scene, write_folder  # noqa: F401
-
-
 FIELD_PATH = {path.split(".")[1]: path for path, _, _ in iter_fields(TrainConfig)}  # "ngf" → "arch.ngf"
 
 
 def tiny_config(tmp_path: Path, name: str = "tiny", **overrides) -> TrainConfig:
     values = dict(
-        name=name, runs_dir=tmp_path, netG="global", ngf=4, n_downsample_global=1, n_blocks_global=1,
-        n_local_enhancers=1, n_blocks_local=1, instance_feat=True, nef=4, n_downsample_E=1, ndf=4, n_layers_D=2,
-        num_d=2, flip=False, num_workers=0, epochs=50, decay_epochs=0, sample_every=0, log_every=1,
-        save_every_minutes=1e9, threads=None,
+        name=name,
+        runs_dir=tmp_path,
+        netG="global",
+        ngf=4,
+        n_downsample_global=1,
+        n_blocks_global=1,
+        n_local_enhancers=1,
+        n_blocks_local=1,
+        instance_feat=True,
+        nef=4,
+        n_downsample_E=1,
+        ndf=4,
+        n_layers_D=2,
+        num_d=2,
+        flip=False,
+        num_workers=0,
+        epochs=50,
+        decay_epochs=0,
+        sample_every=0,
+        log_every=1,
+        save_every_minutes=1e9,
+        threads=None,
     )
     values.update(overrides)
     return TrainConfig().with_values({FIELD_PATH[key]: value for key, value in values.items()})
@@ -84,8 +99,12 @@ def test_training_decreases_fixed_batch_loss(tmp_path):
 def test_code_colour_term_teaches_the_codes_colour(tmp_path):
     batch = TinyScenes(count=1)[0]
     batch = {k: v[None] for k, v in batch.items() if k != "path"}
-    trainer = Trainer(tiny_config(tmp_path, lambda_l1=1.0, lambda_code_colour=10.0), TinyScenes(count=1),
-                      cityscapes(), Dist())
+    trainer = Trainer(
+        tiny_config(tmp_path, lambda_l1=1.0, lambda_code_colour=10.0),
+        TinyScenes(count=1),
+        cityscapes(),
+        Dist(),
+    )
     assert trainer.code_colour
     errors = [trainer.train_step(batch)["G_code"] for _ in range(20)]
     assert errors[0] > 0 and errors[-1] < 0.9 * errors[0], errors
@@ -117,23 +136,39 @@ def test_regression_warm_up_leaves_d_alone(tmp_path):
     for key, value in trainer.D.state_dict().items():
         assert torch.equal(value, d_before[key]), key
     with pytest.raises(EditorError, match="every loss is off"):
-        Trainer(tiny_config(tmp_path, "none", lambda_gan=0.0, lambda_feat=0.0), TinyScenes(1), cityscapes(), Dist())
+        Trainer(
+            tiny_config(tmp_path, "none", lambda_gan=0.0, lambda_feat=0.0),
+            TinyScenes(1),
+            cityscapes(),
+            Dist(),
+        )
 
 
 def local_config(tmp_path, name, **overrides):
-    return tiny_config(tmp_path, name, netG="local", crop_size=(32, 32), encoder_downsample=1,
-                       fix_global_steps=1, flip=True, **overrides)
+    return tiny_config(
+        tmp_path,
+        name,
+        netG="local",
+        crop_size=(32, 32),
+        encoder_downsample=1,
+        fix_global_steps=1,
+        flip=True,
+        **overrides,
+    )
 
 
 @pytest.mark.parametrize("ema_decay", [0.0, 0.9])  # 0.9: the weight average is resumed too
 def test_resume_equals_uninterrupted(tmp_path, ema_decay):
     label_set = cityscapes()
-    Trainer(local_config(tmp_path, "straight", max_steps=2, ema_decay=ema_decay), TinyScenes(3), label_set,
-            Dist()).train()
-    Trainer(local_config(tmp_path, "resumed", max_steps=1, ema_decay=ema_decay), TinyScenes(3), label_set,
-            Dist()).train()
-    resumed = Trainer(local_config(tmp_path, "resumed", max_steps=2, ema_decay=ema_decay), TinyScenes(3),
-                      label_set, Dist())
+    Trainer(
+        local_config(tmp_path, "straight", max_steps=2, ema_decay=ema_decay), TinyScenes(3), label_set, Dist()
+    ).train()
+    Trainer(
+        local_config(tmp_path, "resumed", max_steps=1, ema_decay=ema_decay), TinyScenes(3), label_set, Dist()
+    ).train()
+    resumed = Trainer(
+        local_config(tmp_path, "resumed", max_steps=2, ema_decay=ema_decay), TinyScenes(3), label_set, Dist()
+    )
     assert resumed.step == 1
     resumed.train()
     a = load_file(str(tmp_path / "straight" / STATE_FILE))
@@ -150,12 +185,13 @@ def test_resume_equals_uninterrupted(tmp_path, ema_decay):
 def test_keep_saves_keeps_every_save_and_the_latest_stays_in_checkpoint(tmp_path):
     label_set = cityscapes()
     for steps in (1, 2):  # two runs of one save each: the second resumes the first
-        Trainer(local_config(tmp_path, "kept", max_steps=steps, keep_saves=True), TinyScenes(3), label_set,
-                Dist()).train()
+        Trainer(
+            local_config(tmp_path, "kept", max_steps=steps, keep_saves=True), TinyScenes(3), label_set, Dist()
+        ).train()
     run = tmp_path / "kept"
     kept = sorted(p.name for p in (run / SAVES_DIR).iterdir())
     assert kept == ["step_0000001", "step_0000002"]
-    for name, step in zip(kept, (1, 2)):
+    for name, step in zip(kept, (1, 2), strict=True):
         assert json.loads((run / SAVES_DIR / name / TRAINING_JSON).read_text())["step"] == step
         assert load_checkpoint(run / SAVES_DIR / name).config.feat_num == 3
     first, last = (load_file(str(run / SAVES_DIR / name / "generator.safetensors")) for name in kept)
@@ -190,8 +226,12 @@ def test_weight_average_follows_its_formula_and_is_what_the_run_exports(tmp_path
 def test_init_global_copies_global_weights(tmp_path):
     label_set = cityscapes()
     Trainer(tiny_config(tmp_path, "coarse", ngf=8, max_steps=1), TinyScenes(1), label_set, Dist()).train()
-    local = Trainer(local_config(tmp_path, "fine", max_steps=0, init_global=tmp_path / "coarse"),
-                    TinyScenes(1), label_set, Dist())
+    local = Trainer(
+        local_config(tmp_path, "fine", max_steps=0, init_global=tmp_path / "coarse"),
+        TinyScenes(1),
+        label_set,
+        Dist(),
+    )
     coarse = load_file(str(tmp_path / "coarse" / "checkpoint" / "generator.safetensors"))
     torch.testing.assert_close(local.stack.generator.model[1].weight, coarse["model.1.weight"])
 
@@ -200,8 +240,14 @@ def test_init_global_with_init_weights_keeps_the_enhancer_levels_and_replaces_th
     label_set = cityscapes()
     Trainer(tiny_config(tmp_path, "coarse", ngf=8, max_steps=1), TinyScenes(1), label_set, Dist()).train()
     Trainer(local_config(tmp_path, "first", max_steps=1), TinyScenes(1), label_set, Dist()).train()
-    both = Trainer(local_config(tmp_path, "both", max_steps=0, init_weights=tmp_path / "first",
-                                init_global=tmp_path / "coarse"), TinyScenes(1), label_set, Dist())
+    both = Trainer(
+        local_config(
+            tmp_path, "both", max_steps=0, init_weights=tmp_path / "first", init_global=tmp_path / "coarse"
+        ),
+        TinyScenes(1),
+        label_set,
+        Dist(),
+    )
     coarse = load_file(str(tmp_path / "coarse" / "checkpoint" / "generator.safetensors"))
     first = load_file(str(tmp_path / "first" / "checkpoint" / "generator.safetensors"))
     state = both.stack.generator.state_dict()
@@ -220,16 +266,24 @@ def test_init_global_with_init_weights_keeps_the_enhancer_levels_and_replaces_th
 def test_init_weights_continues_g_and_e_and_refuses_another_architecture(tmp_path):
     label_set = cityscapes()
     Trainer(local_config(tmp_path, "first", max_steps=1), TinyScenes(1), label_set, Dist()).train()
-    again = Trainer(local_config(tmp_path, "again", max_steps=0, init_weights=tmp_path / "first"),
-                    TinyScenes(1), label_set, Dist())
+    again = Trainer(
+        local_config(tmp_path, "again", max_steps=0, init_weights=tmp_path / "first"),
+        TinyScenes(1),
+        label_set,
+        Dist(),
+    )
     saved = load_file(str(tmp_path / "first" / "checkpoint" / "generator.safetensors"))
     for key, value in again.stack.generator.state_dict().items():
         torch.testing.assert_close(value, saved[key], msg=key)
     encoder = load_file(str(tmp_path / "first" / "checkpoint" / "encoder.safetensors"))
     torch.testing.assert_close(again.stack.encoder.model[1].weight, encoder["model.1.weight"])
     with pytest.raises(CheckpointError, match="different generator"):
-        Trainer(local_config(tmp_path, "wider", ngf=8, max_steps=0, init_weights=tmp_path / "first"),
-                TinyScenes(1), label_set, Dist())
+        Trainer(
+            local_config(tmp_path, "wider", ngf=8, max_steps=0, init_weights=tmp_path / "first"),
+            TinyScenes(1),
+            label_set,
+            Dist(),
+        )
 
 
 def _free_port() -> int:
@@ -248,7 +302,9 @@ def _ddp_worker(rank: int, world: int, port: int, root: str) -> None:
         config = local_config(Path(root), "ddp", max_steps=2)
         trainer = Trainer(config, TinyScenes(4), cityscapes(), Dist(rank, world, torch.device("cpu")))
         trainer.train()
-        flat = torch.cat([p.detach().flatten() for p in [*trainer.stack.parameters(), *trainer.D.parameters()]])
+        flat = torch.cat(
+            [p.detach().flatten() for p in [*trainer.stack.parameters(), *trainer.D.parameters()]]
+        )
         torch.save(flat, Path(root) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -275,13 +331,32 @@ def test_train_cli_smoke(tmp_path):
     from cli import run_command
 
     write_folder(tmp_path / "data", "train", 2)
-    code = run_command([
-        "train", "--data", str(tmp_path / "data"), "--name", "cli", "--runs", str(tmp_path / "runs"),
-        *sets("arch.ngf=4", "arch.n_downsample_global=1", "arch.n_blocks_global=1", "arch.ndf=4", "arch.num_d=1",
-              "arch.instance_feat=true", "arch.nef=4", "arch.n_downsample_E=1", "data.num_workers=0",
-              "run.sample_every=1", "loss.lambda_l1=1"),
-        "--max-steps", "2",
-    ])
+    code = run_command(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--name",
+            "cli",
+            "--runs",
+            str(tmp_path / "runs"),
+            *sets(
+                "arch.ngf=4",
+                "arch.n_downsample_global=1",
+                "arch.n_blocks_global=1",
+                "arch.ndf=4",
+                "arch.num_d=1",
+                "arch.instance_feat=true",
+                "arch.nef=4",
+                "arch.n_downsample_E=1",
+                "data.num_workers=0",
+                "run.sample_every=1",
+                "loss.lambda_l1=1",
+            ),
+            "--max-steps",
+            "2",
+        ]
+    )
     assert code == 0
     run = tmp_path / "runs" / "cli"
     assert (run / "samples" / "latest.png").exists()
@@ -293,17 +368,32 @@ def sets(*assignments: str) -> list[str]:
     return [arg for text in assignments for arg in ("--set", text)]
 
 
-@pytest.mark.parametrize("options, message", [
-    (sets("arch.n_downsample_global=6"), "multiple of"),  # a size the network cannot take
-    (sets("loss.lambda_code_colour=1"), "arch.instance_feat"),  # the code-colour term needs E
-    (sets("loss.lambda_l1=1", "schedule.ema_decay=1"), "must be in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (sets("arch.n_downsample_global=6"), "multiple of"),  # a size the network cannot take
+        (sets("loss.lambda_code_colour=1"), "arch.instance_feat"),  # the code-colour term needs E
+        (sets("loss.lambda_l1=1", "schedule.ema_decay=1"), "must be in [0, 1)"),
+    ],
+)
 def test_train_cli_rejects_bad_options_in_one_line(tmp_path, capsys, options, message):
     from cli import run_command
 
     write_folder(tmp_path / "data", "train", 1)
-    code = run_command(["train", "--data", str(tmp_path / "data"), "--name", "x", "--runs", str(tmp_path),
-                        *options, "--max-steps", "1"])
+    code = run_command(
+        [
+            "train",
+            "--data",
+            str(tmp_path / "data"),
+            "--name",
+            "x",
+            "--runs",
+            str(tmp_path),
+            *options,
+            "--max-steps",
+            "1",
+        ]
+    )
     assert code == 2
     assert message in capsys.readouterr().err
 
@@ -336,8 +426,9 @@ def test_cropped_enhancer_forward_equals_the_naive_pyramid():
     from model.train.stack import enhancer_forward_cropped
 
     torch.manual_seed(0)
-    g = LocalEnhancer(12 + 1 + 3, ngf=4, n_downsample_global=2, n_blocks_global=1, n_local_enhancers=2,
-                      n_blocks_local=1).eval()
+    g = LocalEnhancer(
+        12 + 1 + 3, ngf=4, n_downsample_global=2, n_blocks_global=1, n_local_enhancers=2, n_blocks_local=1
+    ).eval()
     labels = torch.randint(0, 5, (1, 64, 96))
     features = torch.randn(1, 3, 64, 96)
     box = (32, 16, 32, 48)  # x0, y0, width, height: multiples of 2^levels
@@ -383,22 +474,32 @@ def test_every_recipe_loads_and_validates():
 
 
 def test_old_flat_config_with_a_retired_experiment_warns(caplog):
-    flat = {"name": "old", "ngf": 8, "l1_class_balance": 0.5, "fix_global_epochs": 0, "fix_global_steps": None,
-            "crop_size": [64, 32], "init_global": "runs/g"}
+    flat = {
+        "name": "old",
+        "ngf": 8,
+        "l1_class_balance": 0.5,
+        "fix_global_epochs": 0,
+        "fix_global_steps": None,
+        "crop_size": [64, 32],
+        "init_global": "runs/g",
+    }
     config = TrainConfig.from_json(flat)
     assert config.run.name == "old" and config.arch.ngf == 8 and config.schedule.fix_global_steps == 0
     assert config.data.crop_size == (64, 32) and config.schedule.init_global == Path("runs/g")
     assert "l1_class_balance" in caplog.text
 
 
-@pytest.mark.parametrize("assignment, message", [
-    ("arch.ngff=4", "did you mean ngf"),
-    ("archs.ngf=4", "did you mean arch"),
-    ("arch.ngf=four", "arch.ngf"),
-    ("arch.netG=tiny", "must be one of global, local"),
-    ("schedule.lr=-1", "must be positive"),
-    ("ngf=4", "SECTION.KEY=VALUE"),
-])
+@pytest.mark.parametrize(
+    "assignment, message",
+    [
+        ("arch.ngff=4", "did you mean ngf"),
+        ("archs.ngf=4", "did you mean arch"),
+        ("arch.ngf=four", "arch.ngf"),
+        ("arch.netG=tiny", "must be one of global, local"),
+        ("schedule.lr=-1", "must be positive"),
+        ("ngf=4", "SECTION.KEY=VALUE"),
+    ],
+)
 def test_set_rejects_bad_fields_in_one_line(tmp_path, capsys, assignment, message):
     from cli import run_command
 
@@ -432,8 +533,17 @@ def test_tiny_recipe_trains_saves_and_resumes_from_the_command_line(tmp_path):
     from cli import run_command
 
     write_folder(tmp_path / "data", "train", 2, height=32, width=64)
-    common = ["train", "--recipe", str(REPO_ROOT / "recipes/tiny.toml"), "--data", str(tmp_path / "data"),
-              "--name", "tiny", "--runs", str(tmp_path / "runs")]
+    common = [
+        "train",
+        "--recipe",
+        str(REPO_ROOT / "recipes/tiny.toml"),
+        "--data",
+        str(tmp_path / "data"),
+        "--name",
+        "tiny",
+        "--runs",
+        str(tmp_path / "runs"),
+    ]
     assert run_command([*common, "--max-steps", "1"]) == 0
     run = tmp_path / "runs" / "tiny"
     assert json_step(run) == 1
