@@ -303,6 +303,7 @@ def atomic_write_files(files: Mapping[Path, bytes]) -> None:
             raise _cannot_write(exc, current) from None
         try:
             _step("committed", record)
+            _sync_folder(folder)  # the record is durable before any target changes (a power cut after it)
             _complete(record, entries, verify=False)
         except OSError as exc:
             raise ImageFileError(

@@ -278,7 +278,7 @@ def test_crash_leaves_copy_and_next_start_recovers_bit_exact(window_factory, tmp
     assert np.array_equal(doc.labels, expected[0]) and np.array_equal(doc.instances, expected[1])
     assert doc.styles == expected[2] and doc.labels.dtype == np.uint8 and doc.instances.dtype == np.int32
     assert doc.path == tmp_path / "street_labelIds.png"
-    assert not second.state.stack.isClean() and second.windowTitle().startswith("street_labelIds.png •")
+    assert not second.state.stack.isClean() and second.windowTitle().startswith("street •")
     assert not old_slot.exists() and second.autosave.store.has_copy  # the work now lives in the new slot
     second.shutdown()
     third = window_factory(scene=False)
