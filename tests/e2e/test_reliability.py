@@ -42,7 +42,7 @@ from editor.heap import settle_long_lived_objects
 from editor.main_window import MainWindow
 from model import atomic_files
 from model.labels import Label, LabelSet, cityscapes
-from model.scene_io import Scene, load_scene, open_scene
+from model.scene_io import Scene, load_scene, open_scene, save_scene
 from support import REPO_ROOT
 
 ROOT = REPO_ROOT
@@ -132,6 +132,42 @@ def test_editor_save_killed_at_each_step_opens_old_or_new_keeps_the_work(window_
         atomic_files.step_hook = None
     print(f"\nsave killed at each of {len(states)} steps; (step, Open found, notice): {states}")
     assert completed and {s[1] for s in states} == {"old", "new"}
+
+
+def test_editor_open_completes_an_interrupted_save_and_says_so(window_factory, tmp_path, dialogs) -> None:
+    old, new = street_scene(96, 48), street_scene(96, 48)
+    new.labels[10:20, 10:40] = CAR
+    new.instances[10:20, 10:40] = CAR * 1000 + 5
+    target = tmp_path / "street_labelIds.png"
+    save_scene(old, target)
+    kill_after_first_rename = 12  # stage/staged ×3, synced, the record staged and committed, one rename
+    kill_gui_thread_save_at(kill_after_first_rename)
+    try:
+        with pytest.raises(Killed):
+            save_scene(new, target)
+    finally:
+        atomic_files.step_hook = None
+    assert len(list(tmp_path.glob(".street_labelIds.png.p2p-*.commit"))) == 1  # a mixed pair plus a record
+    window = window_factory()
+    shown: list[str] = []
+    window.files.status.connect(shown.append)
+    assert window.files.open_path(target)
+    assert dialogs == [] and shown == ["Opened street_labelIds.png (96×48); an interrupted save was completed"]
+    doc = window.state.document
+    assert np.array_equal(doc.labels, new.labels) and np.array_equal(doc.instances, new.instances)
+    assert [p.name for p in tmp_path.glob(".*")] == []
+
+
+def test_start_tidies_the_recent_folders_of_own_temp_files_only(window_factory, settings, tmp_path) -> None:
+    target = tmp_path / "street_labelIds.png"
+    save_scene(street_scene(64, 32), target)
+    settings.setValue("recent_files", [str(target)])
+    own = tmp_path / ".street_labelIds.png.p2p-99999-abcd1234.tmp"  # a killed write's staged file
+    foreign = [tmp_path / ".street_labelIds.png.tmp", tmp_path / ".hidden", tmp_path / "x.tmp"]
+    for path in [own, *foreign]:
+        path.write_bytes(b"half")
+    window_factory()
+    assert not own.exists() and all(path.exists() for path in foreign)
 
 
 def test_export_is_atomic_and_a_failed_export_keeps_the_old_image(window_factory, qtbot, tmp_path, dialogs,
