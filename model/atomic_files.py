@@ -260,10 +260,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
         except OSError as exc:
             _remove_quietly([temp] if temp is not None else [])
             raise _cannot_write(exc, path) from None
-    try:
-        _sync_folder(path.parent)
-    except OSError as exc:
-        log.debug("%s: folder not synced after the write: %s", path.parent, exc)
+    # no folder fsync here: the file is whole either way, and bulk writers (datasets) keep their speed
 
 
 def atomic_write_files(files: Mapping[Path, bytes]) -> None:
