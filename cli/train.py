@@ -57,6 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         + _field_list()
         + "\n\nexample: main.py train --recipe recipes/default/1_global.toml --data data/scenes "
         "--set run.threads=2"
+        + "\nolder versions' per-field flags map to --set: --ngf 32 is --set arch.ngf=32,"
+        "\n--instance-feat is --set arch.instance_feat=true"
     )
     a = parser.add_argument
     a("--recipe", type=Path, help="TOML recipe with [arch] [loss] [schedule] [data] [run] tables (recipes/)")
