@@ -574,3 +574,24 @@ def test_encoder_downsample_comes_from_config_json_or_an_old_training_json(tmp_p
     loaded = load_checkpoint(folder)
     assert loaded.config.encoder.encoder_downsample == 3
     assert encoder_downsample_of(folder, loaded.config.encoder) == 3
+
+
+def test_training_loads_no_renderer_and_encode_features_no_trainer():
+    """Training sits beside the renderer, not on top of it; encode-features needs no trainer."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, model.train.trainer, cli.train\n"
+        "print(sorted(m for m in sys.modules if m.startswith('model.render')))\n"
+        "for m in [m for m in sys.modules if m.startswith(('model.train', 'cli.train'))]:\n"
+        "    del sys.modules[m]\n"
+        "import cli.encode_features, cli.fit_encoder\n"
+        "print(sorted(m for m in sys.modules if m.startswith('model.train')))\n"
+    )
+    from support import REPO_ROOT
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.splitlines() == ["[]", "[]"], out.stdout + out.stderr
