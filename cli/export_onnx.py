@@ -16,7 +16,7 @@ from model.checkpoint import load_checkpoint
 from cli.args import size_type
 from model.render.full import Renderer
 from model.render.onnx_export import OnnxError, check_onnx, export_onnx
-from model.render.scenes import default_generator_config, official_generator_config, random_model
+from model.render.random_models import default_generator_config, official_generator_config, random_model
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,15 @@
-"""Render-speed benchmark: full render, incremental edits, preview latency through the real queue,
-instance pooling and cache memory, all measured in one run on one machine.
+"""Render-speed benchmark: full renders, brush-stroke edits, first-pixel latency through the
+editor's own render loop, instance pooling and cache memory, all measured in one run.
 
-Speed-ups and PSNRs compare numbers from the same process a few seconds apart, so they hold on a
-shared CPU where absolute times drift.
+Edits are seeded brush strokes (``model.render.strokes``: polylines with a brush radius) on the
+bundled sample scenes, at 0.1 %, 1 % and 5 % of the frame, several per area. Each is timed as an
+incremental update from the cache of the unedited scene (fast mode, then exact mode ε = 0, each
+reverted afterwards) and judged against a fresh full render of the edited scene, as 8-bit images
+(what the user sees): PSNR over the frame and inside the stroke's box grown by 32 px. The exact
+mode's PSNR is the floor the frozen InstanceNorm statistics set; fast against exact is what ε costs.
+
+Speed-ups and PSNRs compare numbers from the same process seconds apart, so they hold on a shared
+CPU where absolute times drift.
 """
 from __future__ import annotations
 
@@ -14,20 +21,28 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 
+import cv2
 import numpy as np
 import torch
 
+from model.box import Area, Box, grow_box
 from model.checkpoint import LoadedModel
 from model.errors import EditorError
 from model.networks.encoder import instance_average
 from model.render.full import Renderer
 from model.render.incremental import DEFAULT_EPSILON, IncrementalRenderer
-from model.render.queue import RenderJob, RenderLoop, RenderOutput
-from model.render.scenes import CAR, VEGETATION, paint, street_scene
+from model.render.loop import EDITOR_POLICY, RenderLoop, RenderRequest, RenderResult
+from model.render.memory import available_memory_bytes
+from model.render.samples import SampleMaps, load_samples
+from model.render.strokes import brush_stroke
 
 log = logging.getLogger(__name__)
 
 EDIT_AREAS = (0.001, 0.01, 0.05)
+STROKES_PER_AREA = 5
+BOX_MARGIN = 32  # the in-box PSNR is taken inside the stroke's box grown by this many pixels
+PSNR_CAP_DB = 100.0  # identical 8-bit images
+VEGETATION, CAR = 21, 26  # the classes strokes paint (alternating; a car stroke is a new instance)
 
 
 class BenchMemoryError(EditorError):
@@ -35,16 +50,49 @@ class BenchMemoryError(EditorError):
 
 
 @dataclass
+class StrokeEdit:
+    """One stroke on one scene."""
+
+    scene: str
+    area: float  # fraction of the frame the stroke was asked to paint
+    painted: float  # fraction it painted
+    box: Box
+    full_ms: float  # full render of this scene
+    ms: float  # incremental update, fast mode
+    work_fraction: float  # recomputed positions / all positions, fast mode
+    psnr_db: float  # fast mode against the fresh full render, whole frame
+    psnr_box_db: float  # ... inside the stroke's box grown by BOX_MARGIN
+    exact_ms: float | None = None  # incremental update with ε = 0
+    exact_psnr_db: float | None = None  # frozen statistics alone, whole frame
+    exact_psnr_box_db: float | None = None  # ... in the box
+    epsilon_psnr_box_db: float | None = None  # fast against exact mode in the box: what ε alone costs
+
+    @property
+    def speedup(self) -> float:
+        return self.full_ms / self.ms
+
+
+@dataclass
 class EditTiming:
-    area: float  # fraction of the frame painted
-    ms: float  # incremental update (fast mode)
-    speedup: float  # full_ms / ms
-    psnr_db: float  # fast-mode frame vs the full render of the edited scene
-    exact_ms: float | None = None  # incremental update with epsilon = 0
+    """The strokes of one area over all scenes: medians, and p90 of the time (p10 of the speed-up)."""
+
+    area: float
+    strokes: int
+    ms: float
+    ms_p90: float
+    speedup: float
+    speedup_p10: float  # the speed-up 90 % of strokes reach
+    work_fraction: float
+    work_fraction_p90: float
+    psnr_db: float
+    psnr_db_min: float
+    psnr_box_db: float
+    psnr_box_db_min: float
+    exact_ms: float | None = None
     exact_speedup: float | None = None
-    exact_psnr_db: float | None = None  # exact mode vs the same full render (frozen statistics only)
-    work_fraction: float = 0.0  # recomputed positions / all positions, fast mode
-    tile: tuple[int, int, int, int] = (0, 0, 0, 0)
+    exact_psnr_db: float | None = None
+    exact_psnr_box_db: float | None = None
+    epsilon_psnr_box_db: float | None = None
 
 
 @dataclass
@@ -52,30 +100,32 @@ class BenchResult:
     device: str
     size: str
     model: str
+    random_weights: bool
     parameters: int
     threads: int
     epsilon: float
-    full_ms: float
+    scenes: list[str]
+    full_ms: float  # median over the scenes
     torch_module_ms: float | None
     styled_full_ms: float | None  # a new layout with styles chosen: reference-statistics pass + render pass
     incremental: list[EditTiming]
-    preview_p50_ms: float | None
+    preview_p50_ms: float | None  # submission → first updated pixels, through the editor's render loop
     preview_p95_ms: float | None
     preview_samples: int
-    accurate_p50_ms: float | None  # submission → first incremental (fast-mode) or exact tile
+    accurate_p50_ms: float | None  # submission → first incremental or exact tile
     accurate_p95_ms: float | None
-    exact_frames: int  # idle full renders that finished during the stroke simulation
+    exact_frames: int  # idle exact frames that finished during the stroke simulation
     pooling_vectorised_ms: float
     pooling_loop_ms: float
     pooling_speedup: float
+    pooling_max_difference: float
     cache_mb: float
+    strokes: list[StrokeEdit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         data = asdict(self)
-        data["incremental"] = [
-            {k: v for k, v in asdict(e).items() if k != "tile"} for e in self.incremental
-        ]
+        del data["strokes"]  # the per-area figures under "incremental" summarise them
         return data
 
 
@@ -85,15 +135,13 @@ def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
     return 10.0 * float(np.log10(1.0 / mse)) if mse > 0 else float("inf")
 
 
-def available_memory_bytes() -> int | None:
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        return None
-    return None
+def psnr_uint8(a: np.ndarray, b: np.ndarray, box: Box | None = None) -> float:
+    """PSNR in dB of two 8-bit images, optionally inside ``box``; identical: ``PSNR_CAP_DB``."""
+    if box is not None:
+        x0, y0, x1, y1 = box
+        a, b = a[y0:y1, x0:x1], b[y0:y1, x0:x1]
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return PSNR_CAP_DB if mse == 0 else min(PSNR_CAP_DB, 10.0 * float(np.log10(255.0**2 / mse)))
 
 
 def check_memory(incremental: IncrementalRenderer, width: int, height: int) -> int:
@@ -108,18 +156,19 @@ def check_memory(incremental: IncrementalRenderer, width: int, height: int) -> i
 
 
 def _time_ms(fn, repeats: int = 1) -> tuple[float, object]:
-    best, out = [], None
+    times, out = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         out = fn()
-        best.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(best)), out
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(np.median(times)), out
 
 
-def pooling_times(labels_shape: tuple[int, int], instances: np.ndarray, feat: int = 3) -> tuple[float, float]:
-    """(vectorised ms, Python-loop ms) of instance-wise average pooling on an F×H×W map."""
+def pooling_times(instances: np.ndarray, feat: int = 3) -> tuple[float, float, float]:
+    """(vectorised ms, per-instance-loop ms, max |difference|) of instance-wise average pooling of
+    a random F×H×W map over ``instances``."""
     torch.manual_seed(0)
-    features = torch.randn(1, feat, *labels_shape)
+    features = torch.randn(1, feat, *instances.shape)
     inst = torch.from_numpy(instances.astype(np.int64))[None]
 
     def loop() -> torch.Tensor:
@@ -133,21 +182,92 @@ def pooling_times(labels_shape: tuple[int, int], instances: np.ndarray, feat: in
     with torch.inference_mode():
         vec_ms, vec = _time_ms(lambda: instance_average(features, inst), 3)
         loop_ms, ref = _time_ms(loop, 1)
-    if not torch.allclose(vec, ref, atol=1e-5):
-        log.warning("vectorised and looped pooling differ by %.2e", float((vec - ref).abs().max()))
-    return vec_ms, loop_ms
+    return vec_ms, loop_ms, float((vec - ref).abs().max())  # type: ignore[operator]
+
+
+def _stroke_edits(incremental: IncrementalRenderer, sample: SampleMaps, full_ms: float, per_area: int,
+                  exact: bool, seed: int) -> list[StrokeEdit]:
+    """Time ``per_area`` strokes per area from the cache of the unedited scene (each reverted)."""
+    renderer = incremental.renderer
+    height, width = sample.labels.shape
+    edits = []
+    incremental.keep_journal = True
+    try:
+        for area_index, area in enumerate(EDIT_AREAS):
+            for k in range(per_area):
+                class_id = VEGETATION if k % 2 == 0 else CAR
+                labels, instances, box = brush_stroke(sample.labels, sample.instances, area,
+                                                      seed=seed + 100 * area_index + k, class_id=class_id,
+                                                      thing=class_id == CAR)
+                painted = float((labels != sample.labels).mean() + 0.0)
+                hint = Area.of(box)
+                start = time.perf_counter()
+                incremental.update(labels, instances, hint=hint)
+                fast_ms = (time.perf_counter() - start) * 1e3
+                work = incremental.last_stats.work_fraction
+                fast = incremental.image()
+                incremental.revert_last()
+                exact_ms = exact_image = None
+                if exact:
+                    start = time.perf_counter()
+                    incremental.update(labels, instances, hint=hint, epsilon=0.0)
+                    exact_ms = (time.perf_counter() - start) * 1e3
+                    exact_image = incremental.image()
+                    incremental.revert_last()
+                reference = renderer.render(labels, instances)
+                grown = grow_box(box, BOX_MARGIN, width, height)
+                edit = StrokeEdit(sample.name, area, painted, box, full_ms, fast_ms, work,
+                                  psnr_uint8(fast, reference), psnr_uint8(fast, reference, grown))
+                if exact_image is not None:
+                    edit.exact_ms = exact_ms
+                    edit.exact_psnr_db = psnr_uint8(exact_image, reference)
+                    edit.exact_psnr_box_db = psnr_uint8(exact_image, reference, grown)
+                    edit.epsilon_psnr_box_db = psnr_uint8(fast, exact_image, grown)
+                log.info("%s stroke %.1f%% #%d: %.0f ms (%.1fx), %.1f dB frame, %.1f dB box", sample.name,
+                         area * 100, k, fast_ms, edit.speedup, edit.psnr_db, edit.psnr_box_db)
+                edits.append(edit)
+    finally:
+        incremental.keep_journal = False
+    return edits
+
+
+def summarise(edits: list[StrokeEdit]) -> list[EditTiming]:
+    out = []
+    for area in EDIT_AREAS:
+        group = [e for e in edits if e.area == area]
+        if not group:
+            continue
+        ms = np.array([e.ms for e in group])
+        speedups = np.array([e.speedup for e in group])
+        work = np.array([e.work_fraction for e in group])
+        timing = EditTiming(
+            area=area, strokes=len(group), ms=float(np.median(ms)), ms_p90=float(np.percentile(ms, 90)),
+            speedup=float(np.median(speedups)), speedup_p10=float(np.percentile(speedups, 10)),
+            work_fraction=float(np.median(work)), work_fraction_p90=float(np.percentile(work, 90)),
+            psnr_db=float(np.median([e.psnr_db for e in group])), psnr_db_min=min(e.psnr_db for e in group),
+            psnr_box_db=float(np.median([e.psnr_box_db for e in group])),
+            psnr_box_db_min=min(e.psnr_box_db for e in group))
+        exact = [e for e in group if e.exact_ms is not None]
+        if exact:
+            timing.exact_ms = float(np.median([e.exact_ms for e in exact]))
+            timing.exact_speedup = float(np.median([e.full_ms / e.exact_ms for e in exact]))  # type: ignore[operator]
+            timing.exact_psnr_db = float(np.median([e.exact_psnr_db for e in exact]))
+            timing.exact_psnr_box_db = float(np.median([e.exact_psnr_box_db for e in exact]))
+            timing.epsilon_psnr_box_db = float(np.median([e.epsilon_psnr_box_db for e in exact]))
+        out.append(timing)
+    return out
 
 
 def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, instances: np.ndarray,
-                     strokes: int, dabs_per_stroke: int = 4, dab_interval_s: float = 0.016,
-                     pause_s: float = 0.3, radius: int = 16, seed: int = 0) -> tuple[list[float], list[float], int]:
-    """Push brush strokes through the real latest-wins queue and worker thread.
+                     strokes: int, dabs_per_stroke: int = 6, dab_interval_s: float = 0.016,
+                     pause_s: float = 0.3, radius: int = 12, seed: int = 0) -> tuple[list[float], list[float], int]:
+    """Paint strokes through the editor's own render loop (``EDITOR_POLICY``, its own thread).
 
-    A stroke is ``dabs_per_stroke`` dabs (a disc each) ``dab_interval_s`` apart, as mouse-move
-    events; strokes are ``pause_s`` apart, long enough for the idle exact refresh to start and be
-    cancelled. Returns, per dab, the ms from its submission to the first tile that includes it
-    (quick or preview), the same for the first accurate tile (preview or exact), and how many exact
-    frames finished.
+    A stroke is a polyline of ``dabs_per_stroke`` segments painted ``dab_interval_s`` apart (as
+    mouse-move events), each submitted as a request with the segment's box; strokes are ``pause_s``
+    apart, long enough for the idle exact frame to start and be cancelled. Returns, per request,
+    the ms from submission to the first result that includes it (any kind: first pixels), the
+    same for the first committed result (update or exact), and how many exact frames finished.
     """
     rng = np.random.default_rng(seed)
     height, width = labels.shape
@@ -156,49 +276,56 @@ def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, insta
     exact_frames = 0
     lock = threading.Condition()
 
-    def on_result(output: RenderOutput) -> None:
+    def on_result(result: RenderResult) -> None:
         nonlocal exact_frames
         now = time.perf_counter()
         with lock:
-            if output.kind == "exact":
-                exact_frames += 1
-            arrivals.setdefault(output.version, now)
-            if output.kind != "quick":
-                accurate.setdefault(output.version, now)
+            exact_frames += result.kind == "exact"
+            arrivals.setdefault(result.version, now)
+            if result.committed:
+                accurate.setdefault(result.version, now)
             lock.notify_all()
 
-    loop = RenderLoop(incremental, on_result, idle_refresh_s=0.25)
-    loop.start()
+    loop = RenderLoop(incremental, on_result, EDITOR_POLICY)
+    thread = threading.Thread(target=loop.run, name="bench-render-loop", daemon=True)
     submitted: dict[int, float] = {}
-    version = 0
     labels, instances = labels.copy(), instances.copy()
-    yy, xx = np.mgrid[-radius:radius + 1, -radius:radius + 1]
-    disc = yy**2 + xx**2 <= radius * radius
+    version = 0
+    loop.submit(RenderRequest(version, Area.everything(), labels.copy(), instances.copy()))
+    thread.start()
     try:
+        with lock:  # the first frame (the cache) before any stroke
+            lock.wait_for(lambda: 0 in accurate, timeout=600)
         for _ in range(strokes):
-            cy, cx = int(rng.integers(radius, height - radius)), int(rng.integers(radius, width - radius))
+            x, y = float(rng.uniform(radius, width - radius)), float(rng.uniform(radius, height - radius))
+            heading = float(rng.uniform(0, 2 * np.pi))
             class_id = int(rng.choice([VEGETATION, CAR]))
             for _ in range(dabs_per_stroke):
-                cy = int(np.clip(cy + rng.integers(-8, 9), radius, height - radius - 1))
-                cx = int(np.clip(cx + rng.integers(-8, 9), radius, width - radius - 1))
-                window = (slice(cy - radius, cy + radius + 1), slice(cx - radius, cx + radius + 1))
-                labels[window][disc] = class_id
-                instances[window][disc] = class_id
+                heading += float(rng.uniform(-0.5, 0.5))
+                nx = float(np.clip(x + 3 * radius * np.cos(heading), radius, width - radius - 1))
+                ny = float(np.clip(y + 3 * radius * np.sin(heading), radius, height - radius - 1))
+                mask = np.zeros((height, width), np.uint8)
+                cv2.line(mask, (int(x), int(y)), (int(nx), int(ny)), 1, 2 * radius + 1)
+                painted = mask.astype(bool)
+                labels[painted], instances[painted] = class_id, class_id
+                box = (int(min(x, nx)) - radius - 1, int(min(y, ny)) - radius - 1,
+                       int(max(x, nx)) + radius + 2, int(max(y, ny)) + radius + 2)
                 version += 1
-                box = (cx - radius, cy - radius, cx + radius + 1, cy + radius + 1)
-                job = RenderJob(version, labels.copy(), instances.copy(), {}, 0, box)
-                submitted[version] = job.submitted
-                loop.submit(job)
+                request = RenderRequest(version, Area.of(box), labels.copy(), instances.copy())
+                submitted[version] = request.submitted
+                loop.submit(request)
+                x, y = nx, ny
                 time.sleep(dab_interval_s)
             time.sleep(pause_s)
-        with lock:  # wait for the last accurate tile
-            lock.wait_for(lambda: any(v >= version for v in accurate), timeout=60)
+        with lock:  # wait for the last committed tile
+            lock.wait_for(lambda: any(v >= version for v in accurate), timeout=120)
     finally:
-        loop.stop()
+        loop.close()
+        thread.join(120)
 
     def delays(answers: dict[int, float]) -> list[float]:
-        out = []
         answered = sorted(answers.items())
+        out = []
         for v, t_submit in submitted.items():
             first = min((t for av, t in answered if av >= v), default=None)
             if first is not None:
@@ -210,98 +337,64 @@ def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, insta
 
 def run_bench(model: LoadedModel, name: str, width: int, height: int, device: str | None = None,
               epsilon: float = DEFAULT_EPSILON, strokes: int = 50, repeats: int = 3, exact: bool = True,
-              compare_module: bool = True) -> BenchResult:
+              compare_module: bool = True, random_weights: bool = False, scenes: int | None = None,
+              strokes_per_area: int = STROKES_PER_AREA) -> BenchResult:
     renderer = Renderer(model, device)
     incremental = IncrementalRenderer(renderer, epsilon=epsilon)
     check_memory(incremental, width, height)
     threads = torch.get_num_threads()
-    labels, instances = street_scene(width, height, seed=1)
+    samples = load_samples(width, height, renderer.label_set)[:scenes]
+    log.info("bench %s at %dx%d on %s, %d threads, %d scenes", name, width, height, renderer.device, threads,
+             len(samples))
     notes: list[str] = []
-    log.info("bench %s at %dx%d on %s, %d threads", name, width, height, renderer.device, threads)
 
-    full_ms, _ = _time_ms(lambda: (incremental.clear(), incremental.full(labels, instances)), repeats)
+    edits: list[StrokeEdit] = []
+    full_times = []
+    for index, sample in enumerate(samples):
+        full_ms, _ = _time_ms(lambda s=sample: (incremental.clear(), incremental.full(s.labels, s.instances)),
+                              repeats)
+        full_times.append(full_ms)
+        edits += _stroke_edits(incremental, sample, full_ms, strokes_per_area, exact, seed=1000 * index)
     cache_mb = incremental.cache_bytes / 2**20
+    first = samples[0]
     styled_ms = None
-    if renderer.needs_reference(chosen := chosen_styles(instances)):
-        styled_ms, _ = _time_ms(lambda: (incremental.clear(), incremental.full(labels, instances, chosen)), 1)
-        incremental.clear()
+    chosen = chosen_styles(first.instances)
+    if renderer.needs_reference(chosen):
+        styled_ms, _ = _time_ms(lambda: (incremental.clear(), incremental.full(first.labels, first.instances,
+                                                                               chosen)), 1)
     module_ms = None
     if compare_module:
         with torch.inference_mode():
-            x = renderer.network_input(labels, instances, {}, 0).contiguous(memory_format=torch.channels_last)
+            x = renderer.network_input(first.labels, first.instances, {}, 0).contiguous(
+                memory_format=torch.channels_last)
             generator = renderer.generator.to(memory_format=torch.channels_last)
             module_ms, _ = _time_ms(lambda: generator(x), repeats)
             del x
-
-    # every edit is timed from the same full render of the base scene: update, keep its frame, revert
-    edits: list[EditTiming] = []
-    painted = [paint(labels, instances, area, seed=10 + k, class_id=VEGETATION if k % 2 == 0 else CAR)
-               for k, area in enumerate(EDIT_AREAS)]
-    if not incremental.ready:
-        incremental.clear()
-        incremental.full(labels, instances)
-    incremental.keep_journal = True  # the cache holds the base scene from the timed full renders
-    frames: list[tuple[torch.Tensor, torch.Tensor | None]] = []
-    def timed_update(new_labels: np.ndarray, new_instances: np.ndarray, box: tuple[int, int, int, int],
-                     epsilon: float | None) -> tuple[float, object, torch.Tensor, float]:
-        """Median ms over ``repeats`` updates from the same cache (each reverted), the tile, the frame."""
-        times, tile, out, work = [], None, None, 0.0
-        for _ in range(repeats):
-            start = time.perf_counter()
-            tile = incremental.update(new_labels, new_instances, region=box, epsilon=epsilon)
-            times.append((time.perf_counter() - start) * 1e3)
-            out, work = incremental.output_tensor().clone(), incremental.last_stats.work_fraction
-            incremental.revert_last()
-        return float(np.median(times)), tile, out, work
-
-    for (new_labels, new_instances, box), area in zip(painted, EDIT_AREAS):
-        fast_ms, tile, fast_out, work = timed_update(new_labels, new_instances, box, None)
-        exact_ms = exact_out = None
-        if exact:
-            exact_ms, _, exact_out, _ = timed_update(new_labels, new_instances, box, 0.0)
-        frames.append((fast_out, exact_out))
-        edits.append(EditTiming(area=area, ms=fast_ms, speedup=full_ms / fast_ms, psnr_db=0.0, exact_ms=exact_ms,
-                                exact_speedup=full_ms / exact_ms if exact_ms else None, work_fraction=work,
-                                tile=tile.box if tile is not None else (0, 0, 0, 0)))
-    incremental.keep_journal = False
-    for (new_labels, new_instances, _), timing, (fast_out, exact_out) in zip(painted, edits, frames):
-        incremental.clear()
-        incremental.full(new_labels, new_instances)  # the reference: a full render of the edited scene
-        reference = incremental.output_tensor()
-        timing.psnr_db = psnr(fast_out, reference)
-        timing.exact_psnr_db = psnr(exact_out, reference) if exact_out is not None else None
-        log.info("edit %.1f%%: %.1f ms (%.1fx), %.1f dB", timing.area * 100, timing.ms, timing.speedup,
-                 timing.psnr_db)
-    del frames
 
     p50 = p95 = accurate_p50 = accurate_p95 = None
     exact_frames = 0
     latencies: list[float] = []
     if strokes > 0:
         incremental.clear()
-        incremental.full(labels, instances)
-        latencies, accurate, exact_frames = simulate_strokes(incremental, labels, instances, strokes)
+        latencies, accurate, exact_frames = simulate_strokes(incremental, first.labels, first.instances, strokes)
         if latencies:
             p50, p95 = float(np.percentile(latencies, 50)), float(np.percentile(latencies, 95))
         if accurate:
             accurate_p50, accurate_p95 = float(np.percentile(accurate, 50)), float(np.percentile(accurate, 95))
 
-    vec_ms, loop_ms = pooling_times((height, width), instances)
+    vec_ms, loop_ms, pooling_difference = pooling_times(first.instances)
     parameters = sum(p.numel() for p in renderer.generator.parameters())
-    notes.append("PSNR is against a full render of the edited scene with fresh InstanceNorm statistics; the "
-                 "exact-mode column (epsilon 0) is the floor set by the frozen statistics alone. The exact "
-                 "frame follows from the idle full render.")
-    if vec_ms > loop_ms:
-        notes.append("model.networks.encoder.instance_average is slower than a per-instance loop here "
-                     "(torch.unique over stacked (image, id) rows)")
+    notes.append("PSNR: 8-bit frames against a fresh full render of the edited scene (live InstanceNorm "
+                 f"statistics); 'box' is the stroke's box grown by {BOX_MARGIN} px. The exact mode (epsilon 0) "
+                 "differs only by the frozen statistics; the idle exact frame removes that difference.")
     return BenchResult(
-        device=_device_name(renderer.device), size=f"{width}x{height}", model=name, parameters=parameters,
-        threads=threads, epsilon=epsilon, full_ms=full_ms, torch_module_ms=module_ms, styled_full_ms=styled_ms,
-        incremental=edits,
-        preview_p50_ms=p50, preview_p95_ms=p95, preview_samples=len(latencies), exact_frames=exact_frames,
-        accurate_p50_ms=accurate_p50, accurate_p95_ms=accurate_p95,
+        device=_device_name(renderer.device), size=f"{width}x{height}", model=name, random_weights=random_weights,
+        parameters=parameters, threads=threads, epsilon=epsilon, scenes=[s.name for s in samples],
+        full_ms=float(np.median(full_times)), torch_module_ms=module_ms, styled_full_ms=styled_ms,
+        incremental=summarise(edits), preview_p50_ms=p50, preview_p95_ms=p95, preview_samples=len(latencies),
+        accurate_p50_ms=accurate_p50, accurate_p95_ms=accurate_p95, exact_frames=exact_frames,
         pooling_vectorised_ms=vec_ms, pooling_loop_ms=loop_ms, pooling_speedup=loop_ms / vec_ms,
-        cache_mb=cache_mb, notes=notes,
+        pooling_max_difference=pooling_difference, cache_mb=cache_mb, strokes=edits, notes=notes,
     )
 
 
@@ -317,37 +410,49 @@ def _device_name(device: torch.device) -> str:
     return f"{device.type} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
 
 
+def random_weights_line(name: str) -> str:
+    return f"RANDOM WEIGHTS: {name}; timings only, pictures and PSNRs are not the default model's"
+
+
 def format_table(result: BenchResult) -> str:
     def ms(value: float | None) -> str:
         return "-" if value is None else f"{value:,.1f}"
 
-    lines = [
+    def db(value: float | None) -> str:
+        return "-" if value is None else f"{value:.1f}"
+
+    lines = [random_weights_line(result.model)] if result.random_weights else []
+    lines += [
         (f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
-         f"{result.threads} threads, epsilon {result.epsilon}"),
+         f"{result.threads} threads, epsilon {result.epsilon}, scenes {', '.join(result.scenes)}"),
         "",
         f"{'measure':44s} {'value':>12s}",
-        f"{'full render (ms)':44s} {ms(result.full_ms):>12s}",
+        f"{'full render, median over scenes (ms)':44s} {ms(result.full_ms):>12s}",
     ]
     if result.torch_module_ms is not None:
         lines.append(f"{'  plain torch module, channels-last (ms)':44s} {ms(result.torch_module_ms):>12s}")
     if result.styled_full_ms is not None:
         lines.append(f"{'  with styles chosen (+ reference pass) (ms)':44s} {ms(result.styled_full_ms):>12s}")
     lines.append(f"{'cache memory (MB)':44s} {result.cache_mb:>12.1f}")
-    lines += ["", (f"{'edit area':>10s} {'fast ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s} {'work':>7s}"
-                   f" {'exact ms':>10s} {'speed-up':>9s} {'PSNR dB':>8s}")]
+    lines += ["", "brush strokes (median / p90 of time; speed-up median / p10; PSNR median, min):",
+              (f"{'area':>6s} {'n':>3s} {'ms':>14s} {'speed-up':>13s} {'work':>6s} {'frame dB':>11s}"
+               f" {'box dB':>11s} {'exact ms':>9s} {'exact x':>8s} {'exact frame/box dB':>19s} {'eps box dB':>10s}")]
     for e in result.incremental:
         lines.append(
-            f"{e.area * 100:>9.1f}% {e.ms:>10.1f} {e.speedup:>8.1f}x {e.psnr_db:>8.1f} {e.work_fraction * 100:>6.1f}%"
-            f" {ms(e.exact_ms):>10s} {(f'{e.exact_speedup:.1f}x' if e.exact_speedup else '-'):>9s}"
-            f" {(f'{e.exact_psnr_db:.1f}' if e.exact_psnr_db is not None else '-'):>8s}")
+            f"{e.area * 100:>5.1f}% {e.strokes:>3d} {e.ms:>6.0f} / {e.ms_p90:<6.0f}"
+            f" {e.speedup:>5.1f}x / {e.speedup_p10:<4.1f}x {e.work_fraction * 100:>5.1f}%"
+            f" {e.psnr_db:>5.1f} {e.psnr_db_min:<5.1f} {e.psnr_box_db:>5.1f} {e.psnr_box_db_min:<5.1f}"
+            f" {ms(e.exact_ms):>9s} {(f'{e.exact_speedup:.1f}x' if e.exact_speedup else '-'):>8s}"
+            f" {db(e.exact_psnr_db):>9s} / {db(e.exact_psnr_box_db):<7s} {db(e.epsilon_psnr_box_db):>10s}")
     lines += [
         "",
-        (f"{'preview latency p50 / p95 (ms)':44s} {ms(result.preview_p50_ms):>5s} / {ms(result.preview_p95_ms)}"
-         f"  ({result.preview_samples} dabs; first pixels)"),
-        (f"{'  accurate tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
+        (f"{'first pixels p50 / p95, editor loop (ms)':44s} {ms(result.preview_p50_ms):>5s} / "
+         f"{ms(result.preview_p95_ms)}  ({result.preview_samples} requests)"),
+        (f"{'  committed tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
          f"  ({result.exact_frames} exact frames finished)"),
         (f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
-         f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x)"),
+         f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x, max difference "
+         f"{result.pooling_max_difference:.1e})"),
     ]
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)

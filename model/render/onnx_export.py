@@ -16,7 +16,7 @@ import torch
 
 from model.errors import EditorError
 from model.render.full import Renderer
-from model.render.scenes import street_scene
+from model.render.samples import load_samples
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,9 @@ def onnx_session(path: str | Path, threads: int | None = None):
 
 def check_onnx(renderer: Renderer, path: str | Path, width: int, height: int, timing: bool = False,
                repeats: int = 3) -> OnnxCheck:
-    """Run a synthetic scene through torch and ONNX Runtime; max |difference| (and times)."""
-    labels, instances = street_scene(width, height, seed=3)
+    """Run the first sample scene through torch and ONNX Runtime; max |difference| (and times)."""
+    sample = load_samples(width, height, renderer.label_set)[0]
+    labels, instances = sample.labels, sample.instances
     x = renderer.network_input(labels, instances, {}, 0).to("cpu")
     threads = torch.get_num_threads()
     session = onnx_session(path, threads)

@@ -132,8 +132,8 @@ def test_default_generator_config_describes_the_bundled_checkpoint():
     import json
     from pathlib import Path
 
-    from model.render.scenes import default_generator_config
+    from model.render.random_models import default_generator_config
 
     folder = REPO_ROOT / "checkpoints" / "default"
     bundled = ModelConfig.from_json(json.loads((folder / "config.json").read_text()), folder)
-    assert bundled.generator == default_generator_config(bundled.generator.input_nc)
+    assert bundled.generator == default_generator_config()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from support.render_scenes import street_scene
 
 from model.box import Area, mask_box
 from model.networks.generator import GeneratorConfig, downsample_input
@@ -17,7 +18,7 @@ from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
 from model.render.loop import LoopPolicy, Progress, RenderLoop, RenderRequest, RenderResult
 from model.render.region import Region, cover_boxes, propagate, window_any
-from model.render.scenes import random_model, street_scene
+from model.render.random_models import random_model
 from model.render.strokes import brush_stroke
 
 TOL = 1e-4

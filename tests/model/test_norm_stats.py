@@ -4,12 +4,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from support.render_scenes import street_scene
 
 from model.networks.generator import GeneratorConfig
 from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
 from model.render.norm_stats import forward_with_moments, measure_moments
-from model.render.scenes import random_model, street_scene
+from model.render.random_models import random_model
 
 CAR = 26
 

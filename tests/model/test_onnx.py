@@ -11,7 +11,7 @@ import torch
 
 from model.checkpoint import make_random_checkpoint
 from model.render.full import Renderer
-from model.render.scenes import street_scene
+from support.render_scenes import street_scene
 
 MISSING = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"BLOCKED: {', '.join(MISSING)} not installed "

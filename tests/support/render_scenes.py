@@ -1,42 +1,9 @@
-"""Random-weight models of the bundled and the released architectures, and a synthetic street scene,
-for timing without real files (bench, tests)."""
+"""A synthetic Cityscapes-like street scene and disc edits, for the render tests (tiny, seeded)."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from model.checkpoint import LoadedModel, ModelConfig
-from model.labels import INSTANCE_FACTOR, LabelSet, cityscapes
-from model.networks.encoder import EncoderConfig
-from model.networks.generator import GeneratorConfig, build_generator
-
-
-def default_generator_config(input_nc: int = 39) -> GeneratorConfig:
-    """The bundled default: a small two-level LocalEnhancer."""
-    return GeneratorConfig(input_nc=input_nc, ngf=8, n_downsample_global=3, n_blocks_global=3,
-                           n_local_enhancers=2, n_blocks_local=1)
-
-
-def official_generator_config(input_nc: int = 36) -> GeneratorConfig:
-    """pix2pixHD's released label2city_1024p netG (182.9M parameters)."""
-    return GeneratorConfig(input_nc=input_nc, ngf=32, n_downsample_global=4, n_blocks_global=9,
-                           n_local_enhancers=1, n_blocks_local=3)
-
-
-def random_model(generator: GeneratorConfig, label_set: LabelSet | None = None, feat_num: int | None = None,
-                 seed: int = 0) -> LoadedModel:
-    """A LoadedModel with random weights (and random cluster centres when it takes features)."""
-    label_set = label_set or cityscapes()
-    if feat_num is None:
-        feat_num = generator.input_nc - label_set.num_classes - 1
-    torch.manual_seed(seed)
-    config = ModelConfig(generator, label_set, use_edges=True, feat_num=feat_num,
-                         encoder=EncoderConfig(feat_num=feat_num) if feat_num else None)
-    rng = np.random.default_rng(seed)
-    clusters = ({lab.id: rng.uniform(-1, 1, size=(4, feat_num)).astype(np.float32) for lab in label_set.labels}
-                if feat_num else {})
-    return LoadedModel(config, build_generator(generator).eval(), None, clusters)
-
+from model.labels import INSTANCE_FACTOR
 
 # Cityscapes ids used by the synthetic scene
 ROAD, SIDEWALK, BUILDING, POLE, VEGETATION, SKY, PERSON, CAR, TERRAIN, FENCE = 7, 8, 11, 17, 21, 23, 24, 26, 22, 13
