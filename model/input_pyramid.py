@@ -22,16 +22,16 @@ import torch
 from model.encoding import generator_input
 from model.networks.generator import downsample_input
 
-Box = tuple[int, int, int, int]  # (x0, y0, width, height) at full resolution
+Window = tuple[int, int, int, int]  # (x0, y0, width, height) at full resolution: a crop, not a model.box.Window
 
 
-def crop(t: torch.Tensor, box: Box, level: int = 0) -> torch.Tensor:
+def crop(t: torch.Tensor, box: Window, level: int = 0) -> torch.Tensor:
     """``box`` = (x0, y0, width, height) at full resolution, taken at resolution 2^-level."""
     x0, y0, w, h = (v >> level for v in box)
     return t[..., y0:y0 + h, x0:x0 + w]
 
 
-def scale_box(box: Box, level: int) -> Box:
+def scale_box(box: Window, level: int) -> Window:
     """A box at resolution 2^-level → the same box at full resolution."""
     x0, y0, w, h = box
     return x0 << level, y0 << level, w << level, h << level
@@ -62,7 +62,7 @@ class InputPyramid:
         """Channels of the one-hot + edge part (what D sees beside the image)."""
         return self.num_classes + int(self.use_edges)
 
-    def label_channels(self, level: int, box: Box | None = None) -> torch.Tensor:
+    def label_channels(self, level: int, box: Window | None = None) -> torch.Tensor:
         """The one-hot + edge channels at ``level`` (cropped to ``box``), full channel layout."""
         compact = self._labels[level] if box is None else crop(self._labels[level], box, level)
         present = len(self.present)
@@ -72,7 +72,7 @@ class InputPyramid:
             out[:, self.num_classes] = compact[:, present]
         return out
 
-    def level(self, level: int, box: Box | None = None) -> torch.Tensor:
+    def level(self, level: int, box: Window | None = None) -> torch.Tensor:
         """The generator input pooled ``level`` times (cropped to ``box``)."""
         labels = self.label_channels(level, box)
         if self._features is None:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from model.features import codes_per_pixel, raw_instance_codes
-from model.input_pyramid import Box, InputPyramid, crop, scale_box
+from model.input_pyramid import InputPyramid, Window, crop, scale_box
 from model.networks.encoder import FeatureEncoder
 from model.networks.generator import LocalEnhancer
 
@@ -46,7 +46,7 @@ class GeneratorStack(nn.Module):
         self.encoder_downsample = encoder_downsample
 
     def forward(
-        self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor, box: Box | None = None
+        self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor, box: Window | None = None
     ) -> StackOutput:
         """G's input from labels, instances and (through E) the real image; outputs cropped to ``box``
         (in the coordinates of G's input level) when given."""
@@ -70,7 +70,7 @@ class GeneratorStack(nn.Module):
 
 
 def enhancer_forward_cropped(
-    g: LocalEnhancer, pyramid: InputPyramid, box: Box, base: int = 0
+    g: LocalEnhancer, pyramid: InputPyramid, box: Window, base: int = 0
 ) -> torch.Tensor:
     """LocalEnhancer.forward restricted to ``box``: the global part runs on the whole downscaled
     input and its output is cropped; each enhancer level runs on its crop only. Box sides and

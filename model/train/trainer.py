@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from model.checkpoint import ModelConfig
 from model.errors import CheckpointError
 from model.features import instance_colours, linear_fit_error, pooled_instances
-from model.input_pyramid import Box, crop
+from model.input_pyramid import Window, crop
 from model.labels import LabelSet
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
@@ -203,7 +203,7 @@ class Trainer:
             return lr
         return lr * max(0.0, 1.0 - (step - self.constant_steps) / self.decay_steps)
 
-    def random_geometry(self, step: int, size: Size) -> tuple[bool, Box | None]:
+    def random_geometry(self, step: int, size: Size) -> tuple[bool, Window | None]:
         """(flip?, crop box) of one step; crop corners on a 2^levels grid."""
         data = self.config.data
         gen = step_generator(self.config.run.seed, step, self.dist.rank)
