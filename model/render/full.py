@@ -62,7 +62,9 @@ class Renderer:
         cls, path: str | Path, device: str | torch.device | None = None, label_set: LabelSet | None = None,
         norm_stats: NormMode = "reference",
     ) -> Renderer:
-        return cls(load_checkpoint(path, label_set), device, norm_stats)
+        """Load a checkpoint onto ``device``; an unavailable device is refused before any weights are read."""
+        checked = choose_device(str(device) if device is not None else None)
+        return cls(load_checkpoint(path, label_set), checked, norm_stats)
 
     def needs_reference(self, styles: Mapping[int, Style] | None) -> bool:
         """True when the statistics must come from a separate reference pass: reference statistics,
