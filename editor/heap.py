@@ -1,8 +1,8 @@
 """Keeping Python's cyclic garbage collector from stalling the editor.
 
 Once torch and a model are loaded the process holds about 200,000 container objects, and every
-full (generation-2) collection walks all of them: 130 ms on a 2-core CPU, over 400 ms in a process
-that holds more. Such a collection runs on whichever thread happens to allocate, holds the GIL,
+full (generation-2) collection walks all of them, for a noticeable fraction of a second on a small
+CPU (docs/rendering.md). Such a collection runs on whichever thread happens to allocate, holds the GIL,
 and so freezes painting mid-stroke. Almost all of those objects live as long as the process.
 
 :func:`settle_long_lived_objects` collects once, then moves everything alive into the collector's

@@ -115,6 +115,7 @@ class BenchResult:
     accurate_p50_ms: float | None  # submission → first incremental or exact tile
     accurate_p95_ms: float | None
     exact_frames: int  # idle exact frames that finished during the stroke simulation
+    exact_cancel_ms: float | None  # the longest wait from a newer request to a cancelled exact frame's end
     pooling_vectorised_ms: float
     pooling_loop_ms: float
     pooling_speedup: float
@@ -258,6 +259,34 @@ def summarise(edits: list[StrokeEdit]) -> list[EditTiming]:
     return out
 
 
+def cancel_times(incremental: IncrementalRenderer, labels: np.ndarray, instances: np.ndarray,
+                 at: tuple[float, ...] = (0.2, 0.5, 0.8)) -> list[float]:
+    """ms from raising the cancel flag of a running full pass (at these fractions of its work, as
+    a stroke does to the exact frame) until the pass has given up."""
+    out = []
+    for fraction in at:
+        reached, stop = threading.Event(), threading.Event()
+        done: list[float] = []
+
+        def progress(f: float, target: float = fraction, event: threading.Event = reached) -> None:
+            if f >= target:
+                event.set()
+
+        def work(event: threading.Event = stop, finished: list[float] = done) -> None:
+            incremental.full(labels, instances, cancelled=event.is_set, progress=progress)
+            finished.append(time.perf_counter())
+
+        thread = threading.Thread(target=work)
+        thread.start()
+        reached.wait(600)
+        start = time.perf_counter()
+        stop.set()
+        thread.join(600)
+        if done:
+            out.append((done[0] - start) * 1e3)
+    return out
+
+
 def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, instances: np.ndarray,
                      strokes: int, dabs_per_stroke: int = 6, dab_interval_s: float = 0.016,
                      pause_s: float = 0.3, radius: int = 12, seed: int = 0) -> tuple[list[float], list[float], int]:
@@ -371,6 +400,7 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
             module_ms, _ = _time_ms(lambda: generator(x), repeats)
             del x
 
+    cancels = cancel_times(incremental, first.labels, first.instances)
     p50 = p95 = accurate_p50 = accurate_p95 = None
     exact_frames = 0
     latencies: list[float] = []
@@ -393,6 +423,7 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
         full_ms=float(np.median(full_times)), torch_module_ms=module_ms, styled_full_ms=styled_ms,
         incremental=summarise(edits), preview_p50_ms=p50, preview_p95_ms=p95, preview_samples=len(latencies),
         accurate_p50_ms=accurate_p50, accurate_p95_ms=accurate_p95, exact_frames=exact_frames,
+        exact_cancel_ms=max(cancels) if cancels else None,
         pooling_vectorised_ms=vec_ms, pooling_loop_ms=loop_ms, pooling_speedup=loop_ms / vec_ms,
         pooling_max_difference=pooling_difference, cache_mb=cache_mb, strokes=edits, notes=notes,
     )
@@ -450,6 +481,7 @@ def format_table(result: BenchResult) -> str:
          f"{ms(result.preview_p95_ms)}  ({result.preview_samples} requests)"),
         (f"{'  committed tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
          f"  ({result.exact_frames} exact frames finished)"),
+        f"{'exact frame: a newer request to its cancel (ms)':44s} {ms(result.exact_cancel_ms):>5s}  (longest of 3)",
         (f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
          f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x, max difference "
          f"{result.pooling_max_difference:.1e})"),

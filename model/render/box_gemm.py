@@ -4,8 +4,8 @@ An incremental pass through the official generator's bottleneck convolves boxes 
 positions with 1024 → 1024-channel 3×3 kernels. oneDNN's direct convolution is tuned for large
 images and runs such boxes at a fraction of the CPU's speed; gathering the k×k taps of each
 position into one row (im2col, from the channels-last window without a layout change) and
-multiplying by the weight matrix is 1.2–5× faster there (measured on 2 cores: 64–784 positions,
-512–1024 channels). For large boxes or few channels the direct convolution stays faster, so
+multiplying by the weight matrix is faster there (figures in docs/rendering.md). For large
+boxes or few channels the direct convolution stays faster, so
 :func:`prefers_gemm` picks per box.
 """
 from __future__ import annotations

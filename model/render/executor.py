@@ -49,15 +49,17 @@ def tensor_shapes(plan: Plan, height: int, width: int) -> dict[int, tuple[int, i
 
 
 class Executor:
-    """Computes layer outputs on boxes. ``band_pixels`` bounds the work between cancellation checks;
+    """Computes layer outputs on boxes. ``band_pixels`` and ``band_macs`` (multiply-adds) bound the
+    work between two cancellation checks of a full pass, so a wide bottleneck layer is split too;
     ``gemm_max_positions``: boxes up to this many outputs with many channels go through
     :func:`~model.render.box_gemm.conv2d_gemm` on the CPU (0: never)."""
 
-    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 17,
+    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 17, band_macs: int = 1 << 31,
                  gemm_max_positions: int = GEMM_MAX_POSITIONS) -> None:
         self.plan = plan
         self.device = device
         self.band_pixels = band_pixels
+        self.band_macs = band_macs
         self.gemm_max_positions = gemm_max_positions if device.type == "cpu" else 0
         self.input_like = {spec.id for spec in plan.tensors if spec.is_input_like}
         self.raw = {layer.dst: FoldedWeights(layer.weight.to(device) if layer.weight is not None else None,
@@ -105,7 +107,7 @@ class Executor:
         window, idx = self.fetch(store, layer.src, y0 * s - p, (y1 - 1) * s + k - p, x0 * s - p,
                                  (x1 - 1) * s + k - p, layer.pad_mode)
         if layer.kind == "pool":
-            # window sums as a depthwise all-ones conv: the same sums as avg_pool2d, 2× faster channels-last
+            # window sums as a depthwise all-ones conv: the same sums as avg_pool2d, faster channels-last
             ones = torch.ones(window.shape[1], 1, k, k, dtype=window.dtype, device=window.device)
             summed = F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), ones, stride=s, groups=window.shape[1])
             h, w = store.shapes[layer.src]
@@ -151,8 +153,11 @@ class Executor:
             costs.append(float(height * width) * src * dst * layer.kernel ** 2)
         return costs
 
-    def bands(self, height: int, width: int) -> list[Box]:
+    def bands(self, height: int, width: int, row_macs: float = 0.0) -> list[Box]:
+        """Row bands of an output; ``row_macs``: multiply-adds of one output row."""
         rows = max(8, self.band_pixels // max(1, width))
+        if row_macs > 0:
+            rows = min(rows, max(1, int(self.band_macs // row_macs)))
         return [(0, y, width, min(height, y + rows)) for y in range(0, height, rows)]
 
     def full_pass(self, store: Store, cancelled: Cancelled | None = None,
@@ -188,7 +193,7 @@ class Executor:
             channels = self.plan.tensors[layer.dst].channels
             live = frozen is None and layer.norm is not None
             weights = frozen[layer.dst] if frozen is not None and layer.dst in frozen else self.raw[layer.dst]
-            bands = self.bands(height, width)
+            bands = self.bands(height, width, costs[index] / max(1, height))
             dst = None
             if len(bands) > 1:
                 dst = torch.empty(1, channels, height, width, device=self.device, memory_format=CHANNELS_LAST)
@@ -255,8 +260,8 @@ def pad_channels_last(window: torch.Tensor, pads: tuple[int, int, int, int], ref
 def band_moments(out: torch.Tensor) -> tuple[int, torch.Tensor, torch.Tensor]:
     """(pixels, per-channel mean, biased variance) of a 1×C×h×w band, for ``combine``.
 
-    One pass of float32 sums of x and x² over the pixel rows of the channels-last band (10× faster
-    than ``torch.var_mean`` over dims (0, 2, 3)); mean and variance are formed in float64.
+    One pass of float32 sums of x and x² over the pixel rows of the channels-last band (far cheaper
+    than ``torch.var_mean`` over dims (0, 2, 3) there); mean and variance are formed in float64.
     """
     rows = out.float().permute(0, 2, 3, 1).reshape(-1, out.shape[1])
     pixels = rows.shape[0]

@@ -66,7 +66,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_EPSILON = 0.5
 BIG_BOX_WORK = 1 << 18  # positions × input channels above which an update box uses every thread
-BIG_BOX_MACS = 1 << 28  # or multiply-adds: a small box of a 1024-channel conv is 2× faster on 2 threads
+BIG_BOX_MACS = 1 << 28  # or multiply-adds: a small box of a 1024-channel conv gains from every thread
 
 
 class Tile(NamedTuple):
@@ -123,8 +123,8 @@ class IncrementalRenderer:
     def __init__(self, renderer: Renderer, epsilon: float = DEFAULT_EPSILON,
                  cache_limit_bytes: int | None = None, update_threads: int | None = 1) -> None:
         """``update_threads``: CPU threads for incremental passes. Their ops are small, and on a
-        shared or busy CPU intra-op thread hand-offs cost more than they save (measured 4× slower
-        with 2 threads on a loaded 2-core machine); full renders keep every core. None: leave as is."""
+        shared or busy CPU intra-op thread hand-offs cost more than they save (docs/rendering.md);
+        full renders keep every core. None: leave as is."""
         self.renderer = renderer
         self.update_threads = update_threads
         self._threads = torch.get_num_threads()  # the process's count, restored after updates

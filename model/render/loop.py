@@ -13,7 +13,7 @@ every result leaves through ``emit`` as a :class:`RenderResult`: display-ready p
   ``policy.idle_refresh_s`` the *exact* frame (a full pass with live statistics). A request that
   changes everything (open, styles, render size, no cache yet) goes straight to a full pass.
 * **Cancellation.** Any newer request cancels a running exact refresh between two bands of a layer
-  (``Executor.band_pixels`` bounds that time); a whole-frame pass is cancelled only by another
+  (``Executor.band_macs`` bounds that time); a whole-frame pass is cancelled only by another
   whole-frame request, since queued strokes need its cache. A started update runs to its end (on a
   busy CPU cancelled updates pile up into ever larger ones); newer edits get their quick tiles
   between its layers. ``cancel_exact()`` (the editor's Esc) drops the exact frame until the next edit.
@@ -181,7 +181,7 @@ EDITOR_POLICY = LoopPolicy()
 
 
 def to_bgra(rgb: np.ndarray) -> np.ndarray:
-    """H×W×3 uint8 RGB → a new C-contiguous H×W×4 BGRA buffer (cv2: ~6 ms at 2048×1024)."""
+    """H×W×3 uint8 RGB → a new C-contiguous H×W×4 BGRA buffer (cv2, off the GUI thread)."""
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     if rgb.size == 0:
         return np.zeros(rgb.shape[:2] + (4,), np.uint8)

@@ -1,8 +1,8 @@
 """CPU threading policy that has to be fixed before torch is imported.
 
 On a CPU shared with other busy processes, OpenMP's default (spinning) wait policy makes every
-parallel op wait for a descheduled spinning thread: measured here, a 512×256 render took 1.7 s with
-2 threads against 0.13 s with 1 thread while another process kept both cores busy. With
+parallel op wait for a descheduled spinning thread, so 2 threads can be an order of magnitude
+slower than 1 while another process keeps the cores busy (docs/rendering.md). With
 ``OMP_WAIT_POLICY=PASSIVE`` idle threads sleep instead, and 2 threads cost no more than 1 (and
 help when the cores are free). OpenMP reads the variable once, when torch loads it, so entry
 points call ``prefer_passive_omp()`` before their first ``import torch``.

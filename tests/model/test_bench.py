@@ -44,6 +44,7 @@ def test_bench_json_keeps_its_keys_with_stroke_figures_under_incremental(capsys)
         assert edit["psnr_db"] >= edit["psnr_box_db"] - 1e-6
         assert edit["exact_psnr_box_db"] >= edit["psnr_box_db"] - 3.0  # epsilon may only lose a little
     assert data["pooling_max_difference"] <= 1e-6
+    assert data["exact_cancel_ms"] is not None and data["exact_cancel_ms"] < data["full_ms"] * 5
     assert data["preview_samples"] > 0 and data["preview_p50_ms"] <= data["preview_p95_ms"]
 
 
