@@ -380,8 +380,11 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
     edits: list[StrokeEdit] = []
     full_times = []
     for index, sample in enumerate(samples):
-        full_ms, _ = _time_ms(lambda s=sample: (incremental.clear(), incremental.full(s.labels, s.instances)),
-                              repeats)
+        def fresh_full(s: SampleMaps = sample) -> None:
+            incremental.clear()
+            incremental.full(s.labels, s.instances)
+
+        full_ms, _ = _time_ms(fresh_full, repeats)
         full_times.append(full_ms)
         edits += _stroke_edits(incremental, sample, full_ms, strokes_per_area, exact, seed=1000 * index)
     cache_mb = incremental.cache_bytes / 2**20
@@ -389,14 +392,14 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
     styled_ms = None
     chosen = chosen_styles(first.instances)
     if renderer.needs_reference(chosen):
-        styled_ms, _ = _time_ms(lambda: (incremental.clear(), incremental.full(first.labels, first.instances,
-                                                                               chosen)), 1)
+        incremental.clear()
+        styled_ms, _ = _time_ms(lambda: incremental.full(first.labels, first.instances, chosen), 1)
     module_ms = None
     if compare_module:
         with torch.inference_mode():
             x = renderer.network_input(first.labels, first.instances, {}, 0).contiguous(
                 memory_format=torch.channels_last)
-            generator = renderer.generator.to(memory_format=torch.channels_last)
+            generator = renderer.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             module_ms, _ = _time_ms(lambda: generator(x), repeats)
             del x
 

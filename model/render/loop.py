@@ -58,7 +58,8 @@ RENDER_SCALES = (1, 2, 4)
 class RendererLike(Protocol):
     """A renderer of whole frames and crops (``model.render.full.Renderer``, or an incremental one)."""
 
-    label_set: LabelSet
+    @property
+    def label_set(self) -> LabelSet: ...
 
     def num_styles(self, class_id: int) -> int: ...
 

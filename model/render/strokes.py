@@ -18,8 +18,8 @@ ASPECT = 30.0  # stroke length / brush diameter
 def stroke_mask(height: int, width: int, area: float, seed: int) -> np.ndarray:
     """A boolean H×W mask of one seeded brush stroke covering about ``area`` of the frame."""
     rng = np.random.default_rng(seed)
-    target = max(1, int(round(area * height * width)))
-    radius = max(1, int(round(np.sqrt(target / ASPECT) / 2)))
+    target = max(1, round(area * height * width))
+    radius = max(1, round(float(np.sqrt(target / ASPECT)) / 2))
     mask = np.zeros((height, width), np.uint8)
     x, y = rng.uniform(radius, width - radius), rng.uniform(radius, height - radius)
     heading = rng.uniform(0, 2 * np.pi)
@@ -35,7 +35,7 @@ def stroke_mask(height: int, width: int, area: float, seed: int) -> np.ndarray:
         x0, x1 = int(max(0, min(x, nx) - radius - 1)), int(min(width, max(x, nx) + radius + 2))
         y0, y1 = int(max(0, min(y, ny) - radius - 1)), int(min(height, max(y, ny) + radius + 2))
         before = int(mask[y0:y1, x0:x1].sum())
-        cv2.line(mask, (int(round(x)), int(round(y))), (int(round(nx)), int(round(ny))), 1, 2 * radius + 1)
+        cv2.line(mask, (round(float(x)), round(float(y))), (round(float(nx)), round(float(ny))), 1, 2 * radius + 1)
         painted += int(mask[y0:y1, x0:x1].sum()) - before
         x, y = nx, ny
     return mask.astype(bool)
@@ -45,7 +45,8 @@ def brush_stroke(labels: np.ndarray, instances: np.ndarray, area: float, seed: i
                  thing: bool = False) -> tuple[np.ndarray, np.ndarray, Box]:
     """Copies of the maps with one stroke of ``class_id`` painted (a ``thing`` gets a new instance
     id, class·1000 + 999); returns them and the stroke's box (x0, y0, x1, y1)."""
-    mask = stroke_mask(*labels.shape, area, seed)
+    height, width = labels.shape
+    mask = stroke_mask(height, width, area, seed)
     labels, instances = labels.copy(), instances.copy()
     labels[mask] = class_id
     instances[mask] = class_id * INSTANCE_FACTOR + 999 if thing else class_id
