@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -83,6 +84,19 @@ def instance_means(
     return segment, unique, sums / counts.to(features.dtype).unsqueeze(1), counts
 
 
+def _instance_average_numpy(features: torch.Tensor, segment: np.ndarray, bins: int) -> torch.Tensor:
+    """Inference on the CPU: NumPy's weighted bincount sums each channel in one pass (torch's
+    weighted bincount works in float64 and ``index_add_`` scatters rows, both slower)."""
+    n, c, h, w = features.shape
+    planes = features.detach().transpose(0, 1).reshape(c, -1).numpy()
+    counts = np.maximum(np.bincount(segment, minlength=bins), 1)
+    out = np.empty_like(planes)
+    for channel in range(c):
+        out[channel] = (np.bincount(segment, weights=planes[channel], minlength=bins) / counts).astype(
+            planes.dtype)[segment]
+    return torch.from_numpy(out).reshape(c, n, h, w).transpose(0, 1)
+
+
 def instance_average(features: torch.Tensor, instances: torch.Tensor) -> torch.Tensor:
     """Replace each pixel's features by the mean over its instance (per image), vectorised.
 
@@ -98,6 +112,11 @@ def instance_average(features: torch.Tensor, instances: torch.Tensor) -> torch.T
     if n * span > max(1 << 16, 4 * ids.numel()):
         segment, _, means, _ = instance_means(features, instances)
         return means[segment].reshape(n, h, w, c).permute(0, 3, 1, 2)
+    if features.device.type == "cpu" and not (torch.is_grad_enabled() and features.requires_grad):
+        segment_np = ids.numpy() - low
+        if n > 1:
+            segment_np = segment_np + np.arange(n).reshape(n, 1) * span
+        return _instance_average_numpy(features, segment_np.reshape(-1), n * span)
     offsets = torch.arange(n, device=ids.device).view(n, 1) * span
     segment = (ids - low + offsets).reshape(-1)
     counts = torch.bincount(segment, minlength=n * span).clamp_(min=1).to(features.dtype)

@@ -95,3 +95,8 @@ def test_vectorised_pooling_equals_the_per_instance_loop() -> None:
     out = instance_average(features, inst)
     assert out[0, 0, 0, 0] == pytest.approx((0 + 1 + 4 + 5) / 4)
     assert out[0, 1, 0, 2] == pytest.approx((10 + 11 + 14) / 3) and out[0, 1, 1, 3] == 15
+    trained = features.clone().requires_grad_()  # the training path (autograd) gives the same means
+    with_grad = instance_average(trained, inst)
+    assert torch.allclose(with_grad, out)
+    with_grad.sum().backward()
+    assert trained.grad is not None and torch.allclose(trained.grad.sum(), torch.tensor(16.0))
