@@ -35,7 +35,7 @@ def test_drag_paints_label_map_as_one_step_and_one_render_request(make_window, q
     assert labels[110, 60] == ROAD  # away from the stroke
     assert window.state.stack.count() == 1
     assert len(requests) == 1
-    assert requests[0].region is not None  # the stroke's region travels with the request
+    assert not requests[0].area.whole and requests[0].area.box is not None  # the stroke's area travels
     qtbot.waitUntil(lambda: window.render_label.text().startswith("up to date"), timeout=5000)
     window.state.stack.undo()
     assert same(window, before)
@@ -435,23 +435,47 @@ def test_label_palette_follows_the_model_label_set(make_window) -> None:
 
 
 class FakeIncremental(FakeRenderer):
-    """An incremental renderer: returns only the changed tile, and honours ``cancelled``."""
+    """An incremental renderer (model.render.loop.IncrementalLike, no quick tiles): ``update``
+    returns only the tile of the changed area it is given."""
+
+    has_quick_preview = False
 
     def __init__(self) -> None:
         super().__init__()
         self.regions: list = []
         self.last = None
 
-    def update(self, labels, instances, styles, region=None, seed=0, cancelled=None):
+    @property
+    def ready(self) -> bool:
+        return self.last is not None
+
+    @property
+    def base(self) -> FakeIncremental:
+        return self
+
+    def clear(self) -> None:
+        self.last = None
+
+    def output_tensor(self):
+        raise AssertionError("only quick tiles read the cache")
+
+    def quick_preview(self, labels, instances, styles=None, hint=None, seed=0):
+        return None
+
+    def full(self, labels, instances, styles=None, seed=0, cancelled=None, progress=None):
+        self.last = self.render(labels, instances, styles or {}, seed)
+        return self.last
+
+    def update(self, labels, instances, styles=None, hint=None, seed=0, cancelled=None, epsilon=None,
+               between_layers=None):
         from types import SimpleNamespace
 
-        self.regions.append(region)
-        full = self.render(labels, instances, styles, seed)
-        if self.last is None or region is None:
-            self.last = full
-            return SimpleNamespace(image=full, box=(0, 0, labels.shape[1], labels.shape[0]))
-        x0, y0, x1, y1 = region
-        return SimpleNamespace(image=full[y0:y1, x0:x1], box=region)
+        self.regions.append(hint)
+        self.last = full = self.render(labels, instances, styles or {}, seed)
+        if hint.box is None:
+            return SimpleNamespace(image=full[:0, :0], box=(0, 0, 0, 0))
+        x0, y0, x1, y1 = hint.box
+        return SimpleNamespace(image=full[y0:y1, x0:x1], box=hint.box)
 
 
 def test_worker_takes_tiles_from_an_incremental_renderer(make_window, qtbot) -> None:
@@ -462,8 +486,8 @@ def test_worker_takes_tiles_from_an_incremental_renderer(make_window, qtbot) -> 
     window.state.set_label(SIDEWALK)
     drag(window, [(30.0, 140.0), (60.0, 140.0), (90.0, 140.0)])
     qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
-    assert renderer.regions[-1] is not None  # the stroke's region went to update()
-    x0, y0, x1, y1 = renderer.regions[-1]
+    assert not renderer.regions[-1].whole  # the stroke's area went to update()
+    x0, y0, x1, y1 = renderer.regions[-1].box
     assert x1 - x0 < 320 and y1 - y0 < 160
     shown = window.canvas.render_image()
     assert np.array_equal(shown, renderer.render(window.document.labels, window.document.instances, {}))
