@@ -452,6 +452,8 @@ class MainWindow(QMainWindow):
             self.render_seconds = result.seconds
         if result.full_size_exact:
             self.exact_version = result.version
+        elif result.scale != 1 and result.pixels.size:
+            self.exact_version = -1  # the canvas now shows a smaller render, not what an export writes
         self.render_label.setText(self.render_status.result(result.kind, result.seconds, current))
         if self.files.pending_export is not None and current and result.full_size_exact:
             self.files.render_arrived(result.version, self.canvas.render_image())

@@ -371,3 +371,56 @@ def test_toggle_setting_defaults_on(tmp_path: Path, incremental: bool, qtbot) ->
         assert window.incremental_enabled is incremental
     finally:
         window.shutdown()
+
+
+# ----- render size, progress, cache mode (issue 28) -----------------------------------------------
+def test_half_render_size_shows_document_size_and_export_stays_full_size(make_window, qtbot, tmp_path) -> None:
+    from model.scene_io import read_png
+
+    renderer = FakeRenderer()
+    window = make_window(renderer)
+    qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
+    results = results_of(window)
+    window.render_controls.set_scale(2)
+    qtbot.waitUntil(lambda: any(r.scale == 2 and r.area.whole for r in results), timeout=5000)
+    doc = window.document
+    full = renderer.render(doc.labels, doc.instances, {})
+    shown = window.canvas.render_image()
+    assert shown.shape == full.shape  # upscaled back to the document's size
+    assert np.array_equal(shown[::2, ::2], renderer.render(doc.labels[::2, ::2], doc.instances[::2, ::2], {}))
+    assert window.exact_version != doc.version  # a ½-size frame is not what an export writes
+    out = tmp_path / "export.png"
+    assert window.files.export_to(out)
+    qtbot.waitUntil(out.exists, timeout=5000)
+    assert np.array_equal(read_png(out)[..., :3], full)
+
+
+def test_long_exact_frame_shows_progress_with_time_left_and_esc_cancels(make_window, qtbot) -> None:
+    from model.render.loop import Progress
+
+    window = make_window(FakeRenderer())
+    controls = window.render_controls
+    controls.show_progress(Progress(3, 0.05, 0.4))  # a short frame: no bar
+    assert not controls.bar.isVisible()
+    controls.show_progress(Progress(3, 0.25, 9.0))
+    assert controls.bar.isVisible() and controls.bar.value() == 250 and "9.0 s left" in controls.bar.format()
+    cancelled = []
+    window.worker.cancel_exact = lambda: cancelled.append(True)
+    controls.escape.activated.emit()
+    assert cancelled and not controls.bar.isVisible()
+    controls.show_progress(Progress(4, 0.5, 3.0))
+    controls.show_progress(Progress(4, 1.0, 0.0, done=True))
+    assert not controls.bar.isVisible()
+
+
+def test_status_bar_says_which_mode_the_activation_cache_is_in(make_window) -> None:
+    window = make_window(FakeRenderer())
+    incremental = SimpleNamespace(cache_limit_bytes=1000, estimate_cache_bytes=lambda h, w: 1500)
+    window.render_controls.set_incremental(incremental)
+    assert window.render_controls.cache_label.text() == "cache float16: approximate updates"
+    window.render_controls.set_scale(2)  # a quarter of the cache at ½ size
+    window.render_controls.set_incremental(SimpleNamespace(cache_limit_bytes=1000,
+                                                           estimate_cache_bytes=lambda h, w: h * w // 100))
+    assert window.render_controls.cache_label.text() == "cache float32: exact updates"
+    window.render_controls.set_incremental(None)
+    assert window.render_controls.cache_label.text() == ""
