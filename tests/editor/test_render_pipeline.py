@@ -22,11 +22,10 @@ from support.gui import CAR, ROAD, SIDEWALK, FakeRenderer, drag
 from editor.commands import BoundedUndoStack
 from editor.core.document import Document, mask_box
 from editor.core.edits import BrushDab
+from editor.core.snapshots import SnapshotPool
 from editor.history_panel import HistoryModel
 from editor.main_window import MainWindow
-from editor.core.snapshots import SnapshotPool
 from model.labels import cityscapes
-
 
 
 def busy_wait(seconds: float) -> None:

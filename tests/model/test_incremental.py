@@ -17,8 +17,8 @@ from model.networks.generator import GeneratorConfig, downsample_input
 from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
 from model.render.loop import LoopPolicy, Progress, RenderLoop, RenderRequest, RenderResult
-from model.render.region import Region, cover_boxes, propagate, window_any
 from model.render.random_models import random_model
+from model.render.region import Region, cover_boxes, propagate, window_any
 from model.render.strokes import brush_stroke
 
 TOL = 1e-4
