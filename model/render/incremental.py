@@ -555,7 +555,9 @@ class IncrementalRenderer:
             # the input pyramid carries the edit itself: its changes always travel on
             threshold = 0.0 if plan.tensors[layer.dst].is_input_like else (
                 eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
-            for box in cover_boxes(candidates):
+            for index, box in enumerate(cover_boxes(candidates)):
+                if index and between_layers is not None:
+                    between_layers()  # a newer edit's quick tile need not wait for the whole layer
                 x0, y0, x1, y1 = box
                 with self._threads_for(layer, box):
                     new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
