@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path,
                         help="folder for crops.png, report.json and the first renders "
                              "(default runs/evaluate/<checkpoint name>-<phase>)")
+    parser.add_argument("--renders", type=Path,
+                        help="folder of this checkpoint's renders of the held-out maps (one PNG per label file "
+                             "name): existing ones are scored as they are, missing ones rendered and written")
     parser.add_argument("--device", help="render device (default: best available)")
     add_norm_stats_argument(parser)
     parser.add_argument("--appearance-scenes", type=int_at_least(1), default=1,
@@ -66,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
     judge = JudgeConfig(crop=args.judge_crop, steps=args.judge_steps, seed=args.seed, train_limit=args.train_limit)
     config = EvaluateConfig(judge=judge, phase=args.test_phase, limit=args.test_limit, floor_limit=args.floor_limit,
                             seed=args.seed, cache_judge=not args.retrain_judge,
-                            appearance_scenes=args.appearance_scenes, out=out)
+                            appearance_scenes=args.appearance_scenes, out=out,
+                            renders=args.renders)
     report = evaluate(renderer, args.data, renderer.label_set, config, progress=True)
     names = {label.id: label.name for label in renderer.label_set.labels}
     for line in report.lines(names):

@@ -36,9 +36,9 @@ KEY_FORMAT = 2  # 1: the 256×128 judge with PSPNet's augmentation; 2: native-re
 class JudgeConfig:
     """How the judge is trained. ``crop``: side of the square native-resolution training crops."""
 
-    crop: int = 256
-    steps: int = 1500
-    batch_size: int = 8
+    crop: int = 128
+    steps: int = 1000
+    batch_size: int = 16
     lr: float = 2e-3
     width: int = 16
     seed: int = 0

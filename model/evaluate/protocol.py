@@ -41,6 +41,7 @@ class EvaluateConfig:
     appearance_scenes: int = 1
     crop: int = 256  # crop sheet window, px at 100%
     out: Path | None = None  # crop sheet, first renders and report.json
+    renders: Path | None = None  # this checkpoint's renders, one PNG per label file name: reused or written
 
 
 @dataclass
@@ -67,6 +68,26 @@ def photo_moments(judge: Segmenter, dataset: PairedDataset, count: int) -> Momen
     return moments
 
 
+def render_or_reuse(renderer: Renderer, labels: np.ndarray, instances: np.ndarray, seed: int,
+                    stored: Path | None) -> tuple[np.ndarray, float | None]:
+    """The render of one scene and its seconds; read from ``stored`` when that PNG exists (no
+    time), else rendered and, with ``stored``, written there for the next run."""
+    from model.scene_io import read_png, write_png
+
+    if stored is not None and stored.is_file():
+        image = read_png(stored)
+        if image.shape[:2] == labels.shape and image.ndim == 3:
+            return image[..., :3], None
+        log.warning("%s: %s, not a %d×%d RGB render; rendering again", stored, image.shape, *labels.shape[::-1])
+    start = time.perf_counter()
+    image = renderer.render(labels, instances, {}, seed)
+    seconds = time.perf_counter() - start
+    if stored is not None:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        write_png(stored, image)
+    return image, seconds
+
+
 def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, config: EvaluateConfig = EvaluateConfig(),
              progress: bool = False) -> Report:
     """Score ``renderer`` on DATA's held-out split (``config.phase``); see the module docstring."""
@@ -78,15 +99,17 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, config: Evalua
     count = min(len(held_out), config.limit) if config.limit else len(held_out)
     rows: dict[str, RowSums] = {}
     picker = CropPicker(config.crop)
-    seconds, size = 0.0, (0, 0)
+    timings: list[float] = []
+    size = (0, 0)
     appearance: list[dict[str, float]] = []
     for i in tqdm(range(count), desc=f"scoring {config.phase} scenes", unit="scene", disable=not progress,
                   dynamic_ncols=True):
         labels, instances, photo = held_out.load_arrays(i)
         size = (photo.shape[1], photo.shape[0])
-        start = time.perf_counter()
-        render = renderer.render(labels, instances, {}, config.seed)
-        seconds += time.perf_counter() - start
+        stored = config.renders / held_out.samples[i].label.name if config.renders is not None else None
+        render, seconds = render_or_reuse(renderer, labels, instances, config.seed, stored)
+        if seconds is not None:
+            timings.append(seconds)
         images = {PHOTO: photo, RENDER: render, **reference_images(photo, instances)}
         target = torch.from_numpy(table[labels])
         photo_edges = edge_map(photo)
@@ -114,7 +137,8 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, config: Evalua
     scores = {name: RowScores(name, np.stack(s.confusions), np.stack(s.edges),
                               fid(s.moments, rows[PHOTO].moments), artefacts(s.spectrum, rows[PHOTO].spectrum))
               for name, s in rows.items()}
-    report = Report(classes=classes, rows=scores, fid_floor=floor, render_seconds=seconds / max(count, 1),
+    render_seconds = float(np.mean(timings)) if timings else float("nan")
+    report = Report(classes=classes, rows=scores, fid_floor=floor, render_seconds=render_seconds,
                     size=size, phase=config.phase, appearance=appearance, floor_photos=floor_count)
     if config.out is not None:
         report.crop_sheet = picker.write(config.out / "crops.png")

@@ -171,7 +171,10 @@ class Report:
                        "not a full-resolution score")
         if self.scene_count < MIN_SCENES:
             out.append(f"warning: {self.scene_count} scenes; adopt on ≥ {MIN_SCENES} (the interval is wide)")
-        out.append(f"render time    {self.render_seconds:.2f} s per image (native size)")
+        if np.isfinite(self.render_seconds):
+            out.append(f"render time    {self.render_seconds:.2f} s per image (native size)")
+        else:
+            out.append("render time    n/a (every render read from --renders)")
         if self.crop_sheet is not None:
             out.append(f"crop sheet     {self.crop_sheet}")
         if not self.appearance:

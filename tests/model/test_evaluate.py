@@ -220,3 +220,23 @@ def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_p
                         "--judge-steps", "3", "--device", "cpu", "--input-downsample", "2",
                         "--out", str(tmp_path / "out")])
     assert code == 0 and "mIoU generated" in capsys.readouterr().out
+
+
+def test_renders_are_written_once_and_then_reused(tmp_path):
+    from model.evaluate.protocol import render_or_reuse
+
+    class Counting:
+        calls = 0
+
+        def render(self, labels, instances, styles, seed):
+            Counting.calls += 1
+            return np.full((*labels.shape, 3), 40 + seed, np.uint8)
+
+    labels = np.zeros((8, 12), np.uint8)
+    stored = tmp_path / "renders" / "s000.png"
+    first, seconds = render_or_reuse(Counting(), labels, labels.astype(np.int32), 3, stored)
+    assert seconds is not None and stored.is_file() and Counting.calls == 1
+    again, seconds = render_or_reuse(Counting(), labels, labels.astype(np.int32), 3, stored)
+    assert seconds is None and Counting.calls == 1 and np.array_equal(again, first)
+    _, seconds = render_or_reuse(Counting(), np.zeros((9, 12), np.uint8), labels, 3, stored)  # wrong size
+    assert seconds is not None and Counting.calls == 2
