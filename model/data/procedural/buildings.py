@@ -19,7 +19,7 @@ class BuildingStage(VegetationStage):
         x = -z * 1.2
         while x < z * 1.2:
             w = float(rng.uniform(8, 30))
-            top = float(rng.uniform(10, 50))
+            top = float(rng.uniform(15, 55))
             style = pal.pick(rng, pal.FACADES)
             p = self.prim(BUILDING, BUILDING, pal.jitter(rng, style.color), TOWARD_CAMERA, Material.PLASTER, z)
             self.canvas.fill([rect_z(x, x + w, 0, top, z)], p)
@@ -70,7 +70,7 @@ class BuildingStage(VegetationStage):
         rng = self.rng
         style = pal.pick(rng, pal.FACADES)
         floor_h = float(rng.uniform(2.9, 3.5))
-        floors = int(rng.integers(3, 9))
+        floors = int(rng.integers(4, 9))
         top = floors * floor_h + float(rng.uniform(0.6, 1.5))
         colour = pal.jitter(rng, style.color)
         normal = LEFT_WALL if side < 0 else RIGHT_WALL

@@ -54,7 +54,7 @@ class HoodStage(BuilderBase):
         void = self.canvas.add(RECTIFICATION_BORDER, RECTIFICATION_BORDER, (0.0, 0.0, 0.0), Material.VOID, 0.5)
         sides = [s for s in (-1, 1) if rng.random() < 0.65] or [int(rng.choice([-1, 1]))]
         for side in sides:
-            width = w * float(rng.uniform(0.015, 0.07))
+            width = w * float(rng.uniform(0.025, 0.09))
             start = h * float(rng.uniform(0.0, 0.6))
             edge = 0.0 if side < 0 else float(w)
             inward = edge - side * width

@@ -82,12 +82,12 @@ class PeopleStage(BuilderBase):
         rng, st = self.rng, self.street
         if not self.config.bicycles:
             return
-        if rng.random() < 0.6:  # parked bicycles, often in a row at a rack
+        if rng.random() < 0.7:  # parked bicycles, often in a row at a rack
             side = -1 if rng.random() < 0.5 else 1
             x0, z = self.side_walk_x(side, 0.8), float(rng.uniform(3, 18))
             for k in range(int(rng.integers(1, 6))):
                 self.later(z + 0.7 * k, partial(self.bicycle, x0, z + 0.7 * k, rider=False))
-        if rng.random() < 0.5:  # riders: cyclists mostly, some on motorcycles
+        if rng.random() < 0.42:  # riders: cyclists mostly, some on motorcycles
             for _ in range(int(rng.integers(1, 3))):
                 on_road = rng.random() < 0.75
                 if on_road:

@@ -64,7 +64,7 @@ def make_street(rng: np.random.Generator) -> Street:
     offset = float(rng.uniform(-0.4, 0.4))
     road_right = lane * (lanes_right - 0.5) + offset
     road_left = -lane * (lanes_left + 0.5) + offset
-    verge = [float(rng.uniform(0.8, 1.6)) if rng.random() < 0.2 else 0.0 for _ in range(2)]
+    verge = [float(rng.uniform(0.8, 1.8)) if rng.random() < 0.3 else 0.0 for _ in range(2)]
     walk = [float(rng.uniform(2.5, 5.0)) for _ in range(2)]
     park = [bool(rng.random() < 0.15) for _ in range(2)]
     if park[0] and park[1]:

@@ -24,7 +24,7 @@ class VehicleStage(BuilderBase):
             for kind, chance in (("truck", 0.1), ("bus", 0.2)):
                 if rng.random() < chance:
                     x, oncoming = lanes[int(rng.integers(len(lanes)))]
-                    z = float(rng.uniform(10, 45))
+                    z = float(rng.uniform(12, 50)) if kind == "bus" else float(rng.uniform(25, 70))
                     self.later(z, partial(self.vehicle, x, z, kind, oncoming))
             if st.tram and rng.random() < 0.75:
                 centre = st.road_left + st.lane * st.lanes_left
