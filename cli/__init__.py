@@ -26,6 +26,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("cli.evaluate", "score a checkpoint's renders against held-out photos"),
     "export-onnx": ("cli.export_onnx", "export the generator to ONNX"),
     "bench": ("cli.bench", "measure render speed"),
+    "train-inpainter": ("cli.train_inpainter", "train the anomaly inpainter (diffusion + FARM)"),
+    "synth-anomalies": ("cli.synth_anomalies", "render scenes and add anomalies: image + anomaly-label pairs"),
+    "evaluate-anomaly": ("cli.evaluate_anomaly", "score anomaly segmenters trained on synthesised sets"),
+    "--install-desktop-entry": ("cli.desktop_entry", "add the editor to the Linux application menu"),
+    "--uninstall-desktop-entry": ("cli.desktop_entry", "remove it from the menu again"),
 }
 
 log = logging.getLogger(__name__)
@@ -58,6 +63,12 @@ class CommandParser(argparse.ArgumentParser):
         return super().parse_args(args, namespace)
 
 
+def program_name() -> str:
+    """How the program was started, for usage lines: main.py, pix2pixhd-editor or python -m …"""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("pix2pixhd-editor")
+    return f"python -m {started.parent.name}" if started.name == "__main__.py" else started.name
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
@@ -74,7 +85,8 @@ def run_command(argv: list[str]) -> int:
     name = argv[0]
     module_name, help_text = COMMANDS[name]
     module = importlib.import_module(module_name)
-    parser = CommandParser(prog=f"main.py {name}", description=help_text)
+    parser = CommandParser(prog=f"{program_name()} {name}", description=help_text)
+    parser.set_defaults(command=name)
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     try:
@@ -90,11 +102,13 @@ def run_command(argv: list[str]) -> int:
 
 def print_help() -> None:
     print((__doc__ or "").strip().splitlines()[0])
-    print("\nusage: main.py [SCENE_labelIds.png] | main.py COMMAND [options]  (COMMAND --help for its options)\n")
+    prog = program_name()
+    print(f"\nusage: {prog} [SCENE_labelIds.png] | {prog} COMMAND [options]"
+          "  (COMMAND --help for its options)\n")
     print("commands:")
     for name, (_, help_text) in COMMANDS.items():
-        print(f"  {name:18s} {help_text}")
-    print(f"  {'--version':18s} print the version")
+        print(f"  {name:26s} {help_text}")
+    print(f"  {'--version':26s} print the version")
 
 
 def looks_like_command(word: str) -> bool:
@@ -129,12 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if argv and looks_like_command(argv[0]):
         close = difflib.get_close_matches(argv[0], list(COMMANDS), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else " (main.py --help lists the commands)"
+        hint = f" (did you mean {close[0]}?)" if close else f" ({program_name()} --help lists the commands)"
         print(f"error: unknown command '{argv[0]}'{hint}", file=sys.stderr)
         return 2
     if not has_display():
-        print("error: no display to open the editor on (set DISPLAY, or run a command: main.py --help)",
-              file=sys.stderr)
+        print("error: no display to open the editor on (set DISPLAY, or run a command: "
+              f"{program_name()} --help)", file=sys.stderr)
         return 2
     from editor.app import main as editor_main
 

@@ -9,11 +9,12 @@ import logging
 from pathlib import Path
 
 from model.data.procedural import SceneConfig, generate_scene
+from model.resources import sample_scenes_dir
 from model.scene_io import Scene, save_scene
 
 log = logging.getLogger(__name__)
 
-SAMPLES_DIR = Path(__file__).resolve().parents[1] / "assets" / "scenes"
+SAMPLES_DIR = sample_scenes_dir()
 SEED = 2018
 
 

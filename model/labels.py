@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from model.errors import ImageFileError, LabelSetError, read_json_file
+from model.resources import label_sets_dir
 
-LABEL_SET_DIR = Path(__file__).parent / "label_sets"
+LABEL_SET_DIR = label_sets_dir()
 INSTANCE_FACTOR = 1000  # Cityscapes instanceIds: thing id = class * 1000 + k
 
 
