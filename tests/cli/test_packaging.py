@@ -12,18 +12,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from support import REPO_ROOT
 
 import main
 from cli.desktop_entry import APP_ID, ICON_SIZES, desktop_entry_text
 from model import resources
-from support import REPO_ROOT
 
 BUNDLED = {"checkpoints/default": "pix2pixhd_editor/checkpoints/default",
            "assets/scenes": "pix2pixhd_editor/assets/scenes"}
 
 
 def tracked_files(folder: str) -> list[str]:
-    out = subprocess.run(["git", "ls-files", folder], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run(["git", "ls-files", folder], cwd=REPO_ROOT, capture_output=True, text=True,
+                         check=True)
     return out.stdout.split()
 
 
@@ -72,7 +73,8 @@ def test_unpacked_wheel_finds_its_own_files_from_another_folder(wheel, tmp_path)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    script = ("from model.resources import default_checkpoint_dir, sample_scenes, label_sets_dir, checkout_root\n"
+    script = ("from model.resources import checkout_root, default_checkpoint_dir, label_sets_dir, "
+              "sample_scenes\n"
               "print(default_checkpoint_dir()); print(sample_scenes()[0]); print(label_sets_dir());"
               "print(checkout_root())")
     out = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, env=env, capture_output=True,
@@ -106,17 +108,18 @@ def test_desktop_entry_installs_runs_and_uninstalls(tmp_path, monkeypatch, capsy
     entry = read_entry(entry_path)
     assert entry["Type"] == "Application" and entry["Icon"] == APP_ID and entry["Exec"].endswith(" %f")
     for size in ICON_SIZES:
-        icon = Image.open(tmp_path / "data" / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png")
+        icon = Image.open(tmp_path / "data" / "icons" / "hicolor" / f"{size}x{size}" / "apps"
+                          / f"{APP_ID}.png")
         assert icon.size == (size, size) and icon.mode == "RGBA"
         assert icon.getpixel((0, 0))[3] == 0 and icon.getpixel((size // 2, size // 2))[3] == 255
         colours = np.asarray(icon.convert("RGB")).reshape(-1, 3)
         assert len(np.unique(colours, axis=0)) > 10  # a picture, not a flat square
     command = shlex.split(entry["Exec"].removesuffix(" %f").replace("\\\\", "\\"))
     launched = subprocess.run([*command, "--version"], cwd=entry.get("Path", str(tmp_path)),
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
     assert launched.returncode == 0 and "pix2pixhd-editor" in launched.stdout
     if shutil.which("desktop-file-validate"):
-        assert subprocess.run(["desktop-file-validate", str(entry_path)]).returncode == 0
+        assert subprocess.run(["desktop-file-validate", str(entry_path)], check=False).returncode == 0
     capsys.readouterr()
 
     assert main.main(["--uninstall-desktop-entry"]) == 0
