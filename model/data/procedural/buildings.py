@@ -15,7 +15,7 @@ from model.data.procedural.vegetation import VegetationStage
 class BuildingStage(VegetationStage):
     def skyline(self) -> None:
         rng = self.rng
-        z = float(rng.uniform(220.0, 380.0))
+        z = float(rng.uniform(170.0, 300.0))
         x = -z * 1.2
         while x < z * 1.2:
             w = float(rng.uniform(8, 30))

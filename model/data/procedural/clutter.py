@@ -30,9 +30,9 @@ class ClutterStage(BuilderBase):
             for z in np.arange(z0, z0 + float(rng.uniform(6.0, 25.0)), float(rng.uniform(1.2, 2.0))):
                 self.later(float(z), partial(self.bollard, x, z))
         if rng.random() < 0.55:
-            for _ in range(int(rng.integers(1, 3))):
+            for _ in range(int(rng.integers(1, 4))):
                 side = -1 if rng.random() < 0.5 else 1
-                z = float(rng.uniform(6.0, 35.0))
+                z = float(rng.uniform(8.0, 30.0))
                 x = self.side_walk_x(side, 0.5)
                 draw = self.wheelie_bin if rng.random() < 0.6 else self.sandwich_board
                 self.later(z, partial(draw, x, z, side))

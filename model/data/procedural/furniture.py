@@ -33,7 +33,7 @@ class FurnitureStage(BuilderBase):
             lights.append(st.cross[0] - 1.0)
             if rng.random() < 0.6:
                 lights.append(st.cross[1] + 1.0)
-        elif rng.random() < 0.4:
+        elif rng.random() < 0.55:
             lights.append(float(rng.uniform(14, 40)))
         for z in lights:
             for side in (-1, 1):

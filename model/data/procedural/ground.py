@@ -62,15 +62,24 @@ class GroundStage(BuilderBase):
     def bare_ground(self, walk_colour: np.ndarray) -> None:
         """Cityscapes "ground": unpaved or cobbled patches by the buildings, traffic islands."""
         rng, st = self.rng, self.street
-        if rng.random() < 0.4:
+        if rng.random() < 0.45:
             side = -1 if rng.random() < 0.5 else 1
             _, outer = st.walk_range(side)
-            z0 = float(rng.uniform(2.0, 15.0))
-            width = float(rng.uniform(2.5, 5.0))
+            z0 = float(rng.uniform(3.0, 20.0))
+            width = float(rng.uniform(2.0, 4.0))
             colour = pal.jitter(rng, pal.pick(rng, pal.GROUNDS), 0.04)
             p = self.prim(GROUND, GROUND, colour, UP, Material.GRASS, -1)
             self.canvas.fill([rect_ground(min(outer, outer - side * width), max(outer, outer - side * width),
                                           z0, z0 + float(rng.uniform(12.0, 50.0)))], p)
+
+        if rng.random() < 0.4:  # a front lawn between the sidewalk and the buildings
+            side = -1 if rng.random() < 0.5 else 1
+            _, outer = st.walk_range(side)
+            width = float(rng.uniform(1.0, 2.5))
+            grass = self.prim(TERRAIN, TERRAIN, pal.jitter(rng, pal.pick(rng, pal.GRASS)), UP, Material.GRASS, -1)
+            z0 = float(rng.uniform(NEAR, 20.0))
+            self.canvas.fill([rect_ground(min(outer, outer - side * width), max(outer, outer - side * width),
+                                          z0, z0 + float(rng.uniform(10.0, 60.0)))], grass)
 
     def markings(self) -> None:
         rng, st = self.rng, self.street

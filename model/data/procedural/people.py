@@ -84,8 +84,8 @@ class PeopleStage(BuilderBase):
             return
         if rng.random() < 0.7:  # parked bicycles, often in a row at a rack
             side = -1 if rng.random() < 0.5 else 1
-            x0, z = self.side_walk_x(side, 0.8), float(rng.uniform(3, 18))
-            for k in range(int(rng.integers(1, 6))):
+            x0, z = self.side_walk_x(side, 0.8), float(rng.uniform(6, 20))
+            for k in range(int(rng.integers(2, 6))):
                 self.later(z + 0.7 * k, partial(self.bicycle, x0, z + 0.7 * k, rider=False))
         if rng.random() < 0.42:  # riders: cyclists mostly, some on motorcycles
             for _ in range(int(rng.integers(1, 3))):
@@ -94,13 +94,13 @@ class PeopleStage(BuilderBase):
                     x = float(rng.uniform(st.road_left + 0.8, st.road_right - 0.8))
                 else:
                     x = self.side_walk_x(-1 if rng.random() < 0.5 else 1, 0.6)
-                motor = on_road and rng.random() < 0.35
-                z = float(rng.uniform(4, 18) if motor else rng.uniform(5, 30))
+                motor = on_road and rng.random() < 0.4
+                z = float(rng.uniform(5, 18) if motor else rng.uniform(8, 35))
                 draw = self.motorcycle if motor else self.bicycle
                 self.later(z, partial(draw, x, z, rider=True))
-        if rng.random() < 0.15:  # a parked motorcycle near the camera
+        if rng.random() < 0.3:  # a parked motorcycle
             side = -1 if rng.random() < 0.5 else 1
-            x, z = self.side_walk_x(side, 1.0), float(rng.uniform(3, 10))
+            x, z = self.side_walk_x(side, 1.0), float(rng.uniform(5, 14))
             self.later(z, partial(self.motorcycle, x, z, rider=False))
 
     def bicycle(self, x: float, z: float, rider: bool) -> None:

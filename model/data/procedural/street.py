@@ -74,7 +74,7 @@ def make_street(rng: np.random.Generator) -> Street:
     if rng.random() < 0.4:
         z0 = float(rng.uniform(14.0, 45.0))
         cross = (z0, z0 + float(rng.uniform(9.0, 16.0)))
-    tram = bool(rng.random() < 0.12)
+    tram = bool(rng.random() < 0.2)
     return Street(lane, lanes_left, lanes_right, road_left, road_right, verge[0], verge[1], walk[0], walk[1],
                   park[0], park[1], parking[0], parking[1], cross, tram)
 

@@ -21,7 +21,7 @@ class VehicleStage(BuilderBase):
         lanes += [(st.road_left + st.lane * (st.lanes_left + i + 0.5), False) for i in range(st.lanes_right)]
         tram_lane: tuple[float, float] | None = None  # (X, far end) of a tram: no cars before it
         if cfg.big_vehicles:  # trucks, buses and trams are rare, as in city driving data
-            for kind, chance in (("truck", 0.1), ("bus", 0.2)):
+            for kind, chance in (("truck", 0.1), ("bus", 0.25)):
                 if rng.random() < chance:
                     x, oncoming = lanes[int(rng.integers(len(lanes)))]
                     z = float(rng.uniform(12, 50)) if kind == "bus" else float(rng.uniform(25, 70))
@@ -30,7 +30,7 @@ class VehicleStage(BuilderBase):
                 centre = st.road_left + st.lane * st.lanes_left
                 oncoming = rng.random() < 0.5
                 tram_x = centre + (-1.6 if oncoming else 1.6)
-                tram_z = float(rng.uniform(8, 40))
+                tram_z = float(rng.uniform(15, 50))
                 self.later(tram_z, partial(self.vehicle, tram_x, tram_z, "tram", oncoming))
                 tram_lane = (tram_x, tram_z + 40.0)
         for x, oncoming in lanes:
