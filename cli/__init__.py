@@ -29,9 +29,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train-inpainter": ("cli.train_inpainter", "train the anomaly inpainter (diffusion + FARM)"),
     "synth-anomalies": ("cli.synth_anomalies", "render scenes and add anomalies: image + anomaly-label pairs"),
     "evaluate-anomaly": ("cli.evaluate_anomaly", "score anomaly segmenters trained on synthesised sets"),
-    "train-inpainter": ("cli.train_inpainter", "train the anomaly inpainter (diffusion + FARM)"),
-    "synth-anomalies": ("cli.synth_anomalies", "render scenes and add anomalies: image + anomaly-label pairs"),
-    "evaluate-anomaly": ("cli.evaluate_anomaly", "score anomaly segmenters trained on synthesised sets"),
     "--install-desktop-entry": ("cli.desktop_entry", "add the editor to the Linux application menu"),
     "--uninstall-desktop-entry": ("cli.desktop_entry", "remove it from the menu again"),
 }
