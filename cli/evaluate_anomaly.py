@@ -69,11 +69,13 @@ def run(args: argparse.Namespace) -> int:
     for folder, images, labels, method in tqdm(sets, desc="evaluate-anomaly"):
         net = train_segmenter(images, labels, config)
         scores = score_images(net, test_images)
-        results[f"{method} <{folder.name}>"] = metrics_with_intervals(test_labels, scores, args.reps, args.seed)
+        key = f"{method} <{folder.name}>"
+        results[key] = metrics_with_intervals(test_labels, scores, args.reps, args.seed)
     print(f"{'training data':28s} " + "  ".join(f"{m.upper():>22s}" for m in METRICS))
     for name, result in results.items():
         print(format_row(name, result))
-    print(f"(percent; [95% bootstrap interval over {len(test_images)} held-out images]; FPR95: lower is better)")
+    print(f"(percent; [95% bootstrap interval over {len(test_images)} held-out images]; "
+          "FPR95: lower is better)")
     if args.json is not None:
         data = {"segmenter": asdict(config), "test": str(args.test),
                 "results": {k: {m: asdict(v) for m, v in r.items()} for k, r in results.items()}}

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, required=True, help="dataset folder with {phase}_label/ (+ _inst/)")
+    parser.add_argument("--data", type=Path, required=True,
+                        help="dataset folder with {phase}_label/ (+ _inst/)")
     parser.add_argument("--phase", default="train", help="which split of --data to use (default train)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the pairs")
     parser.add_argument("--count", type=int_at_least(1), required=True, help="number of frames")
@@ -42,7 +43,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--per-frame", type=int_at_least(1), default=4, help="anomalies per frame")
     parser.add_argument("--families", choices=("train", "test"), default="train",
                         help="object families for shapes and paste colours; test = the held-out set")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="pix2pixHD checkpoint (default: bundled)")
+    parser.add_argument("--checkpoint", type=Path, default=None,
+                        help="pix2pixHD checkpoint (default: bundled)")
     parser.add_argument("--inpainter", type=Path, default=None,
                         help="inpainter checkpoint folder (default: the bundled checkpoints/inpainter)")
     parser.add_argument("--size", type=size_type(16), default=None, metavar="WxH",
@@ -59,7 +61,8 @@ def clean_render(renderer, label_path: Path, inst_path: Path | None, size: tuple
     scene = load_scene(label_path, renderer.label_set, inst_path)
     labels, instances = scene.labels, scene.instances
     if size is not None and (labels.shape[1], labels.shape[0]) != size:
-        labels = cv2.resize(labels.astype(np.int32), size, interpolation=cv2.INTER_NEAREST).astype(labels.dtype)
+        labels = cv2.resize(labels.astype(np.int32), size,
+                            interpolation=cv2.INTER_NEAREST).astype(labels.dtype)
         instances = cv2.resize(instances.astype(np.int32), size, interpolation=cv2.INTER_NEAREST)
     cached = cache / f"{name}.png" if cache is not None else None
     if cached is not None and cached.is_file():
@@ -79,7 +82,9 @@ def run(args: argparse.Namespace) -> int:
     samples = find_samples(args.data, args.phase)
     if len(samples) < 1:
         raise DatasetError("no label maps found", args.data)
-    inpainter: Inpainter | None = load_inpainter(args.inpainter or bundled("checkpoints", "inpainter")) if args.method == "diffusion" else None
+    inpainter: Inpainter | None = None
+    if args.method == "diffusion":
+        inpainter = load_inpainter(args.inpainter or bundled("checkpoints", "inpainter"))
     renderer = Renderer.from_checkpoint(args.checkpoint or default_checkpoint_dir())
     families = TEST_FAMILIES if args.families == "test" else TRAIN_FAMILIES
     config = replace(SynthesisConfig(), method=args.method, steps=args.steps, families=families,

@@ -27,7 +27,8 @@ BANK_FILE = "bank.npz"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     parser.add_argument("--data", type=Path, required=True, help="dataset folder (train_label/, train_img/)")
-    parser.add_argument("--run", type=Path, required=True, help="run folder (created; resumed if it has a state)")
+    parser.add_argument("--run", type=Path, required=True,
+                        help="run folder (created; resumed if it has a state)")
     parser.add_argument("--steps", type=int_at_least(1), default=defaults.steps, help="total optimiser steps")
     parser.add_argument("--batch", type=int_at_least(1), default=defaults.batch, help="crops per step")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
@@ -53,7 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if bank_path.is_file():
         bank = np.load(bank_path)["crops"]
     else:
-        bank = build_crop_bank(args.data, CropBankConfig(crop=args.crop, context=2 * args.crop, seed=args.seed))
+        bank_config = CropBankConfig(crop=args.crop, context=2 * args.crop, seed=args.seed)
+        bank = build_crop_bank(args.data, bank_config)
         if len(bank) == 0:
             raise DatasetError("no photo crops on road or sidewalk found", args.data)
         np.savez(bank_path, crops=bank)

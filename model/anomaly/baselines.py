@@ -74,8 +74,9 @@ def fill_paste(window: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
                families: tuple[str, ...] = TRAIN_FAMILIES) -> np.ndarray:
     """Fill ``mask`` with the colours of a family object drawn at the window's size."""
     patch = draw_random(families, window.shape[0], rng)
-    rgb = cv2.resize(patch.rgb, (window.shape[1], window.shape[0])) if patch.rgb.shape[:2] != window.shape[:2] \
-        else patch.rgb
+    rgb = patch.rgb
+    if rgb.shape[:2] != window.shape[:2]:
+        rgb = cv2.resize(rgb, (window.shape[1], window.shape[0]))
     filled, _ = paste_patch(window, type(patch)(rgb, np.ones(window.shape[:2], bool), patch.family), 0, 0)
     out = window.copy()
     out[mask] = filled[mask]

@@ -60,16 +60,22 @@ def read_pair(folder: Path, name: str) -> AnomalyPair:
     if image.ndim != 3 or image.shape[2] < 3:
         raise ImageFileError("anomaly image must be RGB", folder / f"{name}.png")
     if label.ndim != 2 or label.shape != image.shape[:2]:
-        raise ImageFileError("anomaly label must be one channel of the image's size", folder / f"{name}{LABEL_SUFFIX}")
+        raise ImageFileError("anomaly label must be one channel of the image's size",
+                             folder / f"{name}{LABEL_SUFFIX}")
     if not np.isin(label, (NORMAL, ANOMALY, VOID)).all():
         raise ImageFileError("anomaly label holds values other than 0, 1 and 255",
                              folder / f"{name}{LABEL_SUFFIX}")
     try:
-        anomalies = [Placed(str(a["family"]), tuple(int(v) for v in a["box"])) for a in record["anomalies"]]
+        anomalies = [Placed(str(a["family"]), _box(a["box"])) for a in record["anomalies"]]
         return AnomalyPair(image[..., :3], label.astype(np.uint8), str(record["method"]), int(record["seed"]),
                            int(record["steps"]), anomalies)  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as exc:
         raise ExportError(f"malformed anomaly record ({exc})", record_path) from None
+
+
+def _box(values: object) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = (int(v) for v in values)  # type: ignore[attr-defined]
+    return x0, y0, x1, y1
 
 
 def pair_names(folder: Path) -> list[str]:

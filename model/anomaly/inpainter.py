@@ -89,5 +89,6 @@ def load_inpainter(folder: str | Path) -> Inpainter:
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise CheckpointError(f"weights do not fit the config ({str(exc).splitlines()[0]})", weights) from None
+        first = str(exc).splitlines()[0]
+        raise CheckpointError(f"weights do not fit the config ({first})", weights) from None
     return model.eval()

@@ -78,8 +78,8 @@ def train_segmenter(images: list[np.ndarray], labels: list[np.ndarray], config: 
         y = torch.from_numpy(np.stack(ys).astype(np.int64))[:, None]
         logits = net(x)
         valid = (y != VOID).float()
-        loss = (F.binary_cross_entropy_with_logits(logits, (y == 1).float(), reduction="none") * valid).sum() \
-            / valid.sum().clamp(min=1.0)
+        per_pixel = F.binary_cross_entropy_with_logits(logits, (y == 1).float(), reduction="none")
+        loss = (per_pixel * valid).sum() / valid.sum().clamp(min=1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

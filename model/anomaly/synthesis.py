@@ -197,7 +197,7 @@ def synthesize_frame(frame: np.ndarray, labels: np.ndarray, count: int, config: 
     placed = place_masks(labels, count, config, rng)
     image = frame
     label = np.zeros(labels.shape, np.uint8)
-    for k, (mask, record, content) in enumerate(placed):
+    for k, (mask, _record, content) in enumerate(placed):
         image, one = fill_mask(image, mask, config, seed * 1009 + k, inpainter, content)
         label[(one == VOID) & (label == NORMAL)] = VOID
         label[one == ANOMALY] = ANOMALY

@@ -97,15 +97,17 @@ def _load_optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Para
                           tensors: dict[str, torch.Tensor]) -> None:
     for i, p in enumerate(params):
         if f"opt.{i}.exp_avg" in tensors:
-            opt.state[p] = {"exp_avg": tensors[f"opt.{i}.exp_avg"], "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+            opt.state[p] = {"exp_avg": tensors[f"opt.{i}.exp_avg"],
+                            "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
                             "step": tensors[f"opt.{i}.step"].reshape(())}
 
 
 def train_inpainter(bank: np.ndarray, run_dir: Path, config: TrainConfig,
-                    model_config: InpainterConfig = InpainterConfig(), progress: bool = True) -> Inpainter:
+                    model_config: InpainterConfig | None = None, progress: bool = True) -> Inpainter:
     """Train (or resume) in ``run_dir``; returns the weight-averaged model."""
     from tqdm import tqdm
 
+    model_config = model_config or InpainterConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
     model_config = InpainterConfig(model_config.network, model_config.schedule, bank.shape[1],

@@ -8,14 +8,14 @@ import sys
 
 import numpy as np
 import torch
+from support import REPO_ROOT
+from support.data import write_folder
 
 import main
 from model.anomaly.export import pair_names, read_pair
 from model.anomaly.inpainter import Inpainter, InpainterConfig, save_inpainter
 from model.anomaly.networks import NetworkConfig
 from model.checkpoint import make_random_checkpoint
-from support import REPO_ROOT
-from support.data import write_folder
 
 
 def test_synth_anomalies_writes_valid_pairs_and_evaluate_scores_them(tmp_path) -> None:
@@ -37,7 +37,8 @@ def test_synth_anomalies_writes_valid_pairs_and_evaluate_scores_them(tmp_path) -
         assert pair.image.shape == (64, 128, 3) and pair.method == "diffusion" and pair.steps == 3
         assert set(np.unique(pair.label)) <= {0, 1, 255} and (pair.label == 1).any()
         assert len(pair.anomalies) >= 1
-    families = {a.family for n in pair_names(tmp_path / "test") for a in read_pair(tmp_path / "test", n).anomalies}
+    test = tmp_path / "test"
+    families = {a.family for n in pair_names(test) for a in read_pair(test, n).anomalies}
     assert families and families <= {"rock", "animal", "debris"}
     out = tmp_path / "eval.json"
     assert main.main(["evaluate-anomaly", "--train", str(tmp_path / "diff"), "--test", str(tmp_path / "test"),
@@ -51,9 +52,9 @@ def test_missing_inpainter_is_one_error_line(tmp_path) -> None:
     ck = make_random_checkpoint(tmp_path / "ck")
     data = write_folder(tmp_path / "data", "train", 1, height=64, width=128)
     proc = subprocess.run([sys.executable, "main.py", "synth-anomalies", "--data", str(data), "--out",
-                           str(tmp_path / "o"), "--count", "1", "--method", "diffusion", "--checkpoint", str(ck),
-                           "--inpainter", str(tmp_path / "nope")], cwd=REPO_ROOT, capture_output=True,
-                          text=True, timeout=120)
+                           str(tmp_path / "o"), "--count", "1", "--method", "diffusion",
+                           "--checkpoint", str(ck), "--inpainter", str(tmp_path / "nope")],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "nope" in lines[0] and "Traceback" not in proc.stderr

@@ -51,7 +51,7 @@ def test_step_plan_counts_network_evaluations() -> None:
 
 def test_sampler_keeps_the_background_and_is_seeded() -> None:
     torch.manual_seed(0)
-    model = Inpainter(InpainterConfig(network=NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)).eval()
+    model = Inpainter(InpainterConfig(NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)).eval()
     background = torch.rand(1, 3, 16, 16) * 2 - 1
     mask = torch.zeros(1, 1, 16, 16)
     mask[..., 4:10, 5:12] = 1

@@ -15,7 +15,7 @@ from model.errors import CheckpointError
 
 def tiny_inpainter() -> Inpainter:
     torch.manual_seed(0)
-    return Inpainter(InpainterConfig(network=NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)).eval()
+    return Inpainter(InpainterConfig(NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)).eval()
 
 
 def frame_and_mask() -> tuple[np.ndarray, np.ndarray]:
