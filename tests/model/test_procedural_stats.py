@@ -43,7 +43,7 @@ def test_hood_touches_the_bottom_edge(scenes: list[tuple[np.ndarray, np.ndarray]
         if not hood.any():
             continue
         with_hood += 1
-        n, comp = cv2.connectedComponents(hood, connectivity=4)
+        _, comp = cv2.connectedComponents(hood, connectivity=4)
         bottom = set(np.unique(comp[-1][hood[-1] > 0]).tolist())
         assert bottom, "the hood does not reach the bottom row"
         # the bonnet is one piece touching the bottom edge (the badge may stand apart on it)

@@ -180,7 +180,7 @@ class BuildingStage(VegetationStage):
         """Low walls in front of some buildings, at the outer edge of the sidewalk."""
         rng, st = self.rng, self.street
         for side in (-1, 1):
-            if st.is_park(side) or rng.random() > 0.25:
+            if st.is_park(side) or rng.random() > 0.17:
                 continue
             z0 = float(rng.uniform(2.0, 30.0))
             z1 = z0 + float(rng.uniform(6.0, 30.0))
