@@ -1,1 +1,1 @@
-"""Training data: procedural street scenes (procedural.py) and dataset folder loaders (folders.py)."""
+"""Training data: procedural street scenes (procedural/), class statistics (stats.py) and dataset folder loaders (folders.py)."""
