@@ -51,7 +51,6 @@ from editor.tool_options import ToolOptions
 from editor.tools import TOOL_CLASSES, Tool
 from model.errors import EditorError
 from model.labels import cityscapes
-from model.scene_io import write_png
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ pasted tile costs no copy here. A wheel over it zooms the canvas around the same
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPaintEvent, QPainter, QPen, QTransform, QWheelEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import QWidget
 
 from editor.canvas import STALE_OPACITY, Canvas, draw_stale_note

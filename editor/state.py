@@ -20,8 +20,8 @@ from PySide6.QtCore import QObject, Signal
 from editor.commands import BoundedUndoStack, apply_edit
 from editor.core.document import Box, Change, Delta, Document, Edit, union_box
 from editor.core.edits import DeleteInstance, MoveInstance, RelabelInstance, SetStyles
-from editor.render_worker import RenderRequest, RenderWorker
 from editor.core.snapshots import SnapshotPool
+from editor.render_worker import RenderRequest, RenderWorker
 from model.box import Area
 from model.errors import LabelSetError
 from model.labels import LabelSet, class_of_instance

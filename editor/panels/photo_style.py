@@ -13,7 +13,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QThread, Qt, Signal
+from PySide6.QtCore import QPointF, Qt, QThread, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPolygonF
 from PySide6.QtWidgets import (
     QDialog,
@@ -46,7 +46,7 @@ class EncodeThread(QThread):
             self.done.emit(encode_photo(self.renderer, self.photo, self.label, self.inst))
         except EditorError as exc:
             self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - reported in the dialog, never a crash
+        except Exception as exc:
             log.exception("encoding %s failed", self.photo)
             self.failed.emit(f"{self.photo}: cannot encode ({exc.__class__.__name__}: {exc})")
 
@@ -203,7 +203,7 @@ class PhotoStyleDialog(QDialog):
         self.view.update()
         ok.setEnabled(True)
 
-    def done(self, result: int) -> None:  # noqa: D401 - QDialog.done: wait for a running encode
+    def done(self, result: int) -> None:
         if self._thread is not None:
             self._thread.wait(60000)
         super().done(result)

@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from support.gui import BUILDING, CAR, ROAD, SKY, TRUCK, FakeRenderer, click, mouse, street_scene
 
 from editor.canvas import STALE_TEXT, ViewMode
 from editor.panels.class_chooser import ClassChooser
 from model.labels import cityscapes
-from support.gui import BUILDING, CAR, ROAD, SKY, TRUCK, FakeRenderer, click, mouse, street_scene
 
 VEGETATION = 21
 

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.gui import CAR, street_scene
 
 from model.render.full import Renderer
 from model.render.swatches import SwatchRenderer, aligned_crop, shared_weight_copy
 from model.resources import default_checkpoint_dir
-from support.gui import CAR, street_scene
 
 
 @pytest.mark.slow
