@@ -77,7 +77,7 @@ def test_the_judge_key_names_its_settings(tmp_path):
 
     write_folder(tmp_path, "train", 2)
     keys = {judge_key(tmp_path, cityscapes(), config)
-            for config in (JudgeConfig(), JudgeConfig(crop=128), JudgeConfig(steps=7), JudgeConfig(seed=1))}
+            for config in (JudgeConfig(), JudgeConfig(crop=64), JudgeConfig(steps=7), JudgeConfig(seed=1))}
     assert len(keys) == 4
 
 
