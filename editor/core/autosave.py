@@ -149,7 +149,7 @@ class RecoveryEntry:
         return self.source.name if self.source is not None else "Untitled scene"
 
     def describe(self) -> str:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.saved_at))
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.saved_at))
         edits = f"{self.edits} unsaved edit" + ("" if self.edits == 1 else "s")
         return f"{self.name} — autosaved {when}, {self.width}×{self.height}, {edits}"
 

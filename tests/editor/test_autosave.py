@@ -344,7 +344,7 @@ def test_a_50_stroke_copy_says_50_edits_in_a_dialog_wide_enough(window_factory, 
     text = dialog.list.item(0).text()
     print(f"\n  recovery dialog line: {text!r}, list {dialog.list.width()} px wide")
     assert re.fullmatch(r"aachen_000173_000019_gtFine_labelIds\.png — autosaved "
-                        r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d, 640×240, 50 unsaved edits", text)
+                        r"\d{4}-\d\d-\d\d \d\d:\d\d, 640×240, 50 unsaved edits", text)
     assert dialog.list.viewport().width() >= dialog.list.fontMetrics().horizontalAdvance(text)  # one line
     assert dialog.list.horizontalScrollBar().maximum() == 0 and dialog.list.visualItemRect(
         dialog.list.item(0)).height() < 2 * dialog.list.fontMetrics().height()  # all of it, unwrapped
