@@ -189,6 +189,11 @@ class RecoveryDialog(QDialog):
         layout.addWidget(self.list)
         layout.addWidget(buttons)
 
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802 - Qt's name
+        """Size the list again once shown: the font it is drawn with is only final after polishing."""
+        self.list.setMinimumWidth(self._list_width(self.entries))
+        super().showEvent(event)
+
     def _list_width(self, entries: list[RecoveryEntry]) -> int:
         """Wide enough for the longest line (scene, date, size, edits), up to 90% of the screen."""
         metrics = self.list.fontMetrics()
