@@ -74,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "pix2pixhd-editor"])
     app.setOrganizationName("pix2pixhd-editor")
     app.setApplicationName("pix2pixHD editor")
+    app.setDesktopFileName("pix2pixhd-editor")  # matches the installed desktop entry: docks show its icon
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLE_SHEET)
