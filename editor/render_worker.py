@@ -5,18 +5,16 @@ rendered and when (latest wins, quick → incremental → exact, cancellation, t
 render size) is the Qt-free loop, which ``bench`` measures. Results arrive as display-ready BGRA
 buffers with the area they cover, so the GUI thread pastes a rectangle and converts nothing.
 
-Style thumbnails share the thread at lower priority: a pending render always goes first, and a new
-thumbnail batch cancels the old one. The thread stops through ``requestInterruption()``.
+Style swatches run on their own thread (``editor/panels/swatch_worker.py``). This thread stops
+through ``requestInterruption()``.
 """
 from __future__ import annotations
 
 import logging
 import os
 import threading
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from model.render.loop import (
@@ -29,12 +27,10 @@ from model.render.loop import (
     RenderResult,
     base_renderer,
 )
-from model.scene_io import Style
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RenderRequest", "RenderResult", "RenderWorker", "RendererLike", "ThumbnailRequest",
-           "ThumbnailResult", "base_renderer"]
+__all__ = ["RenderRequest", "RenderResult", "RenderWorker", "RendererLike", "base_renderer"]
 
 RENDER_NICENESS = 5  # how much nicer than the GUI thread the render thread runs (Linux)
 
@@ -52,40 +48,17 @@ def lower_thread_priority(step: int = RENDER_NICENESS) -> None:
         log.debug("render thread priority unchanged: %s", exc)
 
 
-@dataclass(frozen=True)
-class ThumbnailRequest:
-    """Render one crop once per candidate style of ``instance`` (style thumbnails)."""
-
-    token: Any
-    instance: int
-    labels: np.ndarray = field(repr=False)
-    instances: np.ndarray = field(repr=False)
-    styles: dict[int, Style] = field(repr=False)
-    options: tuple[Style, ...] = ()
-
-
-@dataclass(frozen=True)
-class ThumbnailResult:
-    token: Any
-    index: int
-    image: np.ndarray
-
-
 class RenderWorker(QThread):
     rendered = Signal(object)  # RenderResult
     failed = Signal(int, str)  # version, one-line message
     busy = Signal(int)  # version now rendering
     progress = Signal(object)  # Progress of a long exact frame
-    thumbnail = Signal(object)  # ThumbnailResult
 
     def __init__(self, renderer: RendererLike | None = None, parent: Any = None,
                  policy: LoopPolicy = EDITOR_POLICY) -> None:
         super().__init__(parent)
         self.loop = RenderLoop(renderer, self.rendered.emit, policy, on_error=self.failed.emit,
                                on_progress=self._progress, on_busy=self.busy.emit)
-        self._lock = threading.Lock()
-        self._thumbs: ThumbnailRequest | None = None
-        self._thumb_index = 0
         self.setObjectName("render-worker")
 
     # ----- GUI-thread API -----------------------------------------------------------------------
@@ -109,8 +82,6 @@ class RenderWorker(QThread):
         self.loop.policy = replace(self.loop.policy, idle_refresh_s=seconds)
 
     def set_renderer(self, renderer: RendererLike | None) -> None:
-        with self._lock:
-            self._thumbs = None
         self.loop.set_renderer(renderer)
 
     def submit(self, request: RenderRequest) -> None:
@@ -125,12 +96,6 @@ class RenderWorker(QThread):
     def cancel_exact(self) -> None:
         self.loop.cancel_exact()
 
-    def submit_thumbnails(self, request: ThumbnailRequest | None) -> None:
-        with self._lock:
-            self._thumbs = request
-            self._thumb_index = 0
-        self.loop.wake()
-
     @property
     def has_pending(self) -> bool:
         return self.loop.has_pending()
@@ -144,37 +109,7 @@ class RenderWorker(QThread):
     def _progress(self, progress: Progress) -> None:
         self.progress.emit(progress)
 
-    def _next_thumbnail(self) -> tuple[ThumbnailRequest, int] | None:
-        with self._lock:
-            thumbs, index = self._thumbs, self._thumb_index
-            if thumbs is None:
-                return None
-            self._thumb_index += 1
-            if self._thumb_index >= len(thumbs.options):
-                self._thumbs = None
-            return (thumbs, index) if index < len(thumbs.options) else None
-
     def run(self) -> None:
         lower_thread_priority()
         while not self.isInterruptionRequested() and not self.loop.closed:
-            with self._lock:
-                thumbs_waiting = self._thumbs is not None
-            if self.loop.step(0.0 if thumbs_waiting and not self.loop.exact_due else 0.2):
-                continue
-            job = None if self.loop.has_pending() else self._next_thumbnail()
-            if job is not None:
-                self._thumbnail(*job)
-
-    def _thumbnail(self, request: ThumbnailRequest, index: int) -> None:
-        renderer = self.base_renderer
-        if renderer is None:
-            return
-        styles = dict(request.styles)
-        styles[request.instance] = request.options[index]
-        height, width = request.labels.shape
-        try:
-            image = renderer.render_crop(request.labels, request.instances, styles, (0, 0, width, height))
-        except Exception as exc:  # noqa: BLE001 - a thumbnail must not stop the worker
-            log.warning("thumbnail failed: %s", exc)
-            return
-        self.thumbnail.emit(ThumbnailResult(request.token, index, np.ascontiguousarray(image)))
+            self.loop.step(0.2)
