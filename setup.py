@@ -10,6 +10,7 @@ editable install points at the repository's own copies. This needs a file becaus
 lists packages either by discovery or by hand, not both: here discovery finds the code, so a new
 subpackage needs no edit, and the two data packages are added by name.
 """
+
 from setuptools import find_packages, setup
 
 BUNDLED = {  # package name → repository folder

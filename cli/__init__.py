@@ -27,7 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export-onnx": ("cli.export_onnx", "export the generator to ONNX"),
     "bench": ("cli.bench", "measure render speed"),
     "train-inpainter": ("cli.train_inpainter", "train the anomaly inpainter (diffusion + FARM)"),
-    "synth-anomalies": ("cli.synth_anomalies", "render scenes and add anomalies: image + anomaly-label pairs"),
+    "synth-anomalies": (
+        "cli.synth_anomalies",
+        "render scenes and add anomalies: image + anomaly-label pairs",
+    ),
     "evaluate-anomaly": ("cli.evaluate_anomaly", "score anomaly segmenters trained on synthesised sets"),
     "--install-desktop-entry": ("cli.desktop_entry", "add the editor to the Linux application menu"),
     "--uninstall-desktop-entry": ("cli.desktop_entry", "remove it from the menu again"),
@@ -103,8 +106,9 @@ def run_command(argv: list[str]) -> int:
 def print_help() -> None:
     print((__doc__ or "").strip().splitlines()[0])
     prog = program_name()
-    print(f"\nusage: {prog} [SCENE_labelIds.png] | {prog} COMMAND [options]"
-          "  (COMMAND --help for its options)\n")
+    print(
+        f"\nusage: {prog} [SCENE_labelIds.png] | {prog} COMMAND [options]  (COMMAND --help for its options)\n"
+    )
     print("commands:")
     for name, (_, help_text) in COMMANDS.items():
         print(f"  {name:26s} {help_text}")
@@ -147,8 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown command '{argv[0]}'{hint}", file=sys.stderr)
         return 2
     if not has_display():
-        print("error: no display to open the editor on (set DISPLAY, or run a command: "
-              f"{program_name()} --help)", file=sys.stderr)
+        print(
+            "error: no display to open the editor on (set DISPLAY, or run a command: "
+            f"{program_name()} --help)",
+            file=sys.stderr,
+        )
         return 2
     from editor.app import main as editor_main
 

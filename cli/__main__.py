@@ -1,4 +1,5 @@
 """``python -m cli [SCENE | COMMAND …]``: the same program as ``python -m pix2pixhd_editor``."""
+
 import sys
 
 from cli import main

@@ -5,6 +5,7 @@ lower-right half in photo colours, which is what the editor does. Nothing is sto
 file; ``--install-desktop-entry`` writes PNGs of the icon theme's usual sizes. (No SVG: Qt's SVG
 renderer, which KDE uses for icons, ignores clip paths, and the cut needs one.)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,10 +34,12 @@ SHAPES: tuple[Shape, ...] = (
     Shape("rect", (0, 0, 256, 150), SKY, (156, 200, 236)),
     Shape("rect", (14, 56, 104, 150), BUILDING, (170, 92, 68)),
     Shape("rect", (150, 24, 242, 150), BUILDING, (226, 212, 182)),
-    *(Shape("rect", (x, y, x + 14, y + 18), BUILDING, (52, 70, 96))
-      for x in (26, 50, 74) for y in (70, 104)),
-    *(Shape("rect", (x, y, x + 14, y + 18), BUILDING, (88, 110, 140))
-      for x in (164, 188, 212) for y in (40, 74, 108)),
+    *(Shape("rect", (x, y, x + 14, y + 18), BUILDING, (52, 70, 96)) for x in (26, 50, 74) for y in (70, 104)),
+    *(
+        Shape("rect", (x, y, x + 14, y + 18), BUILDING, (88, 110, 140))
+        for x in (164, 188, 212)
+        for y in (40, 74, 108)
+    ),
     Shape("rect", (122, 104, 132, 150), VEGETATION, (94, 66, 42)),
     Shape("ellipse", (96, 66, 158, 124), VEGETATION, (62, 122, 52)),
     Shape("rect", (0, 150, 256, 170), SIDEWALK, (176, 174, 168)),
@@ -74,8 +77,9 @@ def icon_png(size: int = SIZE) -> bytes:
     below = Image.new("L", (big, big), 0)
     ImageDraw.Draw(below).polygon([(big, 0), (big, big), (0, big)], fill=255)
     scene = Image.composite(halves["photo"], halves["label"], below)
-    ImageDraw.Draw(scene).line([value * SUPERSAMPLE for value in DIAGONAL], fill=DIAGONAL_COLOUR,
-                               width=3 * SUPERSAMPLE)
+    ImageDraw.Draw(scene).line(
+        [value * SUPERSAMPLE for value in DIAGONAL], fill=DIAGONAL_COLOUR, width=3 * SUPERSAMPLE
+    )
     alpha = Image.new("L", (big, big), 0)
     ImageDraw.Draw(alpha).rounded_rectangle((0, 0, big - 1, big - 1), CORNER * SUPERSAMPLE, fill=255)
     scene.putalpha(alpha)

@@ -1,4 +1,5 @@
 """Argument types shared by the ``main.py`` commands (argparse ``type=`` callables)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,9 @@ def size_type(min_side: int = 2) -> Callable[[str], tuple[int, int]]:
         except ValueError:
             raise argparse.ArgumentTypeError(f"size must look like 2048x1024, not '{text}'") from None
         if not (min_side <= width <= MAX_SIDE and min_side <= height <= MAX_SIDE):
-            raise argparse.ArgumentTypeError(f"size {width}x{height} is outside {min_side}..{MAX_SIDE} per side")
+            raise argparse.ArgumentTypeError(
+                f"size {width}x{height} is outside {min_side}..{MAX_SIDE} per side"
+            )
         return width, height
 
     return parse
@@ -39,6 +42,10 @@ def int_at_least(minimum: int) -> Callable[[str], int]:
 
 def add_norm_stats_argument(parser: argparse.ArgumentParser) -> None:
     """``--norm-stats {reference,live}``: where InstanceNorm takes its statistics (model.render.norm_stats)."""
-    parser.add_argument("--norm-stats", choices=("reference", "live"), default="reference",
-                        help="reference: those of the scene with no styles chosen, so a style change stays "
-                             "local (default); live: the styled scene's own, as the official pipeline")
+    parser.add_argument(
+        "--norm-stats",
+        choices=("reference", "live"),
+        default="reference",
+        help="reference: those of the scene with no styles chosen, so a style change stays "
+        "local (default); live: the styled scene's own, as the official pipeline",
+    )

@@ -6,6 +6,7 @@ through the editor's render loop, instance pooling and cache memory (see model/r
 (``model.resources``) wherever it runs; if that is missing it benches random weights of the
 default's architecture and says so in its first line.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,20 +30,36 @@ log = logging.getLogger(__name__)
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="checkpoint folder / .pth (default: the bundled default model)")
-    parser.add_argument("--official-size", action="store_true",
-                        help="random weights in the released label2city_1024p architecture (182.9M parameters)")
+    parser.add_argument(
+        "--official-size",
+        action="store_true",
+        help="random weights in the released label2city_1024p architecture (182.9M parameters)",
+    )
     parser.add_argument("--size", type=size_type(16), default=(2048, 1024), help="WxH (default 2048x1024)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
-    parser.add_argument("--epsilon", type=float, default=DEFAULT_EPSILON,
-                        help=f"fast-mode change threshold (default {DEFAULT_EPSILON})")
-    parser.add_argument("--strokes", type=int, help="simulated strokes for preview latency "
-                        "(default 50; 0 for official-size, whose updates take seconds)")
-    parser.add_argument("--repeats", type=int, help="full renders to take the median of (default 3, official 1)")
+    parser.add_argument(
+        "--epsilon",
+        type=float,
+        default=DEFAULT_EPSILON,
+        help=f"fast-mode change threshold (default {DEFAULT_EPSILON})",
+    )
+    parser.add_argument(
+        "--strokes",
+        type=int,
+        help="simulated strokes for preview latency "
+        "(default 50; 0 for official-size, whose updates take seconds)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, help="full renders to take the median of (default 3, official 1)"
+    )
     parser.add_argument("--no-exact", action="store_true", help="skip the exact-mode (epsilon 0) timings")
     parser.add_argument("--scenes", type=int, help="sample scenes to edit (default all 3; official-size 1)")
-    parser.add_argument("--strokes-per-area", type=int,
-                        help=f"brush strokes per edit area and scene (default {STROKES_PER_AREA}; official-size 2)")
+    parser.add_argument(
+        "--strokes-per-area",
+        type=int,
+        help=f"brush strokes per edit area and scene (default {STROKES_PER_AREA}; official-size 2)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,12 +80,23 @@ def run(args: argparse.Namespace) -> int:
         print(random_weights_line(name), file=sys.stderr if args.json else sys.stdout, flush=True)
     strokes = args.strokes if args.strokes is not None else (0 if official else 50)
     repeats = args.repeats if args.repeats is not None else (1 if official else 3)
-    result = run_bench(model, name, width, height, args.device, args.epsilon, strokes, repeats,
-                       exact=not args.no_exact, compare_module=not official, random_weights=random_weights,
-                       scenes=args.scenes or (1 if official else None),
-                       strokes_per_area=args.strokes_per_area or (2 if official else STROKES_PER_AREA))
+    result = run_bench(
+        model,
+        name,
+        width,
+        height,
+        args.device,
+        args.epsilon,
+        strokes,
+        repeats,
+        exact=not args.no_exact,
+        compare_module=not official,
+        random_weights=random_weights,
+        scenes=args.scenes or (1 if official else None),
+        strokes_per_area=args.strokes_per_area or (2 if official else STROKES_PER_AREA),
+    )
     if args.json:
         print(to_json(result))
     else:  # the random-weights line is already out, first
-        print("\n".join(format_table(result).splitlines()[1 if random_weights else 0:]))
+        print("\n".join(format_table(result).splitlines()[1 if random_weights else 0 :]))
     return 0

@@ -1,4 +1,5 @@
 """``python main.py convert-labels``: colour-coded label PNG ⇄ labelIds PNG."""
+
 from __future__ import annotations
 
 import argparse

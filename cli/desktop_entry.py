@@ -7,6 +7,7 @@ The entry starts this same Python with ``-m pix2pixhd_editor``, so it opens the 
 made from (a pipx or other virtual environment, or a checkout, which it runs in). Run it again
 after moving that installation. Uninstalling removes exactly those files.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,7 +102,7 @@ def install(files: DesktopFiles) -> list[Path]:
     from cli.app_icon import icon_png
 
     command, working_dir = launch_command()
-    for size, icon in zip(ICON_SIZES, files.icons):
+    for size, icon in zip(ICON_SIZES, files.icons, strict=True):
         write_atomically(icon, icon_png(size))
     write_atomically(files.entry, desktop_entry_text(command, working_dir).encode("utf-8"))
     return list(files.all())
@@ -116,13 +117,16 @@ def uninstall(files: DesktopFiles) -> list[Path]:
 
 def check_platform() -> None:
     if sys.platform in ("win32", "cygwin", "darwin"):
-        raise DesktopEntryError("desktop entries are for Linux and other freedesktop.org systems, "
-                                f"not {sys.platform}")
+        raise DesktopEntryError(
+            f"desktop entries are for Linux and other freedesktop.org systems, not {sys.platform}"
+        )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.description = (f"{INSTALL} adds the editor to the application menu (a desktop entry and an icon "
-                          f"under $XDG_DATA_HOME, default ~/.local/share); {UNINSTALL} removes them.")
+    parser.description = (
+        f"{INSTALL} adds the editor to the application menu (a desktop entry and an icon "
+        f"under $XDG_DATA_HOME, default ~/.local/share); {UNINSTALL} removes them."
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
             if not removed:
                 print(f"no desktop entry to remove under {data_home()}")
     except OSError as exc:
-        raise DesktopEntryError(f"cannot write or remove the desktop entry ({exc.strerror})",
-                                exc.filename or files.entry) from None
+        raise DesktopEntryError(
+            f"cannot write or remove the desktop entry ({exc.strerror})", exc.filename or files.entry
+        ) from None
     return 0

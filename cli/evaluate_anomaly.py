@@ -7,6 +7,7 @@ and score each on held-out anomalies that no generator here produced.
 ``--none`` adds the segmenter trained with no anomaly pixels at all. Prints pixel AP, FPR at 95%
 TPR, AUROC and anomaly IoU with 95% bootstrap intervals (over test images); ``--json`` saves them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,10 @@ def load_folder(folder: Path, scale: int) -> tuple[list[np.ndarray], list[np.nda
 
 
 def format_row(name: str, result: dict[str, Interval]) -> str:
-    cells = [f"{100 * result[m].value:6.2f} [{100 * result[m].low:6.2f}, {100 * result[m].high:6.2f}]"
-             for m in METRICS]
+    cells = [
+        f"{100 * result[m].value:6.2f} [{100 * result[m].low:6.2f}, {100 * result[m].high:6.2f}]"
+        for m in METRICS
+    ]
     return f"{name:28s} " + "  ".join(cells)
 
 
@@ -63,8 +66,9 @@ def run(args: argparse.Namespace) -> int:
     sets = [(folder, *load_folder(folder, config.scale)) for folder in args.train]
     if args.none:
         _, images, labels, _ = sets[0]
-        sets.append((Path("none"), images, [np.where(lab == 1, 0, lab).astype(np.uint8) for lab in labels],
-                     "none"))
+        sets.append(
+            (Path("none"), images, [np.where(lab == 1, 0, lab).astype(np.uint8) for lab in labels], "none")
+        )
     results = {}
     for folder, images, labels, method in tqdm(sets, desc="evaluate-anomaly"):
         net = train_segmenter(images, labels, config)
@@ -74,10 +78,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'training data':28s} " + "  ".join(f"{m.upper():>22s}" for m in METRICS))
     for name, result in results.items():
         print(format_row(name, result))
-    print(f"(percent; [95% bootstrap interval over {len(test_images)} held-out images]; "
-          "FPR95: lower is better)")
+    print(
+        f"(percent; [95% bootstrap interval over {len(test_images)} held-out images]; FPR95: lower is better)"
+    )
     if args.json is not None:
-        data = {"segmenter": asdict(config), "test": str(args.test),
-                "results": {k: {m: asdict(v) for m, v in r.items()} for k, r in results.items()}}
+        data = {
+            "segmenter": asdict(config),
+            "test": str(args.test),
+            "results": {k: {m: asdict(v) for m, v in r.items()} for k, r in results.items()},
+        }
         atomic_write_bytes(args.json, json.dumps(data, indent=1).encode())
     return 0

@@ -5,6 +5,7 @@ Copies checkpoint C to NEW with E refitted so that every instance's code says it
 (``train --set schedule.init_weights=NEW``, E training along); ``encode-features`` makes the new
 clusters. NEW's config records E's input pooling, so later commands read it from there.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,14 +19,17 @@ from model.errors import CheckpointError, EditorError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", type=Path, required=True,
-                        help="native checkpoint folder with an encoder")
+    parser.add_argument(
+        "--checkpoint", type=Path, required=True, help="native checkpoint folder with an encoder"
+    )
     parser.add_argument("--data", type=Path, required=True, help="dataset root with a train split")
     parser.add_argument("--out", type=Path, required=True, help="new checkpoint folder (must not exist yet)")
-    parser.add_argument("--steps", type=int_at_least(1), default=300,
-                        help="optimiser steps (default %(default)s)")
-    parser.add_argument("--batch-size", type=int_at_least(1), default=4,
-                        help="photos per step (default %(default)s)")
+    parser.add_argument(
+        "--steps", type=int_at_least(1), default=300, help="optimiser steps (default %(default)s)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int_at_least(1), default=4, help="photos per step (default %(default)s)"
+    )
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default %(default)s)")
     parser.add_argument("--encoder-downsample", type=int, help="default: the checkpoint's own")
     parser.add_argument("--limit", type=int, help="use only the first N training photos")
@@ -50,12 +54,17 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     model = load_native(args.checkpoint)
     if model.encoder is None or model.config.encoder is None:
-        raise CheckpointError("checkpoint has no feature encoder (train with arch.instance_feat=true)",
-                              args.checkpoint)
-    downsample = (args.encoder_downsample if args.encoder_downsample is not None
-                  else encoder_downsample_of(args.checkpoint, model.config.encoder))
-    dataset = PairedDataset(LoaderConfig(root=args.data, phase="train", resize="none", flip=False),
-                            model.config.label_set)
+        raise CheckpointError(
+            "checkpoint has no feature encoder (train with arch.instance_feat=true)", args.checkpoint
+        )
+    downsample = (
+        args.encoder_downsample
+        if args.encoder_downsample is not None
+        else encoder_downsample_of(args.checkpoint, model.config.encoder)
+    )
+    dataset = PairedDataset(
+        LoaderConfig(root=args.data, phase="train", resize="none", flip=False), model.config.label_set
+    )
     if args.limit:
         dataset.samples = dataset.samples[: args.limit]
     if len(dataset) == 0:
@@ -72,9 +81,12 @@ def run(args: argparse.Namespace) -> int:
 
     shutil.copytree(args.checkpoint, args.out, ignore=shutil.ignore_patterns(CLUSTERS_FILE, ".*"))
     encoder_config = dataclasses.replace(model.config.encoder, encoder_downsample=downsample)
-    save_checkpoint(args.out, dataclasses.replace(model.config, encoder=encoder_config), model.generator,
-                    model.encoder)
-    print(f"colour error of the codes (L1 of the best affine map, [-1, 1] units): {before:.4f} → {after:.4f} "
-          f"on {len(photos.images)} photos; E written to {args.out / ENCODER_FILE} "
-          f"(no clusters yet: fine-tune G, then run encode-features)")
+    save_checkpoint(
+        args.out, dataclasses.replace(model.config, encoder=encoder_config), model.generator, model.encoder
+    )
+    print(
+        f"colour error of the codes (L1 of the best affine map, [-1, 1] units): {before:.4f} → {after:.4f} "
+        f"on {len(photos.images)} photos; E written to {args.out / ENCODER_FILE} "
+        f"(no clusters yet: fine-tune G, then run encode-features)"
+    )
     return 0

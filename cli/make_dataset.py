@@ -5,6 +5,7 @@ class statistics.
     python main.py make-dataset --stats DIR [--phase train] [--compare]
     python main.py make-dataset --contact-sheet SHEET.png [--count 16] [--size 512x256] [--seed S]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,24 +23,49 @@ log = logging.getLogger(__name__)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, help="dataset folder to write into")
     parser.add_argument("--count", type=int_at_least(1), help="number of scenes")
-    parser.add_argument("--size", type=size_type(16), default=None, metavar="WxH",
-                        help="output size (default 2048x1024; 512x256 for --contact-sheet)")
+    parser.add_argument(
+        "--size",
+        type=size_type(16),
+        default=None,
+        metavar="WxH",
+        help="output size (default 2048x1024; 512x256 for --contact-sheet)",
+    )
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="scene i depends only on (seed, i)")
-    parser.add_argument("--split", default="train", choices=("train", "val", "test"),
-                        help="folder prefix: train_label/, val_label/ or test_label/ ... (val and test use "
-                             "seeds derived from --seed, so no split repeats another's scenes)")
-    parser.add_argument("--generator-version", type=int, default=GENERATOR_VERSION, metavar="N",
-                        help=f"which generator draws the scenes (recorded in the folder's procedural_dataset.json);"
-                             f" only {GENERATOR_VERSION} is built in, version 1 is git commit {V1_COMMIT}")
-    parser.add_argument("--stats", type=Path, metavar="DIR",
-                        help="print the class statistics of any dataset folder (pix2pixHD, Cityscapes or plain "
-                             "layout, or *labelIds.png files) instead of writing scenes")
+    parser.add_argument(
+        "--split",
+        default="train",
+        choices=("train", "val", "test"),
+        help="folder prefix: train_label/, val_label/ or test_label/ ... (val and test use "
+        "seeds derived from --seed, so no split repeats another's scenes)",
+    )
+    parser.add_argument(
+        "--generator-version",
+        type=int,
+        default=GENERATOR_VERSION,
+        metavar="N",
+        help=f"which generator draws the scenes (recorded in the folder's procedural_dataset.json);"
+        f" only {GENERATOR_VERSION} is built in, version 1 is git commit {V1_COMMIT}",
+    )
+    parser.add_argument(
+        "--stats",
+        type=Path,
+        metavar="DIR",
+        help="print the class statistics of any dataset folder (pix2pixHD, Cityscapes or plain "
+        "layout, or *labelIds.png files) instead of writing scenes",
+    )
     parser.add_argument("--phase", default="train", help="with --stats: which split to read (default train)")
-    parser.add_argument("--compare", action="store_true",
-                        help="with --stats: add the real driving data's statistics and the issue-24 checks; "
-                             "exit status 1 if a check fails")
-    parser.add_argument("--contact-sheet", type=Path, metavar="PNG",
-                        help="write a contact sheet (labels over photos) of the first --count scenes (default 16)")
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="with --stats: add the real driving data's statistics and the issue-24 checks; "
+        "exit status 1 if a check fails",
+    )
+    parser.add_argument(
+        "--contact-sheet",
+        type=Path,
+        metavar="PNG",
+        help="write a contact sheet (labels over photos) of the first --count scenes (default 16)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -47,16 +73,24 @@ def run(args: argparse.Namespace) -> int:
     if args.stats is not None:
         return _print_stats(args)
     if args.generator_version != GENERATOR_VERSION:
-        raise DatasetError(f"generator version {args.generator_version} is not built in (this one draws version "
-                           f"{GENERATOR_VERSION}); version 1 scenes are reproduced by git commit {V1_COMMIT}")
+        raise DatasetError(
+            f"generator version {args.generator_version} is not built in (this one draws version "
+            f"{GENERATOR_VERSION}); version 1 scenes are reproduced by git commit {V1_COMMIT}"
+        )
     if args.contact_sheet is not None:
         return _contact_sheet(args)
     if args.out is None or args.count is None:
         raise DatasetError("make-dataset needs --out and --count (or --stats DIR, or --contact-sheet PNG)")
     width, height = args.size or (2048, 1024)
     try:
-        write_dataset(Path(args.out), args.count, SceneConfig(width=width, height=height), args.seed,
-                      split=args.split, progress=not args.no_progress)
+        write_dataset(
+            Path(args.out),
+            args.count,
+            SceneConfig(width=width, height=height),
+            args.seed,
+            split=args.split,
+            progress=not args.no_progress,
+        )
     except OSError as exc:
         raise DatasetError(f"cannot write the dataset: {exc}", args.out) from exc
     log.info("wrote %d scenes to %s", args.count, args.out)

@@ -2,6 +2,7 @@
 
 Each is a procedural 2048×1024 street scene saved as labelIds + instanceIds PNGs + styles JSON.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,12 +19,16 @@ SAMPLES_DIR = sample_scenes_dir()
 SEED = 2018
 
 
-def make_samples(folder: Path = SAMPLES_DIR, count: int = 3, width: int = 2048, height: int = 1024) -> list[Path]:
+def make_samples(
+    folder: Path = SAMPLES_DIR, count: int = 3, width: int = 2048, height: int = 1024
+) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for index in range(count):
         _image, labels, instances = generate_scene(SEED, index, SceneConfig(width=width, height=height))
-        label_path, _inst, _styles = save_scene(Scene(labels, instances, {}), folder / f"street_{index + 1:02d}_labelIds.png")
+        label_path, _inst, _styles = save_scene(
+            Scene(labels, instances, {}), folder / f"street_{index + 1:02d}_labelIds.png"
+        )
         written.append(label_path)
         log.info("wrote %s", label_path)
     return written

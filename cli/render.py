@@ -5,6 +5,7 @@ folder (each ``*_labelIds.png``, or every label PNG when there are none), with a
 scene that cannot be read gets one ``error:`` line and the others still render; the exit status is
 then 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,21 +31,32 @@ class UsageError(EditorError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", help="native checkpoint folder or official latest_net_G.pth "
-                        "(default: the bundled model)")
+    parser.add_argument(
+        "--checkpoint",
+        help="native checkpoint folder or official latest_net_G.pth (default: the bundled model)",
+    )
     parser.add_argument("--label", help="labelIds PNG or colour-coded label PNG (one scene)")
     parser.add_argument("--label-dir", help="render every scene in this folder (with --out-dir)")
-    parser.add_argument("--inst", help="Cityscapes instanceIds PNG (default: found next to the label, else the label map)")
+    parser.add_argument(
+        "--inst", help="Cityscapes instanceIds PNG (default: found next to the label, else the label map)"
+    )
     parser.add_argument("--styles", help="styles JSON: instance id → cluster index or code vector")
     parser.add_argument("--labels-json", help="label set JSON for official checkpoints of other datasets")
     parser.add_argument("--seed", type=int, default=0, help="picks clusters for objects without a style")
-    parser.add_argument("--size", type=size_type(2), help="render at WxH (maps are resized nearest-neighbour)")
+    parser.add_argument(
+        "--size", type=size_type(2), help="render at WxH (maps are resized nearest-neighbour)"
+    )
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--out", help="output PNG (with --label)")
     parser.add_argument("--out-dir", help="output folder (with --label-dir): NAME_render.png per scene")
-    parser.add_argument("--with-labels", action="store_true", help="also write NAME_labels.png, the label colours")
-    parser.add_argument("--side-by-side", action="store_true",
-                        help="also write NAME_compare.png, labels and render side by side")
+    parser.add_argument(
+        "--with-labels", action="store_true", help="also write NAME_labels.png, the label colours"
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="also write NAME_compare.png, labels and render side by side",
+    )
     add_norm_stats_argument(parser)
 
 
@@ -88,8 +100,14 @@ def check_targets(args: argparse.Namespace) -> None:
         raise ImageFileError("output folder does not exist", Path(args.out).parent)
 
 
-def render_scene(renderer: Renderer, args: argparse.Namespace, label: Path, out: Path,
-                 inst: str | None = None, styles: str | None = None) -> np.ndarray:
+def render_scene(
+    renderer: Renderer,
+    args: argparse.Namespace,
+    label: Path,
+    out: Path,
+    inst: str | None = None,
+    styles: str | None = None,
+) -> np.ndarray:
     """Render one scene to ``out`` (and its label colours / comparison when asked); the image."""
     scene = load_scene(label, renderer.label_set, inst, styles)
     labels, instances = scene.labels, scene.instances
@@ -97,8 +115,14 @@ def render_scene(renderer: Renderer, args: argparse.Namespace, label: Path, out:
         labels, instances = resize_nearest(labels, args.size), resize_nearest(instances, args.size)
     start = time.perf_counter()
     image = renderer.render(labels, instances, scene.styles, args.seed)
-    log.info("rendered %s %dx%d in %.0f ms on %s", label.name, labels.shape[1], labels.shape[0],
-             1000 * (time.perf_counter() - start), renderer.device)
+    log.info(
+        "rendered %s %dx%d in %.0f ms on %s",
+        label.name,
+        labels.shape[1],
+        labels.shape[0],
+        1000 * (time.perf_counter() - start),
+        renderer.device,
+    )
     write_png(out, image)
     if args.with_labels or args.side_by_side:
         colours = label_colours(labels, renderer.label_set)
@@ -140,6 +164,3 @@ def run(args: argparse.Namespace) -> int:
     image = render_scene(renderer, args, Path(args.label), out, args.inst, args.styles)
     print(f"wrote {out} ({image.shape[1]}x{image.shape[0]})")
     return 0
-
-
-

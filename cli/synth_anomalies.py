@@ -7,6 +7,7 @@ Each frame is written as NAME.png, NAME_anomaly.png (0 normal, 1 anomaly, 255 vo
 NAME_anomaly.json (method, seed, steps, boxes). ``--families test`` pastes the held-out families:
 that is the test set ``evaluate-anomaly`` scores on.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data", type=Path, required=True,
-                        help="dataset folder with {phase}_label/ (+ _inst/)")
+    parser.add_argument(
+        "--data", type=Path, required=True, help="dataset folder with {phase}_label/ (+ _inst/)"
+    )
     parser.add_argument("--phase", default="train", help="which split of --data to use (default train)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the pairs")
     parser.add_argument("--count", type=int_at_least(1), required=True, help="number of frames")
@@ -41,28 +43,53 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int_at_least(2), default=10, help="AIAS steps (diffusion; 2..50)")
     parser.add_argument("--seed", type=int_at_least(0), default=0, help="frame i depends only on (seed, i)")
     parser.add_argument("--per-frame", type=int_at_least(1), default=4, help="anomalies per frame")
-    parser.add_argument("--families", choices=("train", "test"), default="train",
-                        help="object families for shapes and paste colours; test = the held-out set")
-    parser.add_argument("--checkpoint", type=Path, default=None,
-                        help="pix2pixHD checkpoint (default: bundled)")
-    parser.add_argument("--inpainter", type=Path, default=None,
-                        help="inpainter checkpoint folder (default: the bundled checkpoints/inpainter)")
-    parser.add_argument("--size", type=size_type(16), default=None, metavar="WxH",
-                        help="render size (default: the label maps' size)")
-    parser.add_argument("--cache", type=Path, default=None,
-                        help="folder of clean renders to reuse and fill (several methods share one)")
+    parser.add_argument(
+        "--families",
+        choices=("train", "test"),
+        default="train",
+        help="object families for shapes and paste colours; test = the held-out set",
+    )
+    parser.add_argument(
+        "--checkpoint", type=Path, default=None, help="pix2pixHD checkpoint (default: bundled)"
+    )
+    parser.add_argument(
+        "--inpainter",
+        type=Path,
+        default=None,
+        help="inpainter checkpoint folder (default: the bundled checkpoints/inpainter)",
+    )
+    parser.add_argument(
+        "--size",
+        type=size_type(16),
+        default=None,
+        metavar="WxH",
+        help="render size (default: the label maps' size)",
+    )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=None,
+        help="folder of clean renders to reuse and fill (several methods share one)",
+    )
     parser.add_argument("--no-farm", action="store_true", help="diffusion without FARM (ablation)")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
-def clean_render(renderer, label_path: Path, inst_path: Path | None, size: tuple[int, int] | None,
-                 cache: Path | None, name: str) -> tuple[np.ndarray, np.ndarray]:
+def clean_render(
+    renderer,
+    label_path: Path,
+    inst_path: Path | None,
+    size: tuple[int, int] | None,
+    cache: Path | None,
+    name: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """(render uint8, labels) of one scene, read from or written to ``cache``."""
     scene = load_scene(label_path, renderer.label_set, inst_path)
     labels, instances = scene.labels, scene.instances
     if size is not None and (labels.shape[1], labels.shape[0]) != size:
-        labels = cv2.resize(labels.astype(np.int32), size,
-                            interpolation=cv2.INTER_NEAREST).astype(labels.dtype)
+        labels = cv2.resize(labels.astype(np.int32), size, interpolation=cv2.INTER_NEAREST).astype(
+            labels.dtype
+        )
         instances = cv2.resize(instances.astype(np.int32), size, interpolation=cv2.INTER_NEAREST)
     cached = cache / f"{name}.png" if cache is not None else None
     if cached is not None and cached.is_file():
@@ -87,15 +114,19 @@ def run(args: argparse.Namespace) -> int:
         inpainter = load_inpainter(args.inpainter or bundled("checkpoints", "inpainter"))
     renderer = Renderer.from_checkpoint(args.checkpoint or default_checkpoint_dir())
     families = TEST_FAMILIES if args.families == "test" else TRAIN_FAMILIES
-    config = replace(SynthesisConfig(), method=args.method, steps=args.steps, families=families,
-                     use_farm=not args.no_farm)
+    config = replace(
+        SynthesisConfig(), method=args.method, steps=args.steps, families=families, use_farm=not args.no_farm
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(args.count), desc=f"synth-anomalies ({args.method})", disable=args.no_progress):
         sample = samples[i % len(samples)]
         frame, labels = clean_render(renderer, sample.label, sample.inst, args.size, args.cache, sample.key)
         seed = args.seed * 1_000_003 + i
         image, label, placed = synthesize_frame(frame, labels, args.per_frame, config, seed, inpainter)
-        write_pair(args.out, f"{sample.key}_{i:05d}", AnomalyPair(image, label, args.method, seed,
-                                                                   args.steps, placed))
+        write_pair(
+            args.out,
+            f"{sample.key}_{i:05d}",
+            AnomalyPair(image, label, args.method, seed, args.steps, placed),
+        )
     log.info("wrote %d pairs to %s", args.count, args.out)
     return 0

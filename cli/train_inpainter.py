@@ -4,6 +4,7 @@
 
 The run folder is resumable: run the same command again to continue from its last save.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,23 +28,44 @@ BANK_FILE = "bank.npz"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     parser.add_argument("--data", type=Path, required=True, help="dataset folder (train_label/, train_img/)")
-    parser.add_argument("--run", type=Path, required=True,
-                        help="run folder (created; resumed if it has a state)")
+    parser.add_argument(
+        "--run", type=Path, required=True, help="run folder (created; resumed if it has a state)"
+    )
     parser.add_argument("--steps", type=int_at_least(1), default=defaults.steps, help="total optimiser steps")
     parser.add_argument("--batch", type=int_at_least(1), default=defaults.batch, help="crops per step")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="Adam learning rate")
-    parser.add_argument("--farm-weight", type=float, default=defaults.farm_weight,
-                        help="weight of FARM's reconstruction loss (FAST uses 5)")
-    parser.add_argument("--width", type=int_at_least(4), default=NetworkConfig().width,
-                        help="denoiser channels at full resolution (multiple of 4)")
-    parser.add_argument("--farm-width", type=int_at_least(4), default=NetworkConfig().farm_width,
-                        help="FARM channels at full resolution (multiple of 4)")
-    parser.add_argument("--crop", type=int_at_least(16), default=CropBankConfig().crop,
-                        help="crop side the networks see (multiple of 4)")
+    parser.add_argument(
+        "--farm-weight",
+        type=float,
+        default=defaults.farm_weight,
+        help="weight of FARM's reconstruction loss (FAST uses 5)",
+    )
+    parser.add_argument(
+        "--width",
+        type=int_at_least(4),
+        default=NetworkConfig().width,
+        help="denoiser channels at full resolution (multiple of 4)",
+    )
+    parser.add_argument(
+        "--farm-width",
+        type=int_at_least(4),
+        default=NetworkConfig().farm_width,
+        help="FARM channels at full resolution (multiple of 4)",
+    )
+    parser.add_argument(
+        "--crop",
+        type=int_at_least(16),
+        default=CropBankConfig().crop,
+        help="crop side the networks see (multiple of 4)",
+    )
     parser.add_argument("--save-every", type=int_at_least(1), default=defaults.save_every)
     parser.add_argument("--seed", type=int_at_least(0), default=0)
-    parser.add_argument("--export", type=Path, default=None,
-                        help="also write the weight-averaged model as an inpainter checkpoint here")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        default=None,
+        help="also write the weight-averaged model as an inpainter checkpoint here",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -59,10 +81,18 @@ def run(args: argparse.Namespace) -> int:
         if len(bank) == 0:
             raise DatasetError("no photo crops on road or sidewalk found", args.data)
         np.savez(bank_path, crops=bank)
-    config = replace(TrainConfig(), steps=args.steps, batch=args.batch, lr=args.lr,
-                     farm_weight=args.farm_weight, save_every=args.save_every, seed=args.seed)
-    model_config = InpainterConfig(network=NetworkConfig(width=args.width, farm_width=args.farm_width),
-                                   extra={"data": str(args.data)})
+    config = replace(
+        TrainConfig(),
+        steps=args.steps,
+        batch=args.batch,
+        lr=args.lr,
+        farm_weight=args.farm_weight,
+        save_every=args.save_every,
+        seed=args.seed,
+    )
+    model_config = InpainterConfig(
+        network=NetworkConfig(width=args.width, farm_width=args.farm_width), extra={"data": str(args.data)}
+    )
     model = train_inpainter(bank, run_dir, config, model_config, progress=not args.no_progress)
     if args.export is not None:
         save_inpainter(args.export, model, step=config.steps)

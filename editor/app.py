@@ -1,4 +1,5 @@
 """Entry point: ``python main.py [SCENE] [--checkpoint PATH]`` → :func:`main`."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,6 +17,7 @@ def first_sample_scene() -> Path | None:
     samples = sample_scenes()
     return samples[0] if samples else None
 
+
 STYLE_SHEET = """
 QMainWindow, QDockWidget, QWidget { font-size: 10pt; }
 QDockWidget::title { padding: 4px 6px; font-weight: 600; }
@@ -29,7 +31,9 @@ QListWidget::item { padding: 2px; }
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="main.py", description="pix2pixHD semantic image editor")
     parser.add_argument("scene", nargs="?", help="a scene's *_labelIds.png, or a colour-coded label PNG")
-    parser.add_argument("--checkpoint", type=Path, help="a native checkpoint folder or an official latest_net_G.pth")
+    parser.add_argument(
+        "--checkpoint", type=Path, help="a native checkpoint folder or an official latest_net_G.pth"
+    )
     return parser.parse_args(argv)
 
 
@@ -79,7 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLE_SHEET)
     windows: list[MainWindow] = []
-    hook = ErrorHook(message_box(lambda: windows[0] if windows else None), log_file).install()  # log + one line
+    hook = ErrorHook(
+        message_box(lambda: windows[0] if windows else None), log_file
+    ).install()  # log + one line
     window = MainWindow(checkpoint=args.checkpoint)
     windows.append(window)
     window.show()

@@ -6,6 +6,7 @@ Qt-free :class:`~editor.core.autosave.AutosaveWriter`, so PNG encoding never blo
 never writes in the middle of a stroke. When the undo stack becomes clean (a save, a newly opened
 scene) the recovery copy is cleared; a clean exit clears it too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -36,8 +37,14 @@ class AutosaveController(QObject):
     saved = Signal(object)  # RecoveryEntry, on the GUI thread
     failed = Signal(str)  # one-line message
 
-    def __init__(self, state: EditorState, store: RecoveryStore | None = None,
-                 policy: AutosavePolicy | None = None, tick_ms: int = 1000, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        state: EditorState,
+        store: RecoveryStore | None = None,
+        policy: AutosavePolicy | None = None,
+        tick_ms: int = 1000,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.state = state
         self.store = store or RecoveryStore()
@@ -220,8 +227,13 @@ def ask_recovery(parent: QWidget | None, entries: list[RecoveryEntry]) -> Recove
     return dialog.choice
 
 
-def offer_recovery(state: EditorState, controller: AutosaveController, show_error: Callable[[str], None],
-                   prompt: Prompt = ask_recovery, parent: QWidget | None = None) -> bool:
+def offer_recovery(
+    state: EditorState,
+    controller: AutosaveController,
+    show_error: Callable[[str], None],
+    prompt: Prompt = ask_recovery,
+    parent: QWidget | None = None,
+) -> bool:
     """Offer the recovery copies of crashed sessions; True when one was opened."""
     entries = controller.store.discover()
     if not entries:
@@ -247,6 +259,8 @@ def offer_recovery(state: EditorState, controller: AutosaveController, show_erro
     controller.autosave_now(wait=True)  # our own copy first, then the old one may go
     if controller.last_error is None:
         controller.store.discard(entry)
-    state.message.emit(f"Recovered {entry.name} (autosaved {time.strftime('%H:%M:%S', time.localtime(entry.saved_at))}); "
-                       "save it to keep it")
+    state.message.emit(
+        f"Recovered {entry.name} (autosaved {time.strftime('%H:%M:%S', time.localtime(entry.saved_at))}); "
+        "save it to keep it"
+    )
     return True

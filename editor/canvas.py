@@ -8,6 +8,7 @@ conversion per edit). A document change recolours only its region and repaints o
 the viewport, so brushing stays smooth at 2048×1024. Mouse events become document coordinates and
 go to the current tool.
 """
+
 from __future__ import annotations
 
 import logging
@@ -88,7 +89,9 @@ class Canvas(QGraphicsView):
         self.setMouseTracking(True)
         self.viewport().setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)  # pan with space / middle drag
+        self.setHorizontalScrollBarPolicy(
+            Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        )  # pan with space / middle drag
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setBackgroundBrush(QColor(38, 40, 44))
         self.view_mode = ViewMode.BLEND
@@ -143,7 +146,11 @@ class Canvas(QGraphicsView):
         """Show a render result, already in display format (H×W×4 BGRA, see ``editor.pixels``): the
         whole frame (adopted, not copied: the caller hands it over), or a tile placed at ``region``."""
         doc = self.state.document
-        if region is not None and bgra.shape[:2] == doc.labels.shape and tuple(region) == (0, 0, doc.width, doc.height):
+        if (
+            region is not None
+            and bgra.shape[:2] == doc.labels.shape
+            and tuple(region) == (0, 0, doc.width, doc.height)
+        ):
             region = None
         if region is None:
             if bgra.shape[:2] != doc.labels.shape:
@@ -215,7 +222,8 @@ class Canvas(QGraphicsView):
             contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
             self._outline = [
                 QPolygonF([QPointF(x0 + float(px) + 0.5, y0 + float(py) + 0.5) for px, py in c[:, 0, :]])
-                for c in contours if len(c) > 1
+                for c in contours
+                if len(c) > 1
             ]
             self._outline_box = box
         for b in (old, self._outline_box):
@@ -230,9 +238,14 @@ class Canvas(QGraphicsView):
         area = rect.intersected(image_rect)
         if area.isEmpty():
             return
-        area = QRectF(QRect(int(area.left()), int(area.top()),
-                            int(np.ceil(area.right())) - int(area.left()),
-                            int(np.ceil(area.bottom())) - int(area.top())))
+        area = QRectF(
+            QRect(
+                int(area.left()),
+                int(area.top()),
+                int(np.ceil(area.right())) - int(area.left()),
+                int(np.ceil(area.bottom())) - int(area.top()),
+            )
+        )
         zoomed_out = self.zoom < 1.0
         shows_labels_only = self.view_mode in (ViewMode.LABELS, ViewMode.SIDE_BY_SIDE)
         show_render = not shows_labels_only and self._render_img is not None
@@ -257,7 +270,10 @@ class Canvas(QGraphicsView):
         painter.drawRect(QRectF(0, 0, doc.width, doc.height))
         if self._outline:
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            for colour, style in ((QColor(0, 0, 0), Qt.PenStyle.SolidLine), (QColor(255, 255, 255), Qt.PenStyle.DashLine)):
+            for colour, style in (
+                (QColor(0, 0, 0), Qt.PenStyle.SolidLine),
+                (QColor(255, 255, 255), Qt.PenStyle.DashLine),
+            ):
                 pen = QPen(colour, 2 if style is Qt.PenStyle.SolidLine else 1.4, style)
                 pen.setCosmetic(True)
                 painter.setPen(pen)
@@ -266,7 +282,11 @@ class Canvas(QGraphicsView):
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         if self.tool is not None:
             self.tool.paint_overlay(painter, self)
-        if self.stale_render and self.view_mode in (ViewMode.RENDER, ViewMode.BLEND) and self._render_img is not None:
+        if (
+            self.stale_render
+            and self.view_mode in (ViewMode.RENDER, ViewMode.BLEND)
+            and self._render_img is not None
+        ):
             draw_stale_note(painter, self)
 
     @property
@@ -305,7 +325,7 @@ class Canvas(QGraphicsView):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.zoom_at(1.25 ** steps, event.position())
+            self.zoom_at(1.25**steps, event.position())
         event.accept()
 
     # ----- mouse and keys -----------------------------------------------------------------------
@@ -314,7 +334,9 @@ class Canvas(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.setFocus()
-        if event.button() == Qt.MouseButton.MiddleButton or (self._space and event.button() == Qt.MouseButton.LeftButton):
+        if event.button() == Qt.MouseButton.MiddleButton or (
+            self._space and event.button() == Qt.MouseButton.LeftButton
+        ):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             return
@@ -341,7 +363,10 @@ class Canvas(QGraphicsView):
             self._update_overlay(old_hover, pos)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if self._pan_from is not None and event.button() in (Qt.MouseButton.MiddleButton, Qt.MouseButton.LeftButton):
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.MiddleButton,
+            Qt.MouseButton.LeftButton,
+        ):
             self._pan_from = None
             self._restore_cursor()
             return

@@ -5,6 +5,7 @@ bound; past it the oldest steps are dropped (the stack is rebuilt from the kept 
 already applied, so nothing is redone). The memory total is kept as a running sum, so a push
 costs the same after 10 or 10,000 steps.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ hook is what keeps a bug from either killing the editor or vanishing: the traceb
 the log file and the user sees one line naming the error and the log file. A burst of the same
 error (a failing paint handler repeats on every repaint) shows one dialog, not hundreds.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,9 +55,13 @@ class ErrorHook:
         self.count += 1
         message = one_line(exc, self.log_file)
         log.error("uncaught exception: %s", message)  # one line on the console
-        log.debug("uncaught exception, traceback:", exc_info=(exc_type, exc, tb))  # the log file (DEBUG) has it all
+        log.debug(
+            "uncaught exception, traceback:", exc_info=(exc_type, exc, tb)
+        )  # the log file (DEBUG) has it all
         now = time.monotonic()
-        repeated = self._last is not None and self._last[0] == message and now - self._last[1] < REPEAT_QUIET_S
+        repeated = (
+            self._last is not None and self._last[0] == message and now - self._last[1] < REPEAT_QUIET_S
+        )
         if self._showing or repeated:
             return
         self._last = (message, now)

@@ -6,6 +6,7 @@ and exports are each whole or absent. At start the folders of the recent files a
 temporary files that a killed write of this program left there. Any ``EditorError`` becomes a
 one-line error dialog. Every dialog-driven entry point has a path-taking twin for tests and scripts.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,7 +67,9 @@ class NewSceneDialog(QDialog):
                 self.fill.addItem(label.name, label.id)
         road = self.fill.findText("road")
         self.fill.setCurrentIndex(max(road, 0))
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
@@ -118,9 +121,14 @@ class FileController(QObject):
             return True
         name = self.state.document.path.name if self.state.document.path else "Untitled"
         answer = QMessageBox.question(
-            self.window, "Unsaved changes", f"Save the changes to {name} before closing it?",
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
-            QMessageBox.StandardButton.Save)
+            self.window,
+            "Unsaved changes",
+            f"Save the changes to {name} before closing it?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+            QMessageBox.StandardButton.Save,
+        )
         if answer == QMessageBox.StandardButton.Save:
             return self.save()
         return answer == QMessageBox.StandardButton.Discard
@@ -168,7 +176,9 @@ class FileController(QObject):
         width, height = scene.size
         if opened.notice is not None:
             log.warning("%s: %s", path, opened.notice)
-        self.status.emit(f"Opened {path.name} ({width}×{height})" + (f"; {opened.notice}" if opened.notice else ""))
+        self.status.emit(
+            f"Opened {path.name} ({width}×{height})" + (f"; {opened.notice}" if opened.notice else "")
+        )
         return True
 
     # ----- save ---------------------------------------------------------------------------------
@@ -202,7 +212,11 @@ class FileController(QObject):
     # ----- export -------------------------------------------------------------------------------
     def export_dialog(self) -> bool:
         doc_path = self.state.document.path
-        start = str(doc_path.with_name(doc_path.name.replace("_labelIds", "_render"))) if doc_path else "render.png"
+        start = (
+            str(doc_path.with_name(doc_path.name.replace("_labelIds", "_render")))
+            if doc_path
+            else "render.png"
+        )
         path, _ = QFileDialog.getSaveFileName(self.window, "Export render", start, "PNG image (*.png)")
         return bool(path) and self.export_to(path)
 
@@ -258,7 +272,9 @@ class FileController(QObject):
         for folder in sorted({Path(p).parent for p in self.recent()}):
             removed = tidy_folder(folder).removed
             if removed:
-                log.info("%s: removed %d temporary file(s) left by an interrupted write", folder, len(removed))
+                log.info(
+                    "%s: removed %d temporary file(s) left by an interrupted write", folder, len(removed)
+                )
 
     def add_recent(self, path: Path) -> None:
         entry = str(Path(path).resolve())

@@ -10,6 +10,7 @@ permanent generation (``gc.freeze``); later collections scan only what editing c
 what an earlier call froze first, so a model replaced since then is not kept from collection (a
 Renderer has no reference cycles, so refcounting frees it anyway; a test checks both).
 """
+
 from __future__ import annotations
 
 import gc

@@ -6,6 +6,7 @@ model follows the stack with row inserts and removals and shows at most ``window
 newest, or those around the current one); older ones fold into a first row "⋯ N earlier steps".
 A stroke therefore costs the same at step 10 and step 10,000.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,13 @@ WINDOW = 100
 class HistoryModel(QAbstractListModel):
     """Row r is the stack state ``offset + r`` (state i: after step i; state 0: before the first)."""
 
-    def __init__(self, stack: QUndoStack, empty_label: str = "Opened scene", window: int = WINDOW,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        stack: QUndoStack,
+        empty_label: str = "Opened scene",
+        window: int = WINDOW,
+        parent: QObject | None = None,
+    ) -> None:
         super().__init__(parent)
         self.stack = stack
         self.empty_label = empty_label

@@ -1,4 +1,5 @@
 """Small vector icons drawn with QPainter (no image files to ship), for the toolbar and menus."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -70,8 +71,17 @@ def _eyedropper(p: QPainter) -> None:
 def _select(p: QPainter) -> None:
     p.setPen(_pen(2.6))
     p.setBrush(FG)
-    arrow = QPolygonF([QPointF(12, 6), QPointF(12, 38), QPointF(20, 30), QPointF(26, 42), QPointF(31, 40),
-                       QPointF(25, 28), QPointF(36, 28)])
+    arrow = QPolygonF(
+        [
+            QPointF(12, 6),
+            QPointF(12, 38),
+            QPointF(20, 30),
+            QPointF(26, 42),
+            QPointF(31, 40),
+            QPointF(25, 28),
+            QPointF(36, 28),
+        ]
+    )
     p.drawPolygon(arrow)
 
 
@@ -98,8 +108,15 @@ def _fit(p: QPainter) -> None:
 
 
 DRAWERS: dict[str, Callable[[QPainter], None]] = {
-    "brush": _brush, "fill": _fill, "polygon": _polygon, "rectangle": _rectangle, "eyedropper": _eyedropper,
-    "select": _select, "undo": lambda p: _arrow(p, False), "redo": lambda p: _arrow(p, True), "fit": _fit,
+    "brush": _brush,
+    "fill": _fill,
+    "polygon": _polygon,
+    "rectangle": _rectangle,
+    "eyedropper": _eyedropper,
+    "select": _select,
+    "undo": lambda p: _arrow(p, False),
+    "redo": lambda p: _arrow(p, True),
+    "fit": _fit,
 }
 
 

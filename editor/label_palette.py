@@ -1,4 +1,5 @@
 """The label palette: searchable class list with Cityscapes colours and number-key shortcuts."""
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -65,8 +66,10 @@ class LabelPalette(QWidget):
             kind = "  ◆" if label.is_thing else ""
             item = QListWidgetItem(swatch(label.color), f"{label.name}{kind}{key}")
             item.setData(Qt.ItemDataRole.UserRole, label.id)
-            item.setToolTip(f"{label.name}: id {label.id}, colour {label.color}"
-                            + (", thing class (has instances)" if label.is_thing else ", stuff class"))
+            item.setToolTip(
+                f"{label.name}: id {label.id}, colour {label.color}"
+                + (", thing class (has instances)" if label.is_thing else ", stuff class")
+            )
             self.list.addItem(item)
         self.list.blockSignals(False)
         self._filter(self.search.text())
@@ -76,7 +79,11 @@ class LabelPalette(QWidget):
         text = text.strip().lower()
         for row in range(self.list.count()):
             item = self.list.item(row)
-            hidden = bool(text) and text not in item.text().lower() and text != str(item.data(Qt.ItemDataRole.UserRole))
+            hidden = (
+                bool(text)
+                and text not in item.text().lower()
+                and text != str(item.data(Qt.ItemDataRole.UserRole))
+            )
             item.setHidden(hidden)
 
     def pick_first_match(self) -> None:
@@ -99,8 +106,9 @@ class LabelPalette(QWidget):
         r, g, b = label.color
         fg = "#000" if 0.299 * r + 0.587 * g + 0.114 * b > 140 else "#fff"
         self.current.setText(f"  {label.name}  ·  id {label.id}{'  ·  thing' if label.is_thing else ''}")
-        self.current.setStyleSheet(f"background: rgb({r},{g},{b}); color: {fg}; padding: 6px; border-radius: 4px;"
-                                   "font-weight: 600;")
+        self.current.setStyleSheet(
+            f"background: rgb({r},{g},{b}); color: {fg}; padding: 6px; border-radius: 4px;font-weight: 600;"
+        )
         for row in range(self.list.count()):
             item = self.list.item(row)
             if int(item.data(Qt.ItemDataRole.UserRole)) == label_id:

@@ -3,6 +3,7 @@
 It holds no editing logic (EditorState), no drawing (Canvas), no panel internals (their modules)
 and no file code (FileController).
 """
+
 from __future__ import annotations
 
 import logging
@@ -68,8 +69,14 @@ def model_display_name(path: Path) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None, renderer: Any = None, checkpoint: Path | None = None,
-                 load_default: bool = True, size: tuple[int, int] = (2048, 1024)) -> None:
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        renderer: Any = None,
+        checkpoint: Path | None = None,
+        load_default: bool = True,
+        size: tuple[int, int] = (2048, 1024),
+    ) -> None:
         super().__init__()
         protect_singletons()  # PySide6 6.12 + Python 3.11 would abort after enough Qt calls
         self.settings = settings or QSettings()
@@ -124,8 +131,14 @@ class MainWindow(QMainWindow):
             self.load_model(DEFAULT_CHECKPOINT)
 
     # ----- construction -------------------------------------------------------------------------
-    def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | list | None, tip: str,
-                slot: Callable[..., Any] | None = None, checkable: bool = False) -> QAction:
+    def _action(
+        self,
+        text: str,
+        shortcut: str | QKeySequence.StandardKey | list | None,
+        tip: str,
+        slot: Callable[..., Any] | None = None,
+        checkable: bool = False,
+    ) -> QAction:
         action = QAction(text, self)
         if isinstance(shortcut, list):
             action.setShortcuts([QKeySequence(s) for s in shortcut])
@@ -143,20 +156,43 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         s, f = self.state, self.files
         a = self._action
-        self.act_new = a("&New scene…", QKeySequence.StandardKey.New, "Create an empty scene of a chosen size", f.new_scene)
-        self.act_open = a("&Open…", QKeySequence.StandardKey.Open, "Open a scene, a Cityscapes labelIds PNG or a colour label PNG", f.open_dialog)
-        self.act_save = a("&Save", QKeySequence.StandardKey.Save, "Save labelIds + instanceIds PNGs and styles JSON", f.save)
+        self.act_new = a(
+            "&New scene…", QKeySequence.StandardKey.New, "Create an empty scene of a chosen size", f.new_scene
+        )
+        self.act_open = a(
+            "&Open…",
+            QKeySequence.StandardKey.Open,
+            "Open a scene, a Cityscapes labelIds PNG or a colour label PNG",
+            f.open_dialog,
+        )
+        self.act_save = a(
+            "&Save", QKeySequence.StandardKey.Save, "Save labelIds + instanceIds PNGs and styles JSON", f.save
+        )
         self.act_save_as = a("Save &as…", "Ctrl+Shift+S", "Save the scene under a new name", f.save_as)
-        self.act_export = a("&Export render…", "Ctrl+E", "Export the rendered image as a full-resolution PNG "
-                            "(and, when ticked below, the label colours beside it)", self.export_render_dialog)
-        self.act_export_labels_too = a("Also export the label colours", None,
-                                       "Exporting a render also writes NAME_labels.png, the label map in its colours",
-                                       self._toggle_export_labels, checkable=True)
+        self.act_export = a(
+            "&Export render…",
+            "Ctrl+E",
+            "Export the rendered image as a full-resolution PNG "
+            "(and, when ticked below, the label colours beside it)",
+            self.export_render_dialog,
+        )
+        self.act_export_labels_too = a(
+            "Also export the label colours",
+            None,
+            "Exporting a render also writes NAME_labels.png, the label map in its colours",
+            self._toggle_export_labels,
+            checkable=True,
+        )
         self.act_export_labels_too.setChecked(self.export_labels_too)
-        self.act_export_labels = a("Export &label colours…", None, "Export the label map as a colour PNG",
-                                   self.export_labels_dialog)
-        self.act_export_compare = a("Export &side-by-side…", "Ctrl+Shift+E",
-                                    "Export labels and render next to each other in one PNG", self.export_compare_dialog)
+        self.act_export_labels = a(
+            "Export &label colours…", None, "Export the label map as a colour PNG", self.export_labels_dialog
+        )
+        self.act_export_compare = a(
+            "Export &side-by-side…",
+            "Ctrl+Shift+E",
+            "Export labels and render next to each other in one PNG",
+            self.export_compare_dialog,
+        )
         style = self.style()
         for act, sp in ((self.act_open, "SP_DialogOpenButton"), (self.act_save, "SP_DialogSaveButton")):
             act.setIcon(style.standardIcon(getattr(style.StandardPixmap, sp)))
@@ -169,17 +205,44 @@ class MainWindow(QMainWindow):
             act.setIcon(icon(name))
             act.setIconText(name.capitalize())  # the toolbar keeps its width; menus show "Undo Brush"
             self.addAction(act)
-        self.act_delete = a("Delete object", "Delete", "Delete the selected object; the surrounding stuff fills it", s.delete_selected)
-        self.act_relabel = a("Relabel object…", "L", "Choose a new class for the selected object (same shape)",
-                             self.relabel_dialog)
-        self.act_duplicate = a("Duplicate object", "Ctrl+D", "Copy the selected object next to itself", s.duplicate_selected)
+        self.act_delete = a(
+            "Delete object",
+            "Delete",
+            "Delete the selected object; the surrounding stuff fills it",
+            s.delete_selected,
+        )
+        self.act_relabel = a(
+            "Relabel object…",
+            "L",
+            "Choose a new class for the selected object (same shape)",
+            self.relabel_dialog,
+        )
+        self.act_duplicate = a(
+            "Duplicate object", "Ctrl+D", "Copy the selected object next to itself", s.duplicate_selected
+        )
         self.act_deselect = a("Deselect", "Ctrl+Shift+A", "Clear the selection", lambda: s.select(None))
-        self.act_random = a("Random style", "Ctrl+R", "A random style for the selected object", self._random_style)
-        self.act_resample = a("Resample all styles", "Ctrl+Shift+R", "A random style for every object and region", s.resample_all)
-        self.act_photo_style = a("Style from a &photo…", "Ctrl+Shift+P",
-                                 "Take the selected object's style from an object in a labelled photo", self.photo_style_dialog)
-        self.act_mode = a("New object mode", "N", "Thing strokes create a new object (on) or extend the one under the stroke (off)",
-                          self._toggle_mode, checkable=True)
+        self.act_random = a(
+            "Random style", "Ctrl+R", "A random style for the selected object", self._random_style
+        )
+        self.act_resample = a(
+            "Resample all styles",
+            "Ctrl+Shift+R",
+            "A random style for every object and region",
+            s.resample_all,
+        )
+        self.act_photo_style = a(
+            "Style from a &photo…",
+            "Ctrl+Shift+P",
+            "Take the selected object's style from an object in a labelled photo",
+            self.photo_style_dialog,
+        )
+        self.act_mode = a(
+            "New object mode",
+            "N",
+            "Thing strokes create a new object (on) or extend the one under the stroke (off)",
+            self._toggle_mode,
+            checkable=True,
+        )
         self.act_mode.setChecked(True)
         self.act_smaller = a("Smaller brush", "[", "Make the brush smaller", lambda: s.grow_brush(1 / 1.2))
         self.act_larger = a("Larger brush", "]", "Make the brush larger", lambda: s.grow_brush(1.2))
@@ -190,33 +253,67 @@ class MainWindow(QMainWindow):
         for cls in TOOL_CLASSES:
             tool = cls(self.state)
             self.tools[cls.name] = tool
-            action = a(cls.label, cls.shortcut, cls.tip.split(":")[0] + ": " + cls.tip.split(":", 1)[1].strip(),
-                       lambda name=cls.name: self.set_tool(name), checkable=True)
+            action = a(
+                cls.label,
+                cls.shortcut,
+                cls.tip.split(":")[0] + ": " + cls.tip.split(":", 1)[1].strip(),
+                lambda name=cls.name: self.set_tool(name),
+                checkable=True,
+            )
             action.setToolTip(cls.tip)
             action.setIcon(icon(cls.name))
             self.tool_group.addAction(action)
             self.tool_actions[cls.name] = action
         self.view_group = QActionGroup(self)
         self.view_actions: dict[ViewMode, QAction] = {}
-        views = ((ViewMode.LABELS, "Labels", "the labels only"), (ViewMode.RENDER, "Render", "the render only"),
-                 (ViewMode.BLEND, "Blend", "the labels blended over the render"),
-                 (ViewMode.SIDE_BY_SIDE, "Side by side", "labels (paint here) and render side by side, same zoom"))
+        views = (
+            (ViewMode.LABELS, "Labels", "the labels only"),
+            (ViewMode.RENDER, "Render", "the render only"),
+            (ViewMode.BLEND, "Blend", "the labels blended over the render"),
+            (ViewMode.SIDE_BY_SIDE, "Side by side", "labels (paint here) and render side by side, same zoom"),
+        )
         for i, (mode, text, tip) in enumerate(views):
             action = a(text, f"Ctrl+{i + 1}", f"Show {tip}", lambda m=mode: self.set_view(m), checkable=True)
             self.view_group.addAction(action)
             self.view_actions[mode] = action
-        self.act_fit = a("Fit to window", ["Ctrl+0", "F"], "Fit the whole scene in the window", self.canvas.fit)
+        self.act_fit = a(
+            "Fit to window", ["Ctrl+0", "F"], "Fit the whole scene in the window", self.canvas.fit
+        )
         self.act_fit.setIcon(icon("fit"))
         self.act_actual = a("Actual pixels", "Ctrl+Alt+0", "Zoom to 100 %", lambda: self.canvas.set_zoom(1.0))
-        self.act_open_model = a("Open &model…", "Ctrl+M", "Load an official latest_net_G.pth or a checkpoint's config.json", self.open_model_dialog)
-        self.act_open_model_dir = a("Open model &folder…", "Ctrl+Shift+M", "Load a native checkpoint folder", self.open_model_folder_dialog)
-        self.act_default_model = a("Load &default model", None, "Load the bundled model from checkpoints/default", lambda: self.load_model(DEFAULT_CHECKPOINT))
-        self.act_incremental = a("&Incremental rendering", None,
-                                 "Re-render only what a stroke changes (preview first, exact frame when idle); "
-                                 "off: every change renders the whole frame", self._toggle_incremental, checkable=True)
+        self.act_open_model = a(
+            "Open &model…",
+            "Ctrl+M",
+            "Load an official latest_net_G.pth or a checkpoint's config.json",
+            self.open_model_dialog,
+        )
+        self.act_open_model_dir = a(
+            "Open model &folder…",
+            "Ctrl+Shift+M",
+            "Load a native checkpoint folder",
+            self.open_model_folder_dialog,
+        )
+        self.act_default_model = a(
+            "Load &default model",
+            None,
+            "Load the bundled model from checkpoints/default",
+            lambda: self.load_model(DEFAULT_CHECKPOINT),
+        )
+        self.act_incremental = a(
+            "&Incremental rendering",
+            None,
+            "Re-render only what a stroke changes (preview first, exact frame when idle); "
+            "off: every change renders the whole frame",
+            self._toggle_incremental,
+            checkable=True,
+        )
         self.act_incremental.setChecked(self.incremental_enabled)
-        self.act_refresh = a("Re-render &now", "F5", "Render the whole frame again with fresh statistics",
-                             lambda: self.state.request_render())
+        self.act_refresh = a(
+            "Re-render &now",
+            "F5",
+            "Render the whole frame again with fresh statistics",
+            lambda: self.state.request_render(),
+        )
         self.label_actions: list[QAction] = []
         self._build_label_shortcuts()
 
@@ -226,8 +323,14 @@ class MainWindow(QMainWindow):
         self.label_actions = []
         for i, label_id in enumerate(frequent_ids(self.state.label_set)):
             name = self.state.label_set.by_id(label_id).name
-            self.label_actions.append(self._action(f"Label: {name}", str((i + 1) % 10), f"Paint with {name}",
-                                                   lambda lid=label_id: self.state.set_label(lid)))
+            self.label_actions.append(
+                self._action(
+                    f"Label: {name}",
+                    str((i + 1) % 10),
+                    f"Paint with {name}",
+                    lambda lid=label_id: self.state.set_label(lid),
+                )
+            )
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -238,7 +341,9 @@ class MainWindow(QMainWindow):
 
     def _build_docks(self) -> None:
         self.label_palette = LabelPalette(self.state)
-        self.tool_options = ToolOptions(self.state, [self.act_delete, self.act_relabel, self.act_duplicate, self.act_deselect])
+        self.tool_options = ToolOptions(
+            self.state, [self.act_delete, self.act_relabel, self.act_duplicate, self.act_deselect]
+        )
         self.style_palette = StylePalette(self.state, self.worker)
         self.history = HistoryPanel(self.state.stack)
         left = Qt.DockWidgetArea.LeftDockWidgetArea
@@ -258,7 +363,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addActions([self.act_save, self.act_save_as])
         file_menu.addSeparator()
-        file_menu.addActions([self.act_export, self.act_export_labels, self.act_export_compare, self.act_export_labels_too])
+        file_menu.addActions(
+            [self.act_export, self.act_export_labels, self.act_export_compare, self.act_export_labels_too]
+        )
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         edit = bar.addMenu("&Edit")
@@ -286,7 +393,9 @@ class MainWindow(QMainWindow):
         render.addActions([self.act_incremental, self.act_refresh])
         self.render_controls = RenderControls(self, self.worker, self.state, render)
         help_menu = bar.addMenu("&Help")
-        help_menu.addAction(self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts))
+        help_menu.addAction(
+            self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts)
+        )
 
         toolbar = QToolBar("Tools")
         toolbar.setObjectName("tools")
@@ -484,13 +593,17 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         path = self.state.document.path
-        name = path.name.replace("_labelIds", "").removesuffix(".png") if path else self.scene_name or "Untitled"
+        name = (
+            path.name.replace("_labelIds", "").removesuffix(".png") if path else self.scene_name or "Untitled"
+        )
         self.setWindowTitle(f"{name}{' •' if not self.state.stack.isClean() else ''} — {APP_NAME}")
 
     def _fill_recent(self, items: list[str]) -> None:
         self.recent_menu.clear()
         for path in items:
-            self.recent_menu.addAction(Path(path).name, lambda p=path: self.files.confirm_discard() and self.files.open_path(p))
+            self.recent_menu.addAction(
+                Path(path).name, lambda p=path: self.files.confirm_discard() and self.files.open_path(p)
+            )
         self.recent_menu.setEnabled(bool(items))
 
     def show_shortcuts(self) -> None:
@@ -498,7 +611,9 @@ class MainWindow(QMainWindow):
         for action in self.actions():
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             if keys:
-                lines.append(f"<tr><td><b>{keys}</b></td><td>&nbsp;{action.text().replace('&', '')}</td></tr>")
+                lines.append(
+                    f"<tr><td><b>{keys}</b></td><td>&nbsp;{action.text().replace('&', '')}</td></tr>"
+                )
         lines.append("<tr><td><b>Space+drag / middle drag</b></td><td>&nbsp;Pan</td></tr>")
         lines.append("<tr><td><b>Wheel</b></td><td>&nbsp;Zoom around the cursor</td></tr>")
         QMessageBox.information(self, "Keyboard shortcuts", "<table>" + "".join(lines) + "</table>")
@@ -535,8 +650,12 @@ class MainWindow(QMainWindow):
     # ----- model --------------------------------------------------------------------------------
     def open_model_dialog(self) -> None:
         start = str(DEFAULT_CHECKPOINT.parent)
-        path, _ = QFileDialog.getOpenFileName(self, "Open model: a checkpoint's config.json or an official latest_net_G.pth",
-                                              start, "Checkpoints (*.pth *.json *.safetensors);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Open model: a checkpoint's config.json or an official latest_net_G.pth",
+            start,
+            "Checkpoints (*.pth *.json *.safetensors);;All files (*)",
+        )
         if path:
             self.load_model(Path(path))
 
@@ -594,8 +713,13 @@ class MainWindow(QMainWindow):
         if sel is None:
             self.statusBar().showMessage("Select an object or region (V) to relabel it", 4000)
             return False
-        chosen = self.class_prompt(self, self.state.label_set, class_id(sel), self.state.is_object(sel),
-                                   self.state.describe_instance(sel))
+        chosen = self.class_prompt(
+            self,
+            self.state.label_set,
+            class_id(sel),
+            self.state.is_object(sel),
+            self.state.describe_instance(sel),
+        )
         return chosen is not None and self.state.relabel_selected(int(chosen))
 
     def photo_style_dialog(self) -> bool:
@@ -603,7 +727,9 @@ class MainWindow(QMainWindow):
         sel = self.state.selection
         renderer = base_renderer(self.worker.renderer)
         if sel is None:
-            self.statusBar().showMessage("Select an object or region (V) first, then take its style from a photo", 5000)
+            self.statusBar().showMessage(
+                "Select an object or region (V) first, then take its style from a photo", 5000
+            )
             return False
         if not has_encoder(renderer):
             self.files.error("This model has no feature encoder, so it cannot take styles from a photo")
@@ -623,8 +749,11 @@ class MainWindow(QMainWindow):
 
     def _export_start(self, kind: str) -> str:
         path = self.state.document.path
-        stem = path.name.replace("_labelIds", "").removesuffix(".png") if path else \
-            (self.scene_name or "scene").replace(" (sample)", "")
+        stem = (
+            path.name.replace("_labelIds", "").removesuffix(".png")
+            if path
+            else (self.scene_name or "scene").replace(" (sample)", "")
+        )
         return str((path.parent if path else Path.cwd()) / f"{stem}_{kind}.png")
 
     def _ask_png(self, title: str, kind: str) -> Path | None:
@@ -672,7 +801,9 @@ class MainWindow(QMainWindow):
         render = self.canvas.render_image()
         if render is None:
             return False
-        return self._write(path, side_by_side(label_colours(self.document.labels, self.state.label_set), render))
+        return self._write(
+            path, side_by_side(label_colours(self.document.labels, self.state.label_set), render)
+        )
 
     def _write(self, path: Path, image: np.ndarray) -> bool:
         if not self.files.write_exports({path: image}):

@@ -3,6 +3,7 @@
 The loader also builds the incremental wrapper (its layer plan takes a while for a big model), so
 switching incremental rendering on or off later only swaps objects.
 """
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ little-endian machine). The render loop (``model.render.loop``, ``to_bgra``) con
 and tile to this format off the GUI thread, so the GUI thread only adopts a finished buffer or
 copies a tile's rectangle into its own.
 """
+
 from __future__ import annotations
 
 import cv2

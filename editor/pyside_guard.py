@@ -11,6 +11,7 @@ there. CPython 3.12 made these singletons immortal, so the bug is harmless there
 ``None``, ``True`` and ``False`` a very large reference count, as 3.12 does: a leak of one per
 call can then never bring them to zero. It is idempotent and a no-op elsewhere.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -39,7 +40,10 @@ def _leaks() -> dict[str, int]:
     for _ in range(calls):
         probe.ping.emit()
     true_after = sys.getrefcount(True)
-    return {"None": max(0, (none_before - none_after) // calls), "True": max(0, (true_before - true_after) // calls)}
+    return {
+        "None": max(0, (none_before - none_after) // calls),
+        "True": max(0, (true_before - true_after) // calls),
+    }
 
 
 def protect_singletons() -> bool:
@@ -57,6 +61,9 @@ def protect_singletons() -> bool:
     _applied = True
     import PySide6
 
-    log.info("PySide6 %s loses a reference to None/True per call (%s); guarded, as on Python 3.12",
-             PySide6.__version__, leaks)
+    log.info(
+        "PySide6 %s loses a reference to None/True per call (%s); guarded, as on Python 3.12",
+        PySide6.__version__,
+        leaks,
+    )
     return True

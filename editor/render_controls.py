@@ -3,6 +3,7 @@ the render size (full, ½, ¼; export stays full size) and which mode the activa
 
 The main window creates one :class:`RenderControls` and hands it its status bar and Render menu.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -47,8 +48,10 @@ class RenderControls(QObject):
         sizes = menu.addMenu("Render &size") if menu is not None else None
         for scale in RENDER_SCALES:
             action = QAction(SCALE_NAMES[scale], self, checkable=True, checked=scale == 1)
-            action.setToolTip("Edit at a smaller render size (the label map is downscaled, the render "
-                              "upscaled); export always renders full size")
+            action.setToolTip(
+                "Edit at a smaller render size (the label map is downscaled, the render "
+                "upscaled); export always renders full size"
+            )
             action.triggered.connect(lambda _c=False, s=scale: self.set_scale(s))
             group.addAction(action)
             self.scale_actions[scale] = action

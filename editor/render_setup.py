@@ -3,6 +3,7 @@
 The cache budget comes from ``model.render.memory.cache_budget_bytes`` (RAM available, or
 ``P2P_CACHE_MB``); :class:`CachePlan` says which mode the cache is in, for the status bar. No Qt here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,7 +46,9 @@ class CachePlan:
         return f"activation cache {self.needed / mb / (2 if self.half else 1):.0f} MB, {kind}, {where}"
 
 
-def plan_cache(incremental: Any, size: tuple[int, int], scale: int = 1, limit: int | None = None) -> CachePlan:
+def plan_cache(
+    incremental: Any, size: tuple[int, int], scale: int = 1, limit: int | None = None
+) -> CachePlan:
     """The cache mode of ``incremental`` for a (width, height) scene rendered at 1/scale."""
     width, height = -(-size[0] // scale), -(-size[1] // scale)
     limit = incremental.cache_limit_bytes if limit is None else limit

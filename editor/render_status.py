@@ -1,4 +1,5 @@
 """The render state shown in the status bar: "rendering…", "preview…", "up to date" (no Qt here)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

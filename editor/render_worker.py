@@ -8,6 +8,7 @@ buffers with the area they cover, so the GUI thread pastes a rectangle and conve
 Style swatches run on their own thread (``editor/panels/swatch_worker.py``). This thread stops
 through ``requestInterruption()``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,11 +55,18 @@ class RenderWorker(QThread):
     busy = Signal(int)  # version now rendering
     progress = Signal(object)  # Progress of a long exact frame
 
-    def __init__(self, renderer: RendererLike | None = None, parent: Any = None,
-                 policy: LoopPolicy = EDITOR_POLICY) -> None:
+    def __init__(
+        self, renderer: RendererLike | None = None, parent: Any = None, policy: LoopPolicy = EDITOR_POLICY
+    ) -> None:
         super().__init__(parent)
-        self.loop = RenderLoop(renderer, self.rendered.emit, policy, on_error=self.failed.emit,
-                               on_progress=self._progress, on_busy=self.busy.emit)
+        self.loop = RenderLoop(
+            renderer,
+            self.rendered.emit,
+            policy,
+            on_error=self.failed.emit,
+            on_progress=self._progress,
+            on_busy=self.busy.emit,
+        )
         self.setObjectName("render-worker")
 
     # ----- GUI-thread API -----------------------------------------------------------------------

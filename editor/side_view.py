@@ -5,6 +5,7 @@ the scene, follows every zoom and pan of the canvas, mirrors its cursor as a cro
 brush outline, and outlines the selection. It draws straight from the canvas's render buffer, so a
 pasted tile costs no copy here. A wheel over it zooms the canvas around the same point.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -63,7 +64,7 @@ class RenderMirror(QWidget):
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120.0
         if steps:
-            self.canvas.zoom_at(1.25 ** steps, event.position())  # the same point in both views
+            self.canvas.zoom_at(1.25**steps, event.position())  # the same point in both views
         event.accept()
 
     # ----- painting -----------------------------------------------------------------------------

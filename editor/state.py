@@ -8,6 +8,7 @@ Per undo step the GUI thread does work proportional to the step, not to the map:
 request's maps come from :class:`~editor.core.snapshots.SnapshotPool` (changed boxes copied), and the
 selection's bounding box is kept up to date by scanning only the step's region and the old box.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,14 +58,18 @@ class EditorState(QObject):
 
     MIN_BRUSH, MAX_BRUSH = 1, 400
 
-    def __init__(self, document: Document, worker: RenderWorker | None = None,
-                 parent: QObject | None = None) -> None:
+    def __init__(
+        self, document: Document, worker: RenderWorker | None = None, parent: QObject | None = None
+    ) -> None:
         super().__init__(parent)
         self.document = document
         self.worker = worker
         self.stack = BoundedUndoStack(self)
-        self.current_label = 7 if document.label_set.valid_mask.size > 7 and document.label_set.valid_mask[7] else \
-            document.label_set.labels[0].id
+        self.current_label = (
+            7
+            if document.label_set.valid_mask.size > 7 and document.label_set.valid_mask[7]
+            else document.label_set.labels[0].id
+        )
         self.brush_size = 24  # diameter in pixels
         self.mode = InstanceMode.NEW
         self.selection: int | None = None
@@ -101,7 +106,11 @@ class EditorState(QObject):
             self.brush_changed.emit(size)
 
     def grow_brush(self, factor: float) -> None:
-        step = max(1, round(self.brush_size * (factor - 1))) if factor > 1 else -max(1, round(self.brush_size * (1 - factor)))
+        step = (
+            max(1, round(self.brush_size * (factor - 1)))
+            if factor > 1
+            else -max(1, round(self.brush_size * (1 - factor)))
+        )
         self.set_brush_size(self.brush_size + step)
 
     def set_mode(self, mode: InstanceMode) -> None:
@@ -124,8 +133,9 @@ class EditorState(QObject):
         cls = class_id(instance)
         return cls != instance and self.document.is_thing(cls)
 
-    def select(self, instance: int | None, within: Box | None = None,
-               anchor: tuple[int, int] | None = None) -> None:
+    def select(
+        self, instance: int | None, within: Box | None = None, anchor: tuple[int, int] | None = None
+    ) -> None:
         """Select an instance id (None: nothing). ``within``: all its pixels lie in this box (a
         stroke that just created it), so only that box is scanned. ``anchor``: the pixel clicked to
         select it; when a later step gives that pixel another id, the selection follows it."""
@@ -235,7 +245,9 @@ class EditorState(QObject):
         class has styles, the old style's index (modulo their number) so a styled car stays styled.
         One undo step."""
         sel = self.selection
-        if sel is None or not (0 <= new_class < self.label_set.num_classes and self.label_set.valid_mask[new_class]):
+        if sel is None or not (
+            0 <= new_class < self.label_set.num_classes and self.label_set.valid_mask[new_class]
+        ):
             return False
         if new_class == class_id(sel):
             self.message.emit("The object already has that class")
@@ -266,8 +278,12 @@ class EditorState(QObject):
         edit.description = "Copy object" if copy else "Move object"
         if self.apply(edit) is None:
             return False
-        self.select(edit.new_instance, anchor=None if self.selection_anchor is None else
-                    (self.selection_anchor[0] + dx, self.selection_anchor[1] + dy))
+        self.select(
+            edit.new_instance,
+            anchor=None
+            if self.selection_anchor is None
+            else (self.selection_anchor[0] + dx, self.selection_anchor[1] + dy),
+        )
         return True
 
     def duplicate_selected(self, offset: int = 24) -> bool:
@@ -297,9 +313,8 @@ class EditorState(QObject):
 
     def resample_all(self) -> bool:
         ids = self.document.instance_ids()
-        classes = class_of_instance(ids)
         styles: dict[int, Style | None] = {}
-        for inst, cls in zip(ids.tolist(), classes.tolist()):
+        for inst in ids.tolist():
             n = self.num_styles(inst)
             if n > 0:
                 styles[inst] = random.randrange(n)
@@ -309,7 +324,9 @@ class EditorState(QObject):
         return self.apply(SetStyles(styles, description="Resample all styles")) is not None
 
     # ----- document swaps -----------------------------------------------------------------------
-    def reset_document(self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style], path=None) -> None:
+    def reset_document(
+        self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style], path=None
+    ) -> None:
         self.cancel_stroke()
         self.stack.clear_history()
         self.document.path = path

@@ -5,6 +5,7 @@ InstanceNorm statistics, cropped to a 4:3 box around it (``model.render.swatches
 thread: ``editor.panels.swatch_worker``). Clicking one sets the object's style through an undo
 command. Stuff classes (selected by clicking a stuff region) have per-class styles here too.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,11 @@ def to_icon(image: np.ndarray) -> QIcon:
     image = np.ascontiguousarray(image[..., :3])
     height, width = image.shape[:2]
     qimage = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_RGB888).copy()
-    return QIcon(QPixmap.fromImage(qimage).scaled(ICON, Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.SmoothTransformation))
+    return QIcon(
+        QPixmap.fromImage(qimage).scaled(
+            ICON, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+        )
+    )
 
 
 class StylePalette(QWidget):
@@ -81,7 +85,9 @@ class StylePalette(QWidget):
         self.resample_button = QPushButton("Resample all")
         self.resample_button.setToolTip("Pick a random style for every object and region (Ctrl+Shift+R)")
         self.photo_button = QPushButton("From a photo…")
-        self.photo_button.setToolTip("Take this object's style from an object in a labelled photo (Ctrl+Shift+P)")
+        self.photo_button.setToolTip(
+            "Take this object's style from an object in a labelled photo (Ctrl+Shift+P)"
+        )
         row = QHBoxLayout()
         for b in (self.default_button, self.random_button, self.resample_button):
             row.addWidget(b)
@@ -123,8 +129,12 @@ class StylePalette(QWidget):
         # pixels or styles changed: thumbnails of the selection are stale only if its pixels moved
         self._mark_current()
         sel = self.state.selection
-        if (sel is not None and self._token is not None and self.state.selection_touched
-                and self._token[1] != self._shape_key(sel)):
+        if (
+            sel is not None
+            and self._token is not None
+            and self.state.selection_touched
+            and self._token[1] != self._shape_key(sel)
+        ):
             self.refresh()
 
     def _shape_key(self, instance: int) -> int:
@@ -177,8 +187,18 @@ class StylePalette(QWidget):
         self._token = (sel, self._shape_key(sel))
         self.box = swatch_box(doc, box)
         self.swatches.set_renderer(base_renderer(self.worker.renderer))
-        self.swatches.submit(SwatchRequest(self._token, sel, doc.labels.copy(), doc.instances.copy(),
-                                           dict(doc.styles), self.box, tuple(range(n)), self.state.seed))
+        self.swatches.submit(
+            SwatchRequest(
+                self._token,
+                sel,
+                doc.labels.copy(),
+                doc.instances.copy(),
+                dict(doc.styles),
+                self.box,
+                tuple(range(n)),
+                self.state.seed,
+            )
+        )
 
     def _mark_current(self) -> None:
         sel = self.state.selection

@@ -1,4 +1,5 @@
 """Tool options: brush size, instance mode (new object / extend) and the selected-object actions."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -23,7 +24,9 @@ from editor.state import EditorState, InstanceMode
 
 
 class ToolOptions(QWidget):
-    def __init__(self, state: EditorState, object_actions: Sequence[QAction] = (), parent: QWidget | None = None) -> None:
+    def __init__(
+        self, state: EditorState, object_actions: Sequence[QAction] = (), parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.state = state
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -40,7 +43,9 @@ class ToolOptions(QWidget):
         self.new_button = QRadioButton("New object")
         self.new_button.setToolTip("Painting a thing class (car, person…) creates a new instance (N toggles)")
         self.extend_button = QRadioButton("Extend object")
-        self.extend_button.setToolTip("Painting a thing class extends the object under the stroke start (N toggles)")
+        self.extend_button.setToolTip(
+            "Painting a thing class extends the object under the stroke start (N toggles)"
+        )
         self.mode_group = QButtonGroup(self)
         self.mode_group.addButton(self.new_button)
         self.mode_group.addButton(self.extend_button)
@@ -59,7 +64,9 @@ class ToolOptions(QWidget):
             button = QToolButton()
             button.setDefaultAction(action)
             button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            button.setSizePolicy(button.sizePolicy().horizontalPolicy().Expanding, button.sizePolicy().verticalPolicy())
+            button.setSizePolicy(
+                button.sizePolicy().horizontalPolicy().Expanding, button.sizePolicy().verticalPolicy()
+            )
             grid.addWidget(button, i // 2, i % 2)
 
         layout = QVBoxLayout(self)

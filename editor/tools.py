@@ -3,6 +3,7 @@
 A tool turns mouse events (already in document coordinates) into edits through the EditorState,
 and paints its own overlay (brush outline, polygon in progress, moved-object ghost).
 """
+
 from __future__ import annotations
 
 import logging
@@ -185,7 +186,11 @@ class PolygonTool(Tool):
     def finish(self) -> None:
         points = [(p.x(), p.y()) for p in self.points]
         # a double-click also delivers a press: drop a repeated final corner
-        if len(points) >= 2 and abs(points[-1][0] - points[-2][0]) < 1 and abs(points[-1][1] - points[-2][1]) < 1:
+        if (
+            len(points) >= 2
+            and abs(points[-1][0] - points[-2][0]) < 1
+            and abs(points[-1][1] - points[-2][1]) < 1
+        ):
             points.pop()
         self.points = []
         if len(points) < 3:
@@ -221,7 +226,11 @@ class PolygonTool(Tool):
         painter.drawPolygon(QPolygonF(pts))
         painter.setBrush(QColor(255, 255, 255))
         for p in self.points:
-            painter.drawEllipse(p, 1.5 / max(getattr(canvas, "zoom", 1.0), 1e-3), 1.5 / max(getattr(canvas, "zoom", 1.0), 1e-3))
+            painter.drawEllipse(
+                p,
+                1.5 / max(getattr(canvas, "zoom", 1.0), 1e-3),
+                1.5 / max(getattr(canvas, "zoom", 1.0), 1e-3),
+            )
 
     def overlay_rect(self, hover: QPointF | None) -> QRectF | None:
         if not self.points:
@@ -299,7 +308,9 @@ class SelectTool(Tool):
         self.start = QPointF(pos)
         self.offset = QPointF(0, 0)
         self._dragging = self.state.is_object(under)
-        self._copy = bool(event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier))
+        self._copy = bool(
+            event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+        )
 
     def drag(self, pos: QPointF, event: QMouseEvent) -> None:
         if self.start is None or not self._dragging:
@@ -334,4 +345,11 @@ class SelectTool(Tool):
     repaint_on_drag = True  # the canvas repaints the viewport while the ghost follows the cursor
 
 
-TOOL_CLASSES: tuple[type[Tool], ...] = (BrushTool, FillTool, PolygonTool, RectangleTool, EyedropperTool, SelectTool)
+TOOL_CLASSES: tuple[type[Tool], ...] = (
+    BrushTool,
+    FillTool,
+    PolygonTool,
+    RectangleTool,
+    EyedropperTool,
+    SelectTool,
+)

@@ -1,4 +1,5 @@
 """Logging to the console and to a rotating file in the user's log folder (attach it to bug reports)."""
+
 from __future__ import annotations
 
 import logging
@@ -34,7 +35,9 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
         folder = log_folder()
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{APP_NAME}.log"
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler = logging.handlers.RotatingFileHandler(
+            path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+        )
     except OSError as exc:
         logging.getLogger(__name__).warning("no log file (%s)", exc)
         return None

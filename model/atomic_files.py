@@ -25,6 +25,7 @@ such file it sees was left by a writer that died. Where no lock can be taken (Wi
 network file systems), only files older than :data:`STALE_AFTER_S` count as dead. Nothing that
 does not match these patterns is ever removed.
 """
+
 from __future__ import annotations
 
 import errno
@@ -54,7 +55,9 @@ RECORD_VERSION = 1
 
 OWN_FILE = re.compile(r"^\.(?P<target>.+)\.p2p-(?P<pid>\d+)-(?P<token>[a-z0-9_]+)\.(?P<kind>tmp|commit)$")
 # what versions before the commit record left: ``.NAME_labelIds.png.k3j_x9a2.tmp`` (tempfile's 8 characters)
-LEGACY_TEMP = re.compile(r"^\.(?P<target>.+_(?:labelIds\.png|instanceIds\.png|styles\.json))\.[a-z0-9_]{8}\.tmp$")
+LEGACY_TEMP = re.compile(
+    r"^\.(?P<target>.+_(?:labelIds\.png|instanceIds\.png|styles\.json))\.[a-z0-9_]{8}\.tmp$"
+)
 
 StepHook = Callable[[str, Path], None]
 step_hook: StepHook | None = None
@@ -185,7 +188,9 @@ def _acquire(fd: int, timeout_s: float) -> Lock:
 def _writer_lock(folder: Path) -> Iterator[Lock]:
     with folder_lock(folder) as state:
         if state is Lock.BUSY:
-            raise ImageFileError(f"another program kept writing into this folder for {LOCK_TIMEOUT_S:.0f} s", folder)
+            raise ImageFileError(
+                f"another program kept writing into this folder for {LOCK_TIMEOUT_S:.0f} s", folder
+            )
         yield state
 
 
@@ -281,7 +286,9 @@ def atomic_write_files(files: Mapping[Path, bytes]) -> None:
         try:
             tidied = _tidy(folder, lock, complete=True)
             if tidied.completed or tidied.rolled_back or tidied.removed or tidied.problems:
-                log.info("%s: tidied before writing: %s", folder, tidied.notice or f"{len(tidied.removed)} file(s)")
+                log.info(
+                    "%s: tidied before writing: %s", folder, tidied.notice or f"{len(tidied.removed)} file(s)"
+                )
         except OSError as exc:
             log.debug("%s: cannot tidy: %s", folder, exc)  # the write below reports what matters
         staged: dict[Path, Path] = {}
@@ -292,7 +299,9 @@ def atomic_write_files(files: Mapping[Path, bytes]) -> None:
             current = folder
             _sync_folder(folder)
             _step("synced", folder)
-            entries = [_Entry(t.name, staged[t].name, hashlib.sha256(d).hexdigest()) for t, d in files.items()]
+            entries = [
+                _Entry(t.name, staged[t].name, hashlib.sha256(d).hexdigest()) for t, d in files.items()
+            ]
             current = first
             record = _commit(first, entries)
         except OSError as exc:
@@ -305,7 +314,9 @@ def atomic_write_files(files: Mapping[Path, bytes]) -> None:
         except OSError as exc:
             raise ImageFileError(
                 f"the save stopped after its commit point ({exc.strerror or exc}); it is completed "
-                "the next time these files are opened or this folder is written", folder) from None
+                "the next time these files are opened or this folder is written",
+                folder,
+            ) from None
 
 
 def _one_folder(files: Mapping[Path, bytes]) -> Path:
@@ -416,8 +427,12 @@ def _tidy(folder: Path, lock: Lock, complete: bool, targets: set[str] | None = N
         problems = _complete(record, entries, verify=True)
         result.completed += [folder / e.target for e in entries]
         result.problems += problems
-        log.warning("%s: completed an interrupted save of %s%s", folder, ", ".join(e.target for e in entries),
-                    f" ({'; '.join(problems)})" if problems else "")
+        log.warning(
+            "%s: completed an interrupted save of %s%s",
+            folder,
+            ", ".join(e.target for e in entries),
+            f" ({'; '.join(problems)})" if problems else "",
+        )
     for path in temps + legacy:
         if path.name in kept or (targets is not None and _target_of(path) not in targets):
             continue
@@ -445,7 +460,7 @@ def reading(paths: Iterable[str | Path]) -> Iterator[Recovery]:
         by_folder.setdefault(path.parent, set()).add(path.name)
     with _locks(sorted(by_folder)) as locks:
         recovery = Recovery()
-        for folder, lock in zip(sorted(by_folder), locks):
+        for folder, lock in zip(sorted(by_folder), locks, strict=True):
             if lock is Lock.BUSY:
                 log.warning("%s: another program is writing here; reading the files as they are", folder)
                 continue

@@ -7,6 +7,7 @@ renderer's dirty masks (``model.render.region.Region.box``) and the bench all us
 ``None`` as a ``Box | None`` only ever means "no box" (empty). "The whole frame" is said
 explicitly by :class:`Area` with ``whole=True``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -12,6 +12,7 @@ An official checkpoint is pix2pixHD's ``latest_net_G.pth`` (read with ``weights_
 ``latest_net_E.pth`` and ``features_clustered_*.npy`` picked up beside it when present. The
 architecture is inferred from the key names and tensor shapes.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,7 +66,9 @@ class ModelConfig:
                 f" gives {expected}"
             )
         if self.encoder is not None and self.encoder.feat_num != self.feat_num:
-            raise CheckpointError(f"encoder makes {self.encoder.feat_num} features but G takes {self.feat_num}")
+            raise CheckpointError(
+                f"encoder makes {self.encoder.feat_num} features but G takes {self.feat_num}"
+            )
 
     def to_json(self) -> dict:
         return {
@@ -135,8 +138,9 @@ def _save_tensors(module: nn.Module, path: Path) -> None:
     atomic_write_bytes(path, save_tensors_bytes(state))
 
 
-def save_clusters(path: str | Path, clusters: Mapping[int, np.ndarray],
-                  members: Mapping[int, np.ndarray] | None = None) -> None:
+def save_clusters(
+    path: str | Path, clusters: Mapping[int, np.ndarray], members: Mapping[int, np.ndarray] | None = None
+) -> None:
     """Centres as ``class_<id>``; ``members`` (instances per centre) as ``members_<id>``."""
     import io
 
@@ -187,10 +191,18 @@ def load_native(folder: str | Path, map_location: str | torch.device = "cpu") ->
     if config.encoder is not None and (folder / ENCODER_FILE).exists():
         encoder = FeatureEncoder.from_config(config.encoder)
         _load_tensors(encoder, folder / ENCODER_FILE, map_location)
-    clusters, members = load_clusters(folder / CLUSTERS_FILE) if (folder / CLUSTERS_FILE).exists() else ({}, {})
+    clusters, members = (
+        load_clusters(folder / CLUSTERS_FILE) if (folder / CLUSTERS_FILE).exists() else ({}, {})
+    )
     _check_clusters(clusters, config.feat_num, folder / CLUSTERS_FILE)
-    return LoadedModel(config, generator.eval(), encoder.eval() if encoder else None, clusters, folder,
-                       cluster_members=members)
+    return LoadedModel(
+        config,
+        generator.eval(),
+        encoder.eval() if encoder else None,
+        clusters,
+        folder,
+        cluster_members=members,
+    )
 
 
 def _load_tensors(module: nn.Module, path: Path, map_location: str | torch.device) -> None:
@@ -210,7 +222,10 @@ def _load_state(module: nn.Module, state: Mapping[str, torch.Tensor], path: Path
     wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or wrong:
         detail = (
-            f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}" if unexpected
+            f"missing {missing[:3]}"
+            if missing
+            else f"unexpected {unexpected[:3]}"
+            if unexpected
             else f"shape of {wrong[0]} is {tuple(state[wrong[0]].shape)}, expected {tuple(own[wrong[0]].shape)}"
         )
         raise CheckpointError(f"weights do not fit the architecture ({detail})", path)
@@ -221,7 +236,8 @@ def _check_clusters(clusters: Mapping[int, np.ndarray], feat_num: int, path: Pat
     for class_id, centres in clusters.items():
         if centres.shape[1] != feat_num:
             raise CheckpointError(
-                f"class {class_id} has {centres.shape[1]}-d centres but the model takes {feat_num} features", path
+                f"class {class_id} has {centres.shape[1]}-d centres but the model takes {feat_num} features",
+                path,
             )
 
 
@@ -232,8 +248,11 @@ def _official_state(path: Path) -> dict[str, torch.Tensor]:
     except FileNotFoundError:
         raise CheckpointError("checkpoint file not found", path) from None
     except Exception as exc:  # noqa: BLE001 - weights_only refusals, zip and EOF errors
-        raise CheckpointError(f"not a loadable weights-only checkpoint ({exc.__class__.__name__}: "
-                              f"{str(exc).splitlines()[0] if str(exc) else ''})", path) from None
+        raise CheckpointError(
+            f"not a loadable weights-only checkpoint ({exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})",
+            path,
+        ) from None
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -270,14 +289,23 @@ def infer_official_generator(state: Mapping[str, torch.Tensor], path: Path | Non
             _, local_blocks = _sequence_layers(state, f"model{n_local}_2")
             n_blocks_local = len(local_blocks)
             ngf = global_ngf // 2**n_local
-            output_nc = int(state[f"model{n_local}_2.{max(_sequence_layers(state, f'model{n_local}_2')[0])}.weight"].shape[0])
+            output_nc = int(
+                state[
+                    f"model{n_local}_2.{max(_sequence_layers(state, f'model{n_local}_2')[0])}.weight"
+                ].shape[0]
+            )
         else:
             n_blocks_local = 3
             ngf = global_ngf
             output_nc = int(state[f"model.{max(convs)}.weight"].shape[0])
         return GeneratorConfig(
-            input_nc=input_nc, output_nc=output_nc, ngf=ngf, n_downsample_global=n_down,
-            n_blocks_global=len(blocks), n_local_enhancers=n_local, n_blocks_local=n_blocks_local,
+            input_nc=input_nc,
+            output_nc=output_nc,
+            ngf=ngf,
+            n_downsample_global=n_down,
+            n_blocks_global=len(blocks),
+            n_local_enhancers=n_local,
+            n_blocks_local=n_blocks_local,
         )
     except CheckpointError:
         raise
@@ -315,8 +343,10 @@ def load_official(g_path: str | Path, label_set: LabelSet | None = None) -> Load
     clusters = read_official_features(feature_files[-1]) if feature_files else {}
 
     label_set = label_set or cityscapes()
-    feat_num = encoder_config.feat_num if encoder_config else (
-        next(iter(clusters.values())).shape[1] if clusters else 0
+    feat_num = (
+        encoder_config.feat_num
+        if encoder_config
+        else (next(iter(clusters.values())).shape[1] if clusters else 0)
     )
     spare = gen_config.input_nc - label_set.num_classes - feat_num
     if spare not in (0, 1):
@@ -325,7 +355,9 @@ def load_official(g_path: str | Path, label_set: LabelSet | None = None) -> Load
             f"'{label_set.name}' ({label_set.num_classes} classes){f' + {feat_num} features' if feat_num else ''}",
             g_path,
         )
-    config = ModelConfig(gen_config, label_set, use_edges=spare == 1, feat_num=feat_num, encoder=encoder_config)
+    config = ModelConfig(
+        gen_config, label_set, use_edges=spare == 1, feat_num=feat_num, encoder=encoder_config
+    )
     generator = build_generator(gen_config)
     _load_state(generator, state, g_path)
     encoder = None
@@ -334,7 +366,9 @@ def load_official(g_path: str | Path, label_set: LabelSet | None = None) -> Load
         _load_state(encoder, encoder_state, e_path)
     _check_clusters(clusters, feat_num, feature_files[-1] if feature_files else folder)
     log.info("official checkpoint %s: %s", g_path, gen_config)
-    return LoadedModel(config, generator.eval(), encoder.eval() if encoder else None, clusters, g_path, official=True)
+    return LoadedModel(
+        config, generator.eval(), encoder.eval() if encoder else None, clusters, g_path, official=True
+    )
 
 
 # ----- entry point ------------------------------------------------------------------------------
@@ -348,7 +382,8 @@ def load_checkpoint(path: str | Path, label_set: LabelSet | None = None) -> Load
                 raise CheckpointError(
                     f"checkpoint is for label set '{model.config.label_set.name}' "
                     f"({model.config.label_set.num_classes} classes), not '{label_set.name}' "
-                    f"({label_set.num_classes})", path,
+                    f"({label_set.num_classes})",
+                    path,
                 )
             return model
         if (path / "latest_net_G.pth").exists():
@@ -383,12 +418,17 @@ def make_random_checkpoint(
         n_local_enhancers=n_local_enhancers,
         n_blocks_local=1 if tiny else 3,
     )
-    encoder_config = EncoderConfig(feat_num=3, nef=4 if tiny else 16, n_downsampling=2 if tiny else 4) if with_features else None
+    encoder_config = (
+        EncoderConfig(feat_num=3, nef=4 if tiny else 16, n_downsampling=2 if tiny else 4)
+        if with_features
+        else None
+    )
     config = ModelConfig(gen, label_set, use_edges=True, feat_num=feat_num, encoder=encoder_config)
     rng = np.random.default_rng(seed)
     clusters = (
         {lab.id: rng.uniform(-1, 1, size=(4, 3)).astype(np.float32) for lab in label_set.labels}
-        if with_features else None
+        if with_features
+        else None
     )
     encoder = FeatureEncoder.from_config(encoder_config) if encoder_config else None
     return save_checkpoint(folder, config, build_generator(gen), encoder, clusters)

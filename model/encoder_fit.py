@@ -13,6 +13,7 @@ fine-tuned on the new codes (``train --set schedule.init_weights=…``). Trainin
 
 The photos are pooled to E's resolution once, up front, so a step costs one small E pass.
 """
+
 from __future__ import annotations
 
 import logging
@@ -64,15 +65,16 @@ def colour_error(encoder: FeatureEncoder, photos: PooledPhotos, batch_size: int 
     errors = []
     with torch.inference_mode():
         for start in range(0, len(photos.images), batch_size):
-            image = photos.images[start: start + batch_size]
-            inst = photos.instances[start: start + batch_size]
+            image = photos.images[start : start + batch_size]
+            inst = photos.instances[start : start + batch_size]
             _, codes, _ = raw_instance_codes(encoder, image, inst)
             errors.append(float(linear_fit_error(codes.float(), instance_colours(image, inst).float())))
     return float(np.mean(errors))
 
 
-def fit_encoder(encoder: FeatureEncoder, photos: PooledPhotos, config: EncoderFitConfig,
-                progress: bool = False) -> list[float]:
+def fit_encoder(
+    encoder: FeatureEncoder, photos: PooledPhotos, config: EncoderFitConfig, progress: bool = False
+) -> list[float]:
     """Adam on E's weights; returns the per-step colour error. Batches are drawn with ``config.seed``."""
     generator = torch.Generator().manual_seed(config.seed)
     optimiser = torch.optim.Adam(encoder.parameters(), lr=config.lr, betas=(0.5, 0.999))

@@ -3,6 +3,7 @@
 Channel order follows pix2pixHD: ``num_classes`` one-hot channels, then 1 edge channel (when
 instances are used), then ``feat_num`` feature channels (when features are used).
 """
+
 from __future__ import annotations
 
 import torch

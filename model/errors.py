@@ -4,6 +4,7 @@ Every failure a user can cause (a bad file, a mismatched checkpoint) is raised a
 with a one-line message that names the file and the problem. The CLI and the editor show that line
 and never a traceback.
 """
+
 from __future__ import annotations
 
 import json

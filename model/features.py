@@ -8,6 +8,7 @@ each full-resolution pixel receives its instance's mean, looked up by instance i
 of the training set gives one code (its mean E output), and scikit-learn's k-means finds up to k
 centres per class; they are saved as ``clusters.npz``.
 """
+
 from __future__ import annotations
 
 import logging

@@ -15,6 +15,7 @@ feature channels — it costs about as much as the networks' own forward pass.
 Pooling acts per channel, so ``level(k)`` equals ``downsample_input`` applied k times to
 ``generator_input(...)`` (tests/model/test_train.py checks it).
 """
+
 from __future__ import annotations
 
 import torch
@@ -22,13 +23,15 @@ import torch
 from model.encoding import generator_input
 from model.networks.generator import downsample_input
 
-Window = tuple[int, int, int, int]  # (x0, y0, width, height) at full resolution: a crop, not a model.box.Window
+Window = tuple[
+    int, int, int, int
+]  # (x0, y0, width, height) at full resolution: a crop, not a model.box.Window
 
 
 def crop(t: torch.Tensor, box: Window, level: int = 0) -> torch.Tensor:
     """``box`` = (x0, y0, width, height) at full resolution, taken at resolution 2^-level."""
     x0, y0, w, h = (v >> level for v in box)
-    return t[..., y0:y0 + h, x0:x0 + w]
+    return t[..., y0 : y0 + h, x0 : x0 + w]
 
 
 def scale_box(box: Window, level: int) -> Window:
@@ -38,8 +41,15 @@ def scale_box(box: Window, level: int) -> Window:
 
 
 class InputPyramid:
-    def __init__(self, labels: torch.Tensor, instances: torch.Tensor | None, num_classes: int,
-                 features: torch.Tensor | None, use_edges: bool, levels: int) -> None:
+    def __init__(
+        self,
+        labels: torch.Tensor,
+        instances: torch.Tensor | None,
+        num_classes: int,
+        features: torch.Tensor | None,
+        use_edges: bool,
+        levels: int,
+    ) -> None:
         """labels / instances N×H×W integer maps; features N×F×H×W (may require grad) or None."""
         self.num_classes = num_classes
         self.use_edges = use_edges

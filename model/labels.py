@@ -10,11 +10,12 @@ cityscapesscripts' heavy runtime dependencies. Any other dataset uses the same J
 ``num_classes`` is the number of one-hot channels the network sees; it may exceed the largest id
 (pix2pixHD uses 35 channels for Cityscapes' ids 0..33).
 """
+
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property
 from pathlib import Path
 
 import numpy as np
@@ -191,7 +192,7 @@ def _pack_rgb(rgb: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
-@lru_cache(maxsize=None)
+@cache
 def cityscapes() -> LabelSet:
     """The Cityscapes labelIds set pix2pixHD uses (35 channels)."""
     return LabelSet.load(LABEL_SET_DIR / "cityscapes.json")

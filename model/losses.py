@@ -6,6 +6,7 @@ patch score map (see ``model.networks.discriminator``). Every loss here takes th
 The VGG19 network is never downloaded: the user supplies a torchvision-layout ``vgg19`` state dict
 (``features.N.weight`` keys), loaded with ``weights_only=True`` into our own feature module.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,8 +59,28 @@ def feature_matching_loss(fake: Features, real: Features) -> torch.Tensor:
 
 
 # ----- VGG19 ------------------------------------------------------------------------------------
-VGG19_LAYOUT = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-                512, 512, 512, 512, "M", 512, 512, 512, 512)
+VGG19_LAYOUT = (
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    512,
+)
 VGG_SLICES = ((0, 2), (2, 7), (7, 12), (12, 21), (21, 30))  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
 VGG_WEIGHTS = (1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -100,8 +121,9 @@ class VGG19Features(nn.Module):
         except FileNotFoundError:
             raise CheckpointError("VGG19 weights file not found", path) from None
         except Exception as exc:  # noqa: BLE001 - weights_only refusals, zip and EOF errors
-            raise CheckpointError(f"not a weights-only VGG19 state dict ({exc.__class__.__name__})",
-                                  path) from None
+            raise CheckpointError(
+                f"not a weights-only VGG19 state dict ({exc.__class__.__name__})", path
+            ) from None
         if not isinstance(state, dict):
             raise CheckpointError("expected a state dict", path)
         features = {k: v for k, v in state.items() if k.startswith("features.")}
@@ -109,8 +131,9 @@ class VGG19Features(nn.Module):
         try:
             model.load_state_dict(features, strict=True)
         except RuntimeError as exc:
-            raise CheckpointError(f"not a torchvision vgg19 state dict ({str(exc).splitlines()[0]})",
-                                  path) from None
+            raise CheckpointError(
+                f"not a torchvision vgg19 state dict ({str(exc).splitlines()[0]})", path
+            ) from None
         return model
 
     def forward(self, image: torch.Tensor) -> list[torch.Tensor]:
@@ -134,5 +157,7 @@ class VGGLoss(nn.Module):
         with torch.no_grad():
             real_features = self.vgg(real.float())
         pairs = zip(VGG_WEIGHTS, fake_features, real_features, strict=True)
-        return sum((w * nn.functional.l1_loss(f, r) for w, f, r in pairs),
-                   start=fake.new_zeros((), dtype=torch.float32))
+        return sum(
+            (w * nn.functional.l1_loss(f, r) for w, f, r in pairs),
+            start=fake.new_zeros((), dtype=torch.float32),
+        )

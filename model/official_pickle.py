@@ -5,6 +5,7 @@ payload is a pickle. ``np.load(allow_pickle=True)`` would run whatever the pickl
 this module parses the .npy header itself and unpickles with a whitelist that admits only the
 numpy reconstructors an array needs. Anything else is refused before it is called.
 """
+
 from __future__ import annotations
 
 import io
@@ -67,7 +68,11 @@ def read_official_features(path: str | Path) -> dict[int, np.ndarray]:
     centres: dict[int, np.ndarray] = {}
     for key, value in obj.items():
         array = np.asarray(value)
-        if not isinstance(key, (int, np.integer)) or array.ndim != 2 or not np.issubdtype(array.dtype, np.number):
+        if (
+            not isinstance(key, (int, np.integer))
+            or array.ndim != 2
+            or not np.issubdtype(array.dtype, np.number)
+        ):
             raise CheckpointError(f"entry {key!r} is not a k×F array of centres", path)
         if len(array):
             centres[int(key)] = array.astype(np.float32)

@@ -12,6 +12,7 @@ one of two roots, tried in this order:
 
 Label sets are package data of ``model`` in both layouts.
 """
+
 from __future__ import annotations
 
 import importlib.resources

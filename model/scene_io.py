@@ -9,6 +9,7 @@ finds the whole old scene or the whole new one, and the folder keeps exactly the
 files. Opening a scene first completes (or rolls back) a save of it that a crash interrupted, and
 says so in ``OpenedScene.notice``; files written by other tools open as they are.
 """
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def read_png(path: str | Path) -> np.ndarray:
             if width < 2 or height < 2:
                 raise ImageFileError(f"image is {width}×{height}; at least 2×2 is needed", path)
             if width * height > MAX_PIXELS:
-                raise ImageFileError(f"image is {width}×{height}, above the limit of {MAX_PIXELS} pixels", path)
+                raise ImageFileError(
+                    f"image is {width}×{height}, above the limit of {MAX_PIXELS} pixels", path
+                )
             if img.mode == "P":
                 img = img.convert("RGB")
             elif img.mode == "I;16B":
@@ -83,7 +86,11 @@ def read_label_png(path: str | Path, label_set: LabelSet) -> np.ndarray:
     data = read_png(path)
     if data.ndim == 3:
         rgb = data[..., :3]
-        if (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all() and _looks_like_ids(rgb[..., 0], label_set):
+        if (
+            (rgb[..., 0] == rgb[..., 1]).all()
+            and (rgb[..., 1] == rgb[..., 2]).all()
+            and _looks_like_ids(rgb[..., 0], label_set)
+        ):
             ids = rgb[..., 0]
         else:
             return label_set.decolorize(rgb, path)
@@ -139,8 +146,10 @@ def parse_styles(data: object, source: str | Path | None = None) -> dict[int, St
             raise StyleFileError(f"style of {key} must be a cluster index or a list of numbers", source)
         if isinstance(value, int) and value >= 0:
             styles[inst] = value
-        elif isinstance(value, list) and value and all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value
+        elif (
+            isinstance(value, list)
+            and value
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) for v in value)
         ):
             styles[inst] = tuple(float(v) for v in value)
         else:
@@ -170,7 +179,11 @@ def scene_paths(label_path: str | Path) -> tuple[Path, Path, Path]:
                 label_path.with_name(stem + suffix.replace("labelIds.png", "styles.json")),
             )
     stem = label_path.stem
-    return label_path, label_path.with_name(stem + "_instanceIds.png"), label_path.with_name(stem + "_styles.json")
+    return (
+        label_path,
+        label_path.with_name(stem + "_instanceIds.png"),
+        label_path.with_name(stem + "_styles.json"),
+    )
 
 
 def dataset_instance_path(label_path: Path) -> Path | None:
@@ -196,8 +209,12 @@ class OpenedScene:
     notice: str | None  # one line when an interrupted save of this scene was completed or rolled back
 
 
-def open_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
-               styles_path: str | Path | None = None) -> OpenedScene:
+def open_scene(
+    label_path: str | Path,
+    label_set: LabelSet,
+    inst_path: str | Path | None = None,
+    styles_path: str | Path | None = None,
+) -> OpenedScene:
     """Open a scene from its label PNG; the instance and styles files are found next to it (the
     instance map also in a pix2pixHD dataset's ``_inst`` folder).
 
@@ -210,13 +227,19 @@ def open_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Pat
         labels = read_label_png(label_path, label_set)
         inst_file = Path(inst_path) if inst_path is not None else find_instance_file(label_path, auto_inst)
         instances = read_instance_png(inst_file, labels) if inst_file is not None else labels.astype(np.int32)
-        style_file = Path(styles_path) if styles_path is not None else (auto_styles if auto_styles.exists() else None)
+        style_file = (
+            Path(styles_path) if styles_path is not None else (auto_styles if auto_styles.exists() else None)
+        )
         styles = read_styles(style_file) if style_file is not None else {}
     return OpenedScene(Scene(labels=labels, instances=instances, styles=styles), recovery.notice)
 
 
-def load_scene(label_path: str | Path, label_set: LabelSet, inst_path: str | Path | None = None,
-               styles_path: str | Path | None = None) -> Scene:
+def load_scene(
+    label_path: str | Path,
+    label_set: LabelSet,
+    inst_path: str | Path | None = None,
+    styles_path: str | Path | None = None,
+) -> Scene:
     """:func:`open_scene`'s scene; its notice, if any, is logged as a warning."""
     opened = open_scene(label_path, label_set, inst_path, styles_path)
     if opened.notice is not None:
@@ -229,11 +252,13 @@ def save_scene(scene: Scene, label_path: str | Path) -> tuple[Path, Path, Path]:
     label_path, inst_path, styles_path = scene_paths(label_path)
     if scene.instances.max(initial=0) > 65535:
         raise ImageFileError("instance ids above 65535 do not fit a 16-bit PNG", inst_path)
-    atomic_write_files({
-        label_path: encode_png(np.ascontiguousarray(scene.labels.astype(np.uint8))),
-        inst_path: encode_png(np.ascontiguousarray(scene.instances.astype(np.uint16))),
-        styles_path: json.dumps(styles_to_json(scene.styles), indent=1).encode("utf-8"),
-    })
+    atomic_write_files(
+        {
+            label_path: encode_png(np.ascontiguousarray(scene.labels.astype(np.uint8))),
+            inst_path: encode_png(np.ascontiguousarray(scene.instances.astype(np.uint16))),
+            styles_path: json.dumps(styles_to_json(scene.styles), indent=1).encode("utf-8"),
+        }
+    )
     return label_path, inst_path, styles_path
 
 

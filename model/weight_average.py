@@ -9,6 +9,7 @@ exports (``checkpoint/``); the trained weights keep training, and the sample gri
 Each update is ``avg ← avg + (1 − d)·(w − avg)`` with ``d = min(decay, (1 + step) / (10 + step))``:
 the warm-up lets an average that starts from random weights follow the first steps quickly.
 """
+
 from __future__ import annotations
 
 import copy

@@ -15,6 +15,7 @@ A slot whose lock is free belongs to an editor that ended without a clean exit: 
 edits, whichever comes first, only with unsaved edits) and :class:`AutosaveWriter` writes off the
 caller's thread, newest request first.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -188,7 +189,9 @@ def _read_entry(slot: Path) -> RecoveryEntry:
     except FileNotFoundError:
         raise RecoveryError("recovery copy has no meta.json", slot) from None
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
-        raise RecoveryError(f"recovery copy is unreadable ({exc.__class__.__name__}: {exc})", meta_path) from None
+        raise RecoveryError(
+            f"recovery copy is unreadable ({exc.__class__.__name__}: {exc})", meta_path
+        ) from None
 
 
 def _sha256(path: Path) -> str:
@@ -259,7 +262,9 @@ class RecoveryStore:
         try:
             self.slot.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RecoveryError(f"cannot create the recovery folder ({exc.strerror or exc})", self.slot) from None
+            raise RecoveryError(
+                f"cannot create the recovery folder ({exc.strerror or exc})", self.slot
+            ) from None
         if not self._lock.acquire():
             raise RecoveryError("cannot lock the recovery folder", self.slot)
 
@@ -306,7 +311,9 @@ class RecoveryStore:
         """The autosaved scene, bit-exact, after checking each file's digest."""
         if entry.label_set != label_set.name:
             raise RecoveryError(
-                f"recovery copy is for label set '{entry.label_set}', the editor has '{label_set.name}'", entry.slot)
+                f"recovery copy is for label set '{entry.label_set}', the editor has '{label_set.name}'",
+                entry.slot,
+            )
         for name, digest in entry.digests.items():
             path = entry.slot / name
             try:

@@ -9,6 +9,7 @@ A drag is one undo step: between :meth:`Document.begin_group` and :meth:`Documen
 applied edit is painted at once (so the canvas follows the cursor) and the group's atoms are merged
 into a single delta at the end, as napari's labels layer groups its paint atoms.
 """
+
 from __future__ import annotations
 
 import logging
@@ -97,7 +98,9 @@ class Delta:
         self.description = description
         self._mask_shape = None if mask is None else mask.shape
         self._mask = None if mask is None else np.packbits(mask, axis=None)
-        self._arrays = [None if a is None else _Compact(a) for a in (old_labels, new_labels, old_instances, new_instances)]
+        self._arrays = [
+            None if a is None else _Compact(a) for a in (old_labels, new_labels, old_instances, new_instances)
+        ]
         self.old_styles = dict(old_styles)
         self.new_styles = dict(new_styles)
 
@@ -261,8 +264,13 @@ class Document:
             in_range = in_class[(in_class >= base) & (in_class < base + INSTANCE_FACTOR)]
             bound = int(in_range.max()) if in_range.size else base - 1
             self._id_bound[class_id] = bound
-        top = max([bound, *(i for i in self._reserved if base <= i < base + INSTANCE_FACTOR),
-                   *(i for i in self.styles if base <= i < base + INSTANCE_FACTOR)])
+        top = max(
+            [
+                bound,
+                *(i for i in self._reserved if base <= i < base + INSTANCE_FACTOR),
+                *(i for i in self.styles if base <= i < base + INSTANCE_FACTOR),
+            ]
+        )
         if top + 1 < base + INSTANCE_FACTOR:
             new = top + 1
         else:
@@ -297,8 +305,9 @@ class Document:
                 return self.nearest_stuff(mask, box, ring * 4)
             return np.full(int(mask.sum()), self.label_set.unlabeled_id, dtype=np.int64)
         # every source pixel is a zero of the input and gets its own label, numbered in scan order
-        _, nearest = cv2.distanceTransformWithLabels((~source).astype(np.uint8), cv2.DIST_L2, 5,
-                                                     labelType=cv2.DIST_LABEL_PIXEL)
+        _, nearest = cv2.distanceTransformWithLabels(
+            (~source).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
         source_labels = labels[source].astype(np.int64)
         return source_labels[nearest[inside] - 1]
 
@@ -358,8 +367,18 @@ class Document:
                 self._group_styles_old.setdefault(inst, old)
             self._notify(bbox, "pixels" if bbox is not None else "styles")
             return None
-        delta = Delta(self, bbox, mask, old_l, np.array(new_l) if new_l is not None else None, old_i,
-                      np.array(new_i) if new_i is not None else None, old_styles, new_styles, description)
+        delta = Delta(
+            self,
+            bbox,
+            mask,
+            old_l,
+            np.array(new_l) if new_l is not None else None,
+            old_i,
+            np.array(new_i) if new_i is not None else None,
+            old_styles,
+            new_styles,
+            description,
+        )
         self._reserved.clear()
         self._notify(bbox, "pixels" if bbox is not None else "styles")
         return delta
@@ -433,8 +452,9 @@ class Document:
         new_styles = {k: new_styles[k] for k in styles_old}
         if bbox is None and not new_styles:
             return None
-        return Delta(self, bbox, mask, old_l, new_l, old_i, new_i, styles_old, new_styles,
-                     self._group_description)
+        return Delta(
+            self, bbox, mask, old_l, new_l, old_i, new_i, styles_old, new_styles, self._group_description
+        )
 
     def cancel_group(self) -> None:
         """Abandon an open group, restoring every pixel and style it touched."""
@@ -456,8 +476,13 @@ class Document:
             self._set_style(inst, style)
         self._notify(delta.bbox, "pixels" if delta.bbox is not None else "styles")
 
-    def replace(self, labels: np.ndarray, instances: np.ndarray, styles: dict[int, Style],
-                label_set: LabelSet | None = None) -> None:
+    def replace(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: dict[int, Style],
+        label_set: LabelSet | None = None,
+    ) -> None:
         """Swap in whole new maps (open / new scene); listeners get a 'reset'."""
         self.labels = np.ascontiguousarray(labels, dtype=np.uint8)
         self.instances = np.ascontiguousarray(instances, dtype=np.int32)

@@ -2,6 +2,7 @@
 
 All of them are vectorised (cv2 drawing on crops, numpy masks); none loops over pixels.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -20,8 +21,16 @@ def _stroke_box(points: Sequence[Point], radius: float, doc: Document) -> Box | 
     xs = [p[0] for p in points]
     ys = [p[1] for p in points]
     r = int(np.ceil(radius)) + 1
-    return clip_box((int(np.floor(min(xs))) - r, int(np.floor(min(ys))) - r,
-                     int(np.ceil(max(xs))) + r + 1, int(np.ceil(max(ys))) + r + 1), doc.width, doc.height)
+    return clip_box(
+        (
+            int(np.floor(min(xs))) - r,
+            int(np.floor(min(ys))) - r,
+            int(np.ceil(max(xs))) + r + 1,
+            int(np.ceil(max(ys))) + r + 1,
+        ),
+        doc.width,
+        doc.height,
+    )
 
 
 @dataclass
@@ -102,7 +111,9 @@ class FillPolygon:
         x0, y0, x1, y1 = box
         canvas = np.zeros((y1 - y0, x1 - x0), dtype=np.uint8)
         shift = 4
-        pts = np.array([(round((px - x0) * 16), round((py - y0) * 16)) for px, py in self.points], dtype=np.int32)
+        pts = np.array(
+            [(round((px - x0) * 16), round((py - y0) * 16)) for px, py in self.points], dtype=np.int32
+        )
         cv2.fillPoly(canvas, [pts], 1, cv2.LINE_8, shift)
         return Patch(box, canvas.astype(bool), self.label, self.instance)
 
@@ -166,9 +177,10 @@ class MoveInstance:
         if src is None or (self.dx == 0 and self.dy == 0 and not self.copy):
             return None
         src_mask = doc.instance_mask(self.instance, src)
-        class_id = int(doc.labels[src[1]:src[3], src[0]:src[2]][src_mask][0])
-        dst = clip_box((src[0] + self.dx, src[1] + self.dy, src[2] + self.dx, src[3] + self.dy),
-                       doc.width, doc.height)
+        class_id = int(doc.labels[src[1] : src[3], src[0] : src[2]][src_mask][0])
+        dst = clip_box(
+            (src[0] + self.dx, src[1] + self.dy, src[2] + self.dx, src[3] + self.dy), doc.width, doc.height
+        )
         box = union_box(src, dst)
         assert box is not None
         x0, y0, x1, y1 = box

@@ -1,5 +1,6 @@
 """Images to export beside a render (no Qt here): the label map in its colours, and a side-by-side
 comparison of the labels and the render. The editor and ``render --label-dir`` share them."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -6,6 +6,7 @@ encoder E exactly as ``encode-features`` runs it: the photo in [-1, 1], pooled a
 records, E's output averaged per instance. An object's code then becomes an explicit style vector
 of a scene's object, which the styles file stores as a list of floats.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,16 +48,20 @@ def has_encoder(renderer: Any) -> bool:
 
 
 @torch.inference_mode()
-def encode_photo(renderer: Any, photo_path: str | Path, label_path: str | Path,
-                 inst_path: str | Path | None = None) -> PhotoCodes:
+def encode_photo(
+    renderer: Any, photo_path: str | Path, label_path: str | Path, inst_path: str | Path | None = None
+) -> PhotoCodes:
     """Run the renderer's encoder on a labelled photo; every instance's code (``model.render.full.Renderer``)."""
     if not has_encoder(renderer):
         raise PhotoStyleError("this model has no feature encoder, so it cannot take styles from a photo")
     photo = read_image(Path(photo_path))
     scene = load_scene(label_path, renderer.label_set, inst_path)
     if scene.labels.shape != photo.shape[:2]:
-        raise ImageFileError(f"photo is {photo.shape[1]}x{photo.shape[0]} but its label map is "
-                             f"{scene.size[0]}x{scene.size[1]}", label_path)
+        raise ImageFileError(
+            f"photo is {photo.shape[1]}x{photo.shape[0]} but its label map is "
+            f"{scene.size[0]}x{scene.size[1]}",
+            label_path,
+        )
     encoder = renderer.model.encoder
     config = renderer.model.config.encoder
     downsample = int(getattr(config, "encoder_downsample", 0))
@@ -67,9 +72,15 @@ def encode_photo(renderer: Any, photo_path: str | Path, label_path: str | Path,
     instances = np.pad(scene.instances, ((0, pad_h), (0, pad_w)), mode="edge")
     device = next(encoder.parameters()).device
     unique, means, _counts = raw_instance_codes(
-        encoder, photo_tensor(image)[None].to(device), torch.from_numpy(instances.astype(np.int64))[None].to(device),
-        downsample)
-    codes = {int(i): tuple(float(v) for v in m) for i, m in zip(unique[:, 1].tolist(), means.float().cpu().numpy())}
+        encoder,
+        photo_tensor(image)[None].to(device),
+        torch.from_numpy(instances.astype(np.int64))[None].to(device),
+        downsample,
+    )
+    codes = {
+        int(i): tuple(float(v) for v in m)
+        for i, m in zip(unique[:, 1].tolist(), means.float().cpu().numpy(), strict=True)
+    }
     log.info("%s: codes of %d instances (E on the photo pooled %d times)", photo_path, len(codes), downsample)
     return PhotoCodes(photo, scene.labels, scene.instances, codes)
 
@@ -83,7 +94,9 @@ def guess_maps(photo_path: str | Path) -> tuple[Path | None, Path | None]:
     folder = photo.parent
     if folder.name.endswith("_img"):
         stem = folder.name[: -len("_img")]
-        candidates.append((folder.with_name(stem + "_label") / photo.name, folder.with_name(stem + "_inst") / photo.name))
+        candidates.append(
+            (folder.with_name(stem + "_label") / photo.name, folder.with_name(stem + "_inst") / photo.name)
+        )
     if "_leftImg8bit" in photo.name:
         base = photo.name.replace("_leftImg8bit", "_gtFine_labelIds")
         inst = photo.name.replace("_leftImg8bit", "_gtFine_instanceIds")

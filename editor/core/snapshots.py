@@ -7,6 +7,7 @@ lending one copies only those boxes (a stroke's bounding box, typically a few kB
 back to the pool when the request's ``labels`` view is garbage collected (``weakref.finalize``),
 in whichever thread dropped it. No Qt here.
 """
+
 from __future__ import annotations
 
 import logging
@@ -45,7 +46,12 @@ class _Buffer:
             self.boxes = None
         elif self.boxes and _overlap(self.boxes[-1], box):  # the dabs of one stroke: one box
             last = self.boxes[-1]
-            self.boxes[-1] = (min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]), max(last[3], box[3]))
+            self.boxes[-1] = (
+                min(last[0], box[0]),
+                min(last[1], box[1]),
+                max(last[2], box[2]),
+                max(last[3], box[3]),
+            )
         elif len(self.boxes) >= MAX_BOXES:
             self.boxes = None
         else:

@@ -4,6 +4,7 @@ An object (a thing with its own id) may become another thing class only; a stuff
 any class. The object's current class is listed but disabled. Type to filter, Enter or a
 double-click chooses.
 """
+
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
@@ -29,8 +30,9 @@ def colour_icon(rgb: tuple[int, int, int]) -> QIcon:
 
 
 class ClassChooser(QDialog):
-    def __init__(self, label_set: LabelSet, current: int, things_only: bool, title: str,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, label_set: LabelSet, current: int, things_only: bool, title: str, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Relabel object")
         self.search = QLineEdit()
@@ -49,7 +51,9 @@ class ClassChooser(QDialog):
         kind = "thing classes (it keeps its shape)" if things_only else "classes (it keeps its shape)"
         heading = QLabel(f"<b>{title}</b><br>Choose one of the {kind}:")
         heading.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Relabel")
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
@@ -66,8 +70,11 @@ class ClassChooser(QDialog):
         self.filter("")
 
     def visible_ids(self) -> list[int]:
-        return [int(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())
-                if not self.list.item(i).isHidden()]
+        return [
+            int(self.list.item(i).data(Qt.ItemDataRole.UserRole))
+            for i in range(self.list.count())
+            if not self.list.item(i).isHidden()
+        ]
 
     def filter(self, text: str) -> None:
         text = text.strip().lower()
@@ -97,8 +104,9 @@ class ClassChooser(QDialog):
         return int(item.data(Qt.ItemDataRole.UserRole))
 
 
-def choose_class(parent: QWidget | None, label_set: LabelSet, current: int, things_only: bool,
-                 title: str) -> int | None:
+def choose_class(
+    parent: QWidget | None, label_set: LabelSet, current: int, things_only: bool, title: str
+) -> int | None:
     """Ask for the new class (modal); None when cancelled."""
     dialog = ClassChooser(label_set, current, things_only, title, parent)
     dialog.search.setFocus()

@@ -5,6 +5,7 @@ pix2pixHD's own UI offers only the k-means centres; this takes any object's look
 the spirit of SEAN's per-region reference styles. The encoding (``editor.core.photo_style``) runs
 on a thread; the dialog shows the photo with the picked object outlined.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,7 +38,9 @@ class EncodeThread(QThread):
     done = Signal(object)  # PhotoCodes
     failed = Signal(str)
 
-    def __init__(self, renderer: Any, photo: Path, label: Path, inst: Path | None, parent: Any = None) -> None:
+    def __init__(
+        self, renderer: Any, photo: Path, label: Path, inst: Path | None, parent: Any = None
+    ) -> None:
         super().__init__(parent)
         self.renderer, self.photo, self.label, self.inst = renderer, photo, label, inst
 
@@ -99,7 +102,9 @@ class PhotoView(QWidget):
         painter.fillRect(self.rect(), QColor(38, 40, 44))
         if self.image is None:
             painter.setPen(QColor(200, 202, 208))
-            painter.drawText(self.rect(), int(Qt.AlignmentFlag.AlignCenter), "Open a photo with its label map")
+            painter.drawText(
+                self.rect(), int(Qt.AlignmentFlag.AlignCenter), "Open a photo with its label map"
+            )
             return
         s, ox, oy = self.scale()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
@@ -129,10 +134,14 @@ class PhotoStyleDialog(QDialog):
         self._thread: EncodeThread | None = None
         self.view = PhotoView()
         self.open_button = QPushButton("Open photo…")
-        self.open_button.setToolTip("A photo and its label map (and instance map), in any layout the editor reads")
+        self.open_button.setToolTip(
+            "A photo and its label map (and instance map), in any layout the editor reads"
+        )
         self.info = QLabel(f"Target: <b>{target}</b>. Open a photo, then click an object in it.")
         self.info.setWordWrap(True)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Use this style")
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(False)
         top = QHBoxLayout()
@@ -149,13 +158,16 @@ class PhotoStyleDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
 
     def open_dialog(self) -> None:
-        photo, _ = QFileDialog.getOpenFileName(self, "Open a photo", "", "Images (*.png *.jpg *.jpeg);;All files (*)")
+        photo, _ = QFileDialog.getOpenFileName(
+            self, "Open a photo", "", "Images (*.png *.jpg *.jpeg);;All files (*)"
+        )
         if not photo:
             return
         label, inst = guess_maps(photo)
         if label is None:
-            chosen, _ = QFileDialog.getOpenFileName(self, "Its label map (labelIds or colour labels)",
-                                                    str(Path(photo).parent), "PNG (*.png)")
+            chosen, _ = QFileDialog.getOpenFileName(
+                self, "Its label map (labelIds or colour labels)", str(Path(photo).parent), "PNG (*.png)"
+            )
             if not chosen:
                 return
             label = Path(chosen)
@@ -198,8 +210,11 @@ class PhotoStyleDialog(QDialog):
         self.info.setText(f"Picked <b>{name}</b> (id {instance}). Use this style, or click another object.")
         mask = (self.codes.instances == instance).astype(np.uint8)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        self.view.outline = [QPolygonF([QPointF(float(px) + 0.5, float(py) + 0.5) for px, py in c[:, 0, :]])
-                             for c in contours if len(c) > 1]
+        self.view.outline = [
+            QPolygonF([QPointF(float(px) + 0.5, float(py) + 0.5) for px, py in c[:, 0, :]])
+            for c in contours
+            if len(c) > 1
+        ]
         self.view.update()
         ok.setEnabled(True)
 

@@ -4,6 +4,7 @@ Latest wins: a new request (another selection, a changed scene) stops the old ba
 swatch in progress. It runs at the render thread's lower priority, and on its own copy of the
 generator's modules (weights shared), so it never disturbs a render in progress.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,7 +93,9 @@ class SwatchWorker(QThread):
                 styles = dict(request.styles)
                 styles[request.instance] = option
                 try:
-                    image = swatches.swatch(request.labels, request.instances, styles, request.box, request.seed)
+                    image = swatches.swatch(
+                        request.labels, request.instances, styles, request.box, request.seed
+                    )
                 except Exception as exc:  # noqa: BLE001 - a swatch must not stop the thread
                     log.warning("swatch failed: %s", exc)
                     break

@@ -5,6 +5,7 @@
   region of the same frame, rotated and with its colour channels permuted) blended with the
   background at a random opacity.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -44,22 +45,23 @@ def perlin_mask(size: int, rng: np.random.Generator, threshold: float = 0.05) ->
     noise = perlin_noise(size, size, int(rng.integers(2, 5)), rng)
     c = (np.arange(size) + 0.5) / size * 2 - 1
     yy, xx = np.meshgrid(c, c, indexing="ij")
-    return (noise > threshold) & (yy ** 2 + xx ** 2 < 1.0)
+    return (noise > threshold) & (yy**2 + xx**2 < 1.0)
 
 
 def foreign_texture(frame: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
     """size×size float texture from a random other region of ``frame``, rotated and colour-permuted."""
     h, w = frame.shape[:2]
     side = min(size, h, w)
-    upper = max(h // 2 - side, 0)   # the upper half: buildings, vegetation, sky, cars; rarely road
+    upper = max(h // 2 - side, 0)  # the upper half: buildings, vegetation, sky, cars; rarely road
     top, left = int(rng.integers(0, upper + 1)), int(rng.integers(0, w - side + 1))
-    tex = frame[top:top + side, left:left + side].astype(np.float32) / 255.0
+    tex = frame[top : top + side, left : left + side].astype(np.float32) / 255.0
     tex = np.rot90(tex, int(rng.integers(4)))[..., rng.permutation(3)]
     return cv2.resize(np.ascontiguousarray(tex), (size, size), interpolation=cv2.INTER_LINEAR)
 
 
-def fill_perlin(window: np.ndarray, mask: np.ndarray, frame: np.ndarray, rng: np.random.Generator
-                ) -> np.ndarray:
+def fill_perlin(
+    window: np.ndarray, mask: np.ndarray, frame: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """DRAEM-style fill of ``mask`` in ``window`` (float [0,1]): (1-β)·texture + β·background."""
     texture = foreign_texture(frame, window.shape[0], rng)
     if texture.shape[:2] != window.shape[:2]:
@@ -70,8 +72,9 @@ def fill_perlin(window: np.ndarray, mask: np.ndarray, frame: np.ndarray, rng: np
     return out
 
 
-def fill_paste(window: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
-               families: tuple[str, ...] = TRAIN_FAMILIES) -> np.ndarray:
+def fill_paste(
+    window: np.ndarray, mask: np.ndarray, rng: np.random.Generator, families: tuple[str, ...] = TRAIN_FAMILIES
+) -> np.ndarray:
     """Fill ``mask`` with the colours of a family object drawn at the window's size."""
     patch = draw_random(families, window.shape[0], rng)
     rgb = patch.rgb

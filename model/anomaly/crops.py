@@ -4,6 +4,7 @@ The inpainter trains on ``crop``×``crop`` windows whose centre lies on road or 
 covers ``context`` photo pixels (so objects keep a plausible scale) and is resized with area
 averaging. Patches are composited with their own mask, lit to match the background's brightness.
 """
+
 from __future__ import annotations
 
 import logging
@@ -35,14 +36,15 @@ def ground_mask(labels: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class CropBankConfig:
-    crop: int = 64          # side the networks see
-    context: int = 128      # photo pixels the crop covers
+    crop: int = 64  # side the networks see
+    context: int = 128  # photo pixels the crop covers
     per_scene: int = 12
     seed: int = 0
 
 
-def sample_ground_windows(labels: np.ndarray, count: int, context: int, rng: np.random.Generator
-                          ) -> list[tuple[int, int]]:
+def sample_ground_windows(
+    labels: np.ndarray, count: int, context: int, rng: np.random.Generator
+) -> list[tuple[int, int]]:
     """Top-left corners of ``count`` context×context windows centred on road / sidewalk pixels."""
     h, w = labels.shape
     ys, xs = np.nonzero(ground_mask(labels[::4, ::4]))
@@ -65,7 +67,7 @@ def build_crop_bank(data: Path, config: CropBankConfig, phase: str = "train") ->
         labels = read_label_png(sample.label, label_set)
         photo = read_image(sample.image)
         for top, left in sample_ground_windows(labels, config.per_scene, config.context, rng):
-            window = photo[top:top + config.context, left:left + config.context]
+            window = photo[top : top + config.context, left : left + config.context]
             crops.append(cv2.resize(window, (config.crop, config.crop), interpolation=cv2.INTER_AREA))
     if not crops:
         return np.zeros((0, config.crop, config.crop, 3), np.uint8)
@@ -73,8 +75,9 @@ def build_crop_bank(data: Path, config: CropBankConfig, phase: str = "train") ->
     return np.stack(crops)
 
 
-def paste_patch(image: np.ndarray, patch: AnomalyPatch, top: int, left: int,
-                match_light: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def paste_patch(
+    image: np.ndarray, patch: AnomalyPatch, top: int, left: int, match_light: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Composite ``patch`` (float [0,1]) into ``image`` (H×W×3 float [0,1]) at (top, left).
 
     Returns the new image and the H×W bool mask of the pasted object. The patch must fit.
@@ -82,11 +85,11 @@ def paste_patch(image: np.ndarray, patch: AnomalyPatch, top: int, left: int,
     size = patch.mask.shape[0]
     out = image.copy()
     mask = np.zeros(image.shape[:2], bool)
-    region = out[top:top + size, left:left + size]
+    region = out[top : top + size, left : left + size]
     rgb = patch.rgb
     if match_light:
         gain = float(np.clip(np.sqrt(region.mean() / 0.45 + 1e-6), 0.5, 1.5))
         rgb = np.clip(rgb * gain, 0, 1)
     region[patch.mask] = rgb[patch.mask]
-    mask[top:top + size, left:left + size] = patch.mask
+    mask[top : top + size, left : left + size] = patch.mask
     return out, mask

@@ -6,6 +6,7 @@
 
 The three files of a frame are written as one atomic set.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,8 @@ class ExportError(EditorError):
 
 @dataclass
 class AnomalyPair:
-    image: np.ndarray          # H×W×3 uint8
-    label: np.ndarray          # H×W uint8 in {0, 1, 255}
+    image: np.ndarray  # H×W×3 uint8
+    label: np.ndarray  # H×W uint8 in {0, 1, 255}
     method: str
     seed: int
     steps: int
@@ -40,14 +41,21 @@ class AnomalyPair:
 
 def write_pair(folder: Path, name: str, pair: AnomalyPair) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"format": FORMAT_NAME, "method": pair.method, "seed": pair.seed, "steps": pair.steps,
-              "size": [int(pair.image.shape[1]), int(pair.image.shape[0])],
-              "anomalies": [{"family": p.family, "box": list(p.box)} for p in pair.anomalies]}
-    atomic_write_files({
-        folder / f"{name}.png": encode_png(np.ascontiguousarray(pair.image)),
-        folder / f"{name}{LABEL_SUFFIX}": encode_png(np.ascontiguousarray(pair.label)),
-        folder / f"{name}{RECORD_SUFFIX}": json.dumps(record, indent=1).encode(),
-    })
+    record = {
+        "format": FORMAT_NAME,
+        "method": pair.method,
+        "seed": pair.seed,
+        "steps": pair.steps,
+        "size": [int(pair.image.shape[1]), int(pair.image.shape[0])],
+        "anomalies": [{"family": p.family, "box": list(p.box)} for p in pair.anomalies],
+    }
+    atomic_write_files(
+        {
+            folder / f"{name}.png": encode_png(np.ascontiguousarray(pair.image)),
+            folder / f"{name}{LABEL_SUFFIX}": encode_png(np.ascontiguousarray(pair.label)),
+            folder / f"{name}{RECORD_SUFFIX}": json.dumps(record, indent=1).encode(),
+        }
+    )
 
 
 def read_pair(folder: Path, name: str) -> AnomalyPair:
@@ -60,15 +68,23 @@ def read_pair(folder: Path, name: str) -> AnomalyPair:
     if image.ndim != 3 or image.shape[2] < 3:
         raise ImageFileError("anomaly image must be RGB", folder / f"{name}.png")
     if label.ndim != 2 or label.shape != image.shape[:2]:
-        raise ImageFileError("anomaly label must be one channel of the image's size",
-                             folder / f"{name}{LABEL_SUFFIX}")
+        raise ImageFileError(
+            "anomaly label must be one channel of the image's size", folder / f"{name}{LABEL_SUFFIX}"
+        )
     if not np.isin(label, (NORMAL, ANOMALY, VOID)).all():
-        raise ImageFileError("anomaly label holds values other than 0, 1 and 255",
-                             folder / f"{name}{LABEL_SUFFIX}")
+        raise ImageFileError(
+            "anomaly label holds values other than 0, 1 and 255", folder / f"{name}{LABEL_SUFFIX}"
+        )
     try:
         anomalies = [Placed(str(a["family"]), _box(a["box"])) for a in record["anomalies"]]
-        return AnomalyPair(image[..., :3], label.astype(np.uint8), str(record["method"]), int(record["seed"]),
-                           int(record["steps"]), anomalies)  # type: ignore[arg-type]
+        return AnomalyPair(
+            image[..., :3],
+            label.astype(np.uint8),
+            str(record["method"]),
+            int(record["seed"]),
+            int(record["steps"]),
+            anomalies,
+        )  # type: ignore[arg-type]
     except (KeyError, TypeError, ValueError) as exc:
         raise ExportError(f"malformed anomaly record ({exc})", record_path) from None
 

@@ -7,6 +7,7 @@ The families are split: :data:`TRAIN_FAMILIES` may be used to train the inpainte
 segmenter; :data:`TEST_FAMILIES` are never used for training and only score the segmenter, so the
 score measures anomalies that no generator here produced.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -38,8 +39,7 @@ def _rotate(y: np.ndarray, x: np.ndarray, angle: float) -> tuple[np.ndarray, np.
     return ca * y - sa * x, sa * y + ca * x
 
 
-def _blob(y: np.ndarray, x: np.ndarray, rng: np.random.Generator, radius: float, wobble: float
-          ) -> np.ndarray:
+def _blob(y: np.ndarray, x: np.ndarray, rng: np.random.Generator, radius: float, wobble: float) -> np.ndarray:
     """A star-shaped irregular blob: radius(θ) = r·(1 + Σ random harmonics)."""
     r = np.hypot(y, x)
     theta = np.arctan2(y, x)
@@ -123,7 +123,7 @@ def draw_animal(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     flip = 1.0 if rng.random() < 0.5 else -1.0
     x = x * flip
     body = ((y + 0.15) / 0.28) ** 2 + (x / 0.6) ** 2 < 1
-    head = (y + 0.35) ** 2 + (x - 0.62) ** 2 < 0.2 ** 2
+    head = (y + 0.35) ** 2 + (x - 0.62) ** 2 < 0.2**2
     leg_x = np.array([-0.45, -0.3, 0.3, 0.45])[:, None, None]
     legs = ((np.abs(x[None] - leg_x) < 0.06) & (y[None] > -0.1) & (y[None] < 0.75)).any(axis=0)
     tail = (np.abs(y + 0.2 + 0.4 * (x + 0.6)) < 0.05) & (x < -0.55) & (x > -0.85)
@@ -141,10 +141,12 @@ def draw_debris(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     centres = rng.uniform(-0.7, 0.7, (count, 2)).astype(np.float32)
     angles = rng.uniform(0, np.pi, count)
     half = rng.uniform([0.05, 0.1], [0.15, 0.35], (count, 2))
-    yr = (y[None] - centres[:, 0, None, None]) * np.cos(angles)[:, None, None] \
-        - (x[None] - centres[:, 1, None, None]) * np.sin(angles)[:, None, None]
-    xr = (y[None] - centres[:, 0, None, None]) * np.sin(angles)[:, None, None] \
-        + (x[None] - centres[:, 1, None, None]) * np.cos(angles)[:, None, None]
+    yr = (y[None] - centres[:, 0, None, None]) * np.cos(angles)[:, None, None] - (
+        x[None] - centres[:, 1, None, None]
+    ) * np.sin(angles)[:, None, None]
+    xr = (y[None] - centres[:, 0, None, None]) * np.sin(angles)[:, None, None] + (
+        x[None] - centres[:, 1, None, None]
+    ) * np.cos(angles)[:, None, None]
     pieces = (np.abs(yr) < half[:, 0, None, None]) & (np.abs(xr) < half[:, 1, None, None])
     mask = pieces.any(axis=0)
     owner = np.argmax(pieces, axis=0)
@@ -155,8 +157,12 @@ def draw_debris(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
 
 
 FAMILIES: dict[str, Callable[[int, np.random.Generator], tuple[np.ndarray, np.ndarray]]] = {
-    "box": draw_box, "tyre": draw_tyre, "stain": draw_stain,
-    "rock": draw_rock, "animal": draw_animal, "debris": draw_debris,
+    "box": draw_box,
+    "tyre": draw_tyre,
+    "stain": draw_stain,
+    "rock": draw_rock,
+    "animal": draw_animal,
+    "debris": draw_debris,
 }
 
 

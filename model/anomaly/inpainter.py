@@ -3,6 +3,7 @@
 A checkpoint folder holds ``inpainter.safetensors`` (tensors prefixed ``denoiser.`` and ``farm.``)
 and ``config.json`` (network, schedule, crop size, the families it was trained on, its step).
 """
+
 from __future__ import annotations
 
 import json
@@ -27,9 +28,9 @@ FORMAT_NAME = "pix2pixhd-editor-inpainter"
 class InpainterConfig:
     network: NetworkConfig = NetworkConfig()
     schedule: ScheduleConfig = ScheduleConfig()
-    crop: int = 64                         # side of the square crop the networks see
-    families: tuple[str, ...] = ()         # anomaly families in its training data
-    step: int = 0                          # optimiser steps trained
+    crop: int = 64  # side of the square crop the networks see
+    families: tuple[str, ...] = ()  # anomaly families in its training data
+    step: int = 0  # optimiser steps trained
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -53,9 +54,13 @@ def config_from_json(data: object, path: Path) -> InpainterConfig:
         raise CheckpointError("not an inpainter config (format field missing or wrong)", path)
     try:
         return InpainterConfig(
-            network=NetworkConfig(**data["network"]), schedule=ScheduleConfig(**data["schedule"]),
-            crop=int(data["crop"]), families=tuple(data.get("families", ())), step=int(data.get("step", 0)),
-            extra=dict(data.get("extra", {})))
+            network=NetworkConfig(**data["network"]),
+            schedule=ScheduleConfig(**data["schedule"]),
+            crop=int(data["crop"]),
+            families=tuple(data.get("families", ())),
+            step=int(data.get("step", 0)),
+            extra=dict(data.get("extra", {})),
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"malformed inpainter config ({exc})", path) from None
 
@@ -64,8 +69,9 @@ def save_inpainter(folder: Path, model: Inpainter, step: int | None = None) -> N
     folder.mkdir(parents=True, exist_ok=True)
     config = model.config
     if step is not None:
-        config = InpainterConfig(config.network, config.schedule, config.crop, config.families, step,
-                                 config.extra)
+        config = InpainterConfig(
+            config.network, config.schedule, config.crop, config.families, step, config.extra
+        )
     tensors = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     atomic_write_bytes(folder / WEIGHTS_FILE, save_tensors_bytes(tensors))
     atomic_write_bytes(folder / CONFIG_FILE, config_to_json(config).encode())
@@ -76,8 +82,9 @@ def load_inpainter(folder: str | Path) -> Inpainter:
     folder = Path(folder)
     if not folder.is_dir():
         raise CheckpointError("inpainter checkpoint folder not found", folder)
-    config = config_from_json(read_json_file(folder / CONFIG_FILE, CheckpointError, "inpainter config"),
-                              folder / CONFIG_FILE)
+    config = config_from_json(
+        read_json_file(folder / CONFIG_FILE, CheckpointError, "inpainter config"), folder / CONFIG_FILE
+    )
     weights = folder / WEIGHTS_FILE
     if not weights.is_file():
         raise CheckpointError("inpainter weights not found", weights)

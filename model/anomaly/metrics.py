@@ -9,6 +9,7 @@ Void pixels (255) are ignored. Scores are per-pixel anomaly scores (higher = mor
 
 Intervals: the 2.5 and 97.5 percentiles of each metric over ``reps`` resamplings of the images.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -46,14 +47,16 @@ def pixel_metrics(labels: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     }
 
 
-def metrics_with_intervals(labels: list[np.ndarray], scores: list[np.ndarray], reps: int = 100,
-                           seed: int = 0) -> dict[str, Interval]:
+def metrics_with_intervals(
+    labels: list[np.ndarray], scores: list[np.ndarray], reps: int = 100, seed: int = 0
+) -> dict[str, Interval]:
     """Per-image label maps (0/1/255) and score maps → each metric with its bootstrap interval."""
     flat = [(lab[lab != 255].ravel(), sc[lab != 255].ravel()) for lab, sc in zip(labels, scores, strict=True)]
 
     def measure(indices: np.ndarray) -> dict[str, float]:
-        return pixel_metrics(np.concatenate([flat[i][0] for i in indices]),
-                             np.concatenate([flat[i][1] for i in indices]))
+        return pixel_metrics(
+            np.concatenate([flat[i][0] for i in indices]), np.concatenate([flat[i][1] for i in indices])
+        )
 
     point = measure(np.arange(len(flat)))
     rng = np.random.default_rng(seed)
@@ -62,6 +65,6 @@ def metrics_with_intervals(labels: list[np.ndarray], scores: list[np.ndarray], r
     for name in METRICS:
         values = np.array([s[name] for s in samples])
         values = values[np.isfinite(values)]
-        low, high = (np.percentile(values, [2.5, 97.5]) if len(values) else (np.nan, np.nan))
+        low, high = np.percentile(values, [2.5, 97.5]) if len(values) else (np.nan, np.nan)
         out[name] = Interval(point[name], float(low), float(high))
     return out

@@ -7,6 +7,7 @@
 A hand-written UNet instead of diffusers' UNet2DModel: it has no attention and no group-norm
 overhead at these sizes, which is what the one-second CPU budget needs (docs/anomaly-synthesis.md).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,8 +20,8 @@ from torch.nn import functional as F
 
 @dataclass(frozen=True)
 class NetworkConfig:
-    width: int = 32        # channels at full resolution in the denoiser; doubled once below
-    farm_width: int = 16   # channels at full resolution in FARM
+    width: int = 32  # channels at full resolution in the denoiser; doubled once below
+    farm_width: int = 16  # channels at full resolution in FARM
     time_dim: int = 64
 
 
@@ -86,8 +87,9 @@ class DenoiserUNet(nn.Module):
         super().__init__()
         self.body = _EncoderDecoder(3 + 1 + 3, config.width, config.time_dim)
 
-    def forward(self, x_t: torch.Tensor, mask: torch.Tensor, background: torch.Tensor, t: torch.Tensor
-                ) -> torch.Tensor:
+    def forward(
+        self, x_t: torch.Tensor, mask: torch.Tensor, background: torch.Tensor, t: torch.Tensor
+    ) -> torch.Tensor:
         return self.body(torch.cat([x_t, mask, background * (1.0 - mask)], 1), t)
 
 

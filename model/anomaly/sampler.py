@@ -11,6 +11,7 @@ ordinary steps finish (1 → 0 → clean). At every evaluation:
 
 The sample is composited onto the clean background (mask inside, background outside).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -25,8 +26,8 @@ from model.anomaly.schedule import apply
 
 @dataclass(frozen=True)
 class SamplerConfig:
-    steps: int = 10          # network evaluations (2..1000)
-    use_farm: bool = True    # False: the plain denoiser inside the mask ("FAST without FARM")
+    steps: int = 10  # network evaluations (2..1000)
+    use_farm: bool = True  # False: the plain denoiser inside the mask ("FAST without FARM")
 
 
 def evaluation_timesteps(total: int, steps: int) -> list[tuple[int, int]]:
@@ -42,9 +43,14 @@ def evaluation_timesteps(total: int, steps: int) -> list[tuple[int, int]]:
 
 
 @torch.inference_mode()
-def aias_sample(model: Inpainter, background: torch.Tensor, mask: torch.Tensor, config: SamplerConfig,
-                generator: torch.Generator | None = None,
-                on_step: Callable[[int, int], None] | None = None) -> torch.Tensor:
+def aias_sample(
+    model: Inpainter,
+    background: torch.Tensor,
+    mask: torch.Tensor,
+    config: SamplerConfig,
+    generator: torch.Generator | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> torch.Tensor:
     """Inpaint ``mask`` (B×1×H×W in {0,1}) into ``background`` (B×3×H×W in [-1,1]); H, W multiples of 4."""
     schedule = model.schedule
     pairs = evaluation_timesteps(schedule.steps, config.steps)

@@ -11,6 +11,7 @@ Every update here has the form ``x_s = a·x_t + b·x̂₀ + σ·z`` with z ~ N(0
 With x̂₀ held fixed, composing ancestral steps t → … → s is again of that form, and its (a, b, σ²)
 equal DDIM η = 1's for the jump t → s. AIAS uses the jump; a test checks the equivalence.
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +22,8 @@ import torch
 
 @dataclass(frozen=True)
 class ScheduleConfig:
-    steps: int = 1000          # T, the training trajectory's length
-    beta_start: float = 1e-4   # DDPM's linear schedule
+    steps: int = 1000  # T, the training trajectory's length
+    beta_start: float = 1e-4  # DDPM's linear schedule
     beta_end: float = 0.02
 
 
@@ -71,19 +72,20 @@ class NoiseSchedule:
         if not s < t:
             raise ValueError(f"a jump must go down in time (got {t} → {s})")
         ab_t, ab_s = self.alpha_bar(t), self.alpha_bar(s)
-        var = eta ** 2 * (1.0 - ab_s) / (1.0 - ab_t) * (1.0 - ab_t / ab_s)
-        dir_coef = math.sqrt(max(1.0 - ab_s - var, 0.0))   # multiplies ε̂ = (x_t - √ab_t x̂₀)/√(1-ab_t)
+        var = eta**2 * (1.0 - ab_s) / (1.0 - ab_t) * (1.0 - ab_t / ab_s)
+        dir_coef = math.sqrt(max(1.0 - ab_s - var, 0.0))  # multiplies ε̂ = (x_t - √ab_t x̂₀)/√(1-ab_t)
         a = dir_coef / math.sqrt(1.0 - ab_t)
         return Affine(a, math.sqrt(ab_s) - a * math.sqrt(ab_t), var)
 
 
 def compose(first: Affine, second: Affine) -> Affine:
     """The update ``second ∘ first`` with the same x̂₀ fed to both."""
-    return Affine(second.a * first.a, second.a * first.b + second.b, second.a ** 2 * first.var + second.var)
+    return Affine(second.a * first.a, second.a * first.b + second.b, second.a**2 * first.var + second.var)
 
 
-def apply(update: Affine, x_t: torch.Tensor, x0_hat: torch.Tensor, generator: torch.Generator | None
-          ) -> torch.Tensor:
+def apply(
+    update: Affine, x_t: torch.Tensor, x0_hat: torch.Tensor, generator: torch.Generator | None
+) -> torch.Tensor:
     out = update.a * x_t + update.b * x0_hat
     if update.var > 0:
         noise = torch.randn(x_t.shape, generator=generator, dtype=x_t.dtype, device=x_t.device)

@@ -3,6 +3,7 @@
 Every method's data gets the same network, budget (steps × batch of crops) and seed, so the
 held-out scores compare the data, not the training. Images are used at 1/``scale`` resolution.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ class SegmenterConfig:
     batch: int = 8
     crop: int = 128
     lr: float = 2e-3
-    scale: int = 4          # images and labels are downscaled by this factor
+    scale: int = 4  # images and labels are downscaled by this factor
     seed: int = 0
 
 
@@ -32,12 +33,21 @@ def build_segmenter(width: int) -> nn.Module:
     w = width
 
     def stage(c_in: int, c_out: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-        return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation),
-                             nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+        return nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, stride, padding=dilation, dilation=dilation),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+        )
 
-    return nn.Sequential(stage(3, w), stage(w, 2 * w, stride=2), stage(2 * w, 2 * w, dilation=2),
-                         stage(2 * w, 2 * w, dilation=4), nn.Upsample(scale_factor=2.0, mode="bilinear"),
-                         stage(2 * w, w), nn.Conv2d(w, 1, 1))
+    return nn.Sequential(
+        stage(3, w),
+        stage(w, 2 * w, stride=2),
+        stage(2 * w, 2 * w, dilation=2),
+        stage(2 * w, 2 * w, dilation=4),
+        nn.Upsample(scale_factor=2.0, mode="bilinear"),
+        stage(2 * w, w),
+        nn.Conv2d(w, 1, 1),
+    )
 
 
 def downscale(image: np.ndarray, label: np.ndarray, scale: int) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +61,7 @@ def _tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 127.5 - 1.0
 
 
-def train_segmenter(images: list[np.ndarray], labels: list[np.ndarray], config: SegmenterConfig
-                    ) -> nn.Module:
+def train_segmenter(images: list[np.ndarray], labels: list[np.ndarray], config: SegmenterConfig) -> nn.Module:
     """Train on (downscaled) images and 0/1/255 labels; crops are biased towards anomalies."""
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -72,8 +81,8 @@ def train_segmenter(images: list[np.ndarray], labels: list[np.ndarray], config: 
                 cy, cx = int(rng.integers(h)), int(rng.integers(w))
             top = int(np.clip(cy - c // 2 + rng.integers(-c // 4, c // 4 + 1), 0, h - c))
             left = int(np.clip(cx - c // 2 + rng.integers(-c // 4, c // 4 + 1), 0, w - c))
-            xs.append(images[i][top:top + c, left:left + c])
-            ys.append(labels[i][top:top + c, left:left + c])
+            xs.append(images[i][top : top + c, left : left + c])
+            ys.append(labels[i][top : top + c, left : left + c])
         x = _tensor(np.stack(xs))
         y = torch.from_numpy(np.stack(ys).astype(np.int64))[:, None]
         logits = net(x)

@@ -7,6 +7,7 @@ with a feathered alpha: 1 on the mask, falling to 0 within ``feather`` pixels, s
 farther than that from the mask keeps its exact value. The label marks the mask 1 and the feather
 band 255 (void, SegmentMeIfYouCan's convention), everything else 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,12 +34,12 @@ class AnomalyError(EditorError):
 @dataclass(frozen=True)
 class SynthesisConfig:
     method: str = "diffusion"
-    steps: int = 10                 # AIAS network evaluations (diffusion only)
-    feather: int = 3                # alpha ramp width in frame pixels
-    context: float = 2.2            # window side / mask side (the inpainter trained near 2.2)
-    families: tuple[str, ...] = TRAIN_FAMILIES   # where object shapes (and paste colours) come from
-    min_size: float = 0.025         # object side / frame height at the top of the ground …
-    max_size: float = 0.21          # … and at the bottom of the frame
+    steps: int = 10  # AIAS network evaluations (diffusion only)
+    feather: int = 3  # alpha ramp width in frame pixels
+    context: float = 2.2  # window side / mask side (the inpainter trained near 2.2)
+    families: tuple[str, ...] = TRAIN_FAMILIES  # where object shapes (and paste colours) come from
+    min_size: float = 0.025  # object side / frame height at the top of the ground …
+    max_size: float = 0.21  # … and at the bottom of the frame
     use_farm: bool = True
 
 
@@ -60,8 +61,9 @@ def feather_alpha(mask: np.ndarray, feather: int) -> np.ndarray:
     return np.clip(1.0 - dist / (feather + 1.0), 0.0, 1.0).astype(np.float32)
 
 
-def window_around(box: tuple[int, int, int, int], shape: tuple[int, int], context: float
-                  ) -> tuple[int, int, int]:
+def window_around(
+    box: tuple[int, int, int, int], shape: tuple[int, int], context: float
+) -> tuple[int, int, int]:
     """(top, left, side) of a square window ``context`` × the box's long side, shifted into the frame."""
     x0, y0, x1, y1 = box
     h, w = shape
@@ -80,14 +82,17 @@ def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 def check_mask(frame: np.ndarray, mask: np.ndarray) -> None:
     if mask.shape != frame.shape[:2]:
-        raise AnomalyError(f"anomaly mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
-                           f"{frame.shape[1]}x{frame.shape[0]}")
+        raise AnomalyError(
+            f"anomaly mask is {mask.shape[1]}x{mask.shape[0]} but the image is "
+            f"{frame.shape[1]}x{frame.shape[0]}"
+        )
     if not mask.any():
         raise AnomalyError("anomaly mask is empty")
 
 
-def inpaint_window(model: Inpainter, window: np.ndarray, mask: np.ndarray, steps: int, seed: int,
-                   use_farm: bool = True) -> np.ndarray:
+def inpaint_window(
+    model: Inpainter, window: np.ndarray, mask: np.ndarray, steps: int, seed: int, use_farm: bool = True
+) -> np.ndarray:
     """Diffusion content for a square float [0,1] window: resize to the crop, AIAS, resize back."""
     crop = model.config.crop
     side = window.shape[0]
@@ -103,9 +108,14 @@ def inpaint_window(model: Inpainter, window: np.ndarray, mask: np.ndarray, steps
     return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
 
-def fill_mask(frame: np.ndarray, mask: np.ndarray, config: SynthesisConfig, seed: int,
-              inpainter: Inpainter | None = None, content: np.ndarray | None = None
-              ) -> tuple[np.ndarray, np.ndarray]:
+def fill_mask(
+    frame: np.ndarray,
+    mask: np.ndarray,
+    config: SynthesisConfig,
+    seed: int,
+    inpainter: Inpainter | None = None,
+    content: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Put an anomaly of ``config.method`` inside ``mask`` (H×W bool) of ``frame`` (H×W×3 uint8).
 
     ``content`` (H×W×3 float [0,1]) gives the object's own colours (paste of a known object).
@@ -147,8 +157,9 @@ def object_size(y: int, horizon: int, height: int, config: SynthesisConfig) -> i
     return max(6, int(round(height * (config.min_size + f * (config.max_size - config.min_size)))))
 
 
-def place_masks(labels: np.ndarray, count: int, config: SynthesisConfig, rng: np.random.Generator
-                ) -> list[tuple[np.ndarray, Placed, np.ndarray | None]]:
+def place_masks(
+    labels: np.ndarray, count: int, config: SynthesisConfig, rng: np.random.Generator
+) -> list[tuple[np.ndarray, Placed, np.ndarray | None]]:
     """``count`` object masks (full frame) standing on road / sidewalk, each with its record and,
     for paste, its colours. Masks do not overlap. Fewer are returned if the ground is too small."""
     h, w = labels.shape
@@ -165,7 +176,7 @@ def place_masks(labels: np.ndarray, count: int, config: SynthesisConfig, rng: np
         i = int(rng.integers(len(ys)))
         cy, cx = int(ys[i] * 4), int(xs[i] * 4)
         size = object_size(cy, horizon, h, config)
-        top, left = cy - size + size // 5, cx - size // 2   # the object stands on (cy, cx)
+        top, left = cy - size + size // 5, cx - size // 2  # the object stands on (cy, cx)
         if top < 0 or left < 0 or top + size > h or left + size > w:
             continue
         if config.method == "perlin":
@@ -174,25 +185,33 @@ def place_masks(labels: np.ndarray, count: int, config: SynthesisConfig, rng: np
             patch = draw_random(config.families, size, rng)
             local, family, rgb = patch.mask, patch.family, patch.rgb
         mask = np.zeros((h, w), bool)
-        mask[top:top + size, left:left + size] = local
+        mask[top : top + size, left : left + size] = local
         grown = cv2.dilate(mask.astype(np.uint8), np.ones((9, 9), np.uint8)).astype(bool)
         if (grown & taken).any() or not mask.any():
             continue
         content = None
         if config.method == "paste" and rgb is not None:
             content = np.zeros((h, w, 3), np.float32)
-            content[top:top + size, left:left + size] = rgb
+            content[top : top + size, left : left + size] = rgb
         taken |= grown
         out.append((mask, Placed(family, mask_box(mask)), content))
     return out
 
 
-def synthesize_frame(frame: np.ndarray, labels: np.ndarray, count: int, config: SynthesisConfig, seed: int,
-                     inpainter: Inpainter | None = None) -> tuple[np.ndarray, np.ndarray, list[Placed]]:
+def synthesize_frame(
+    frame: np.ndarray,
+    labels: np.ndarray,
+    count: int,
+    config: SynthesisConfig,
+    seed: int,
+    inpainter: Inpainter | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Placed]]:
     """Add ``count`` anomalies on the ground of ``frame``; returns (image, anomaly label, records)."""
     if labels.shape != frame.shape[:2]:
-        raise AnomalyError(f"label map {labels.shape[1]}x{labels.shape[0]} and image "
-                           f"{frame.shape[1]}x{frame.shape[0]} differ in size")
+        raise AnomalyError(
+            f"label map {labels.shape[1]}x{labels.shape[0]} and image "
+            f"{frame.shape[1]}x{frame.shape[0]} differ in size"
+        )
     rng = np.random.default_rng(seed)
     placed = place_masks(labels, count, config, rng)
     image = frame

@@ -7,6 +7,7 @@ The run is resumable: ``state.safetensors`` (live weights, weight average, Adam 
 ``state.json`` (step, config) in the run folder are replaced atomically every ``save_every`` steps,
 and the weight average is also written as a loadable inpainter checkpoint (``ema/``).
 """
+
 from __future__ import annotations
 
 import json
@@ -38,10 +39,10 @@ class TrainConfig:
     steps: int = 20000
     batch: int = 16
     lr: float = 2e-4
-    farm_weight: float = 5.0      # FAST's weight on FARM's reconstruction loss
+    farm_weight: float = 5.0  # FAST's weight on FARM's reconstruction loss
     ema_decay: float = 0.995
     save_every: int = 100
-    min_size: float = 0.2         # anomaly side as a fraction of the crop
+    min_size: float = 0.2  # anomaly side as a fraction of the crop
     max_size: float = 0.7
     seed: int = 0
 
@@ -51,8 +52,9 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(images).permute(0, 3, 1, 2).float() * 2.0 - 1.0
 
 
-def make_batch(bank: np.ndarray, config: TrainConfig, rng: np.random.Generator
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def make_batch(
+    bank: np.ndarray, config: TrainConfig, rng: np.random.Generator
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(x₀ with anomaly, mask, clean background), each N×C×crop×crop."""
     crop = bank.shape[1]
     picks = rng.integers(len(bank), size=config.batch)
@@ -71,8 +73,13 @@ def make_batch(bank: np.ndarray, config: TrainConfig, rng: np.random.Generator
     return to_tensor(np.stack(x0s)), mask_t, to_tensor(clean)
 
 
-def diffusion_losses(model: Inpainter, x0: torch.Tensor, mask: torch.Tensor, background: torch.Tensor,
-                     generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def diffusion_losses(
+    model: Inpainter,
+    x0: torch.Tensor,
+    mask: torch.Tensor,
+    background: torch.Tensor,
+    generator: torch.Generator,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(noise MSE, FARM reconstruction MSE) for one batch at random timesteps."""
     t = torch.randint(0, model.schedule.steps, (x0.shape[0],), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
@@ -88,30 +95,42 @@ def _optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter
         state = opt.state.get(p, {})
         for key in ("exp_avg", "exp_avg_sq", "step"):
             if key in state:
-                out[f"opt.{i}.{key}"] = torch.as_tensor(state[key]).detach().clone().reshape(-1) \
-                    if key == "step" else state[key].detach().clone()
+                out[f"opt.{i}.{key}"] = (
+                    torch.as_tensor(state[key]).detach().clone().reshape(-1)
+                    if key == "step"
+                    else state[key].detach().clone()
+                )
     return out
 
 
-def _load_optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter],
-                          tensors: dict[str, torch.Tensor]) -> None:
+def _load_optimizer_state(
+    opt: torch.optim.Optimizer, params: list[torch.nn.Parameter], tensors: dict[str, torch.Tensor]
+) -> None:
     for i, p in enumerate(params):
         if f"opt.{i}.exp_avg" in tensors:
-            opt.state[p] = {"exp_avg": tensors[f"opt.{i}.exp_avg"],
-                            "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
-                            "step": tensors[f"opt.{i}.step"].reshape(())}
+            opt.state[p] = {
+                "exp_avg": tensors[f"opt.{i}.exp_avg"],
+                "exp_avg_sq": tensors[f"opt.{i}.exp_avg_sq"],
+                "step": tensors[f"opt.{i}.step"].reshape(()),
+            }
 
 
-def train_inpainter(bank: np.ndarray, run_dir: Path, config: TrainConfig,
-                    model_config: InpainterConfig | None = None, progress: bool = True) -> Inpainter:
+def train_inpainter(
+    bank: np.ndarray,
+    run_dir: Path,
+    config: TrainConfig,
+    model_config: InpainterConfig | None = None,
+    progress: bool = True,
+) -> Inpainter:
     """Train (or resume) in ``run_dir``; returns the weight-averaged model."""
     from tqdm import tqdm
 
     model_config = model_config or InpainterConfig()
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    model_config = InpainterConfig(model_config.network, model_config.schedule, bank.shape[1],
-                                   TRAIN_FAMILIES, 0, model_config.extra)
+    model_config = InpainterConfig(
+        model_config.network, model_config.schedule, bank.shape[1], TRAIN_FAMILIES, 0, model_config.extra
+    )
     model = Inpainter(model_config)
     ema = Inpainter(model_config)
     ema.load_state_dict(model.state_dict())
@@ -149,15 +168,31 @@ def train_inpainter(bank: np.ndarray, run_dir: Path, config: TrainConfig,
             bar.set_postfix(noise=f"{noise_avg:.4f}", farm=f"{farm_avg:.4f}")
             _save_state(run_dir, model, ema, opt, params, step, config, model_config)
             with (run_dir / "log.jsonl").open("a") as f:
-                f.write(json.dumps({"step": step, "noise": float(noise_avg), "farm": float(farm_avg),
-                                    "wall_s": round(time.time() - start, 1)}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "step": step,
+                            "noise": float(noise_avg),
+                            "farm": float(farm_avg),
+                            "wall_s": round(time.time() - start, 1),
+                        }
+                    )
+                    + "\n"
+                )
     bar.close()
     return ema.eval()
 
 
-def _save_state(run_dir: Path, model: Inpainter, ema: Inpainter, opt: torch.optim.Optimizer,
-                params: list[torch.nn.Parameter], step: int, config: TrainConfig,
-                model_config: InpainterConfig) -> None:
+def _save_state(
+    run_dir: Path,
+    model: Inpainter,
+    ema: Inpainter,
+    opt: torch.optim.Optimizer,
+    params: list[torch.nn.Parameter],
+    step: int,
+    config: TrainConfig,
+    model_config: InpainterConfig,
+) -> None:
     tensors = {f"live.{k}": v.detach().clone() for k, v in model.state_dict().items()}
     tensors.update({f"ema.{k}": v.detach().clone() for k, v in ema.state_dict().items()})
     tensors.update(_optimizer_state(opt, params))

@@ -7,6 +7,7 @@ colour, a material and a depth; the canvas rasterises primitive indices into one
 cv2.fillPoly (later drawings overwrite earlier ones: painter's order), and the label, instance and
 albedo images are gathered from the primitive table at the end.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -104,8 +105,15 @@ class Canvas:
     def __post_init__(self) -> None:
         self.pid = np.zeros((self.height, self.width), dtype=np.int32)
 
-    def add(self, label: int, instance: int, color: tuple[float, float, float] | np.ndarray,
-            material: int = Material.FLAT, depth: float = 0.0, plane: float = 0.0) -> int:
+    def add(
+        self,
+        label: int,
+        instance: int,
+        color: tuple[float, float, float] | np.ndarray,
+        material: int = Material.FLAT,
+        depth: float = 0.0,
+        plane: float = 0.0,
+    ) -> int:
         """Register a primitive and return its index (index 0 is whatever is drawn first)."""
         self.labels.append(label)
         self.instances.append(instance)
@@ -153,7 +161,9 @@ class Canvas:
         z = float(pts3d[:, 2].mean())
         thickness = max(1, round(width_m * self.camera.fy / z))
         px = np.round(self.camera.project(pts3d) * (1 << SHIFT)).astype(np.int32)
-        cv2.polylines(self.pid, [px], closed, int(prim), thickness=thickness, lineType=cv2.LINE_8, shift=SHIFT)
+        cv2.polylines(
+            self.pid, [px], closed, int(prim), thickness=thickness, lineType=cv2.LINE_8, shift=SHIFT
+        )
 
     # ----- gathering -----------------------------------------------------------------------
     def tables(self) -> dict[str, np.ndarray]:
@@ -174,8 +184,16 @@ def _circle(n: int, start: float, stop: float) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(t), np.sin(t)
 
 
-def ellipse_poly(cx: float, cy: float, z: float, rx: float, ry: float, n: int = 20,
-                 start: float = 0.0, stop: float = 2 * np.pi) -> np.ndarray:
+def ellipse_poly(
+    cx: float,
+    cy: float,
+    z: float,
+    rx: float,
+    ry: float,
+    n: int = 20,
+    start: float = 0.0,
+    stop: float = 2 * np.pi,
+) -> np.ndarray:
     """An ellipse (or arc) in the vertical plane Z = z, as an n×3 polygon."""
     cos, sin = _circle(n, start, stop)
     out = np.empty((n, 3))

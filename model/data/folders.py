@@ -14,6 +14,7 @@ Files are paired by a *key*: the file stem with the Cityscapes suffixes (``_gtFi
 the instance map, as in pix2pixHD. Labels and instances stay integer from the PNG to the
 LongTensor: they are resized with nearest neighbour and never pass through a float image.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,8 +35,14 @@ log = logging.getLogger(__name__)
 LAYOUTS = ("pix2pixhd", "cityscapes", "plain")
 RESIZE_MODES = ("scale_width", "crop", "none")
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
-KEY_SUFFIXES = ("_gtFine_labelIds", "_gtFine_instanceIds", "_gtFine_color", "_leftImg8bit",
-                "_labelIds", "_instanceIds")
+KEY_SUFFIXES = (
+    "_gtFine_labelIds",
+    "_gtFine_instanceIds",
+    "_gtFine_color",
+    "_leftImg8bit",
+    "_labelIds",
+    "_instanceIds",
+)
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,9 @@ def detect_layout(root: Path, phase: str) -> str:
         return "plain"
     raise DatasetError(
         f"no dataset layout found: expected {phase}_label/ (pix2pixHD), gtFine/{phase}/ (Cityscapes) "
-        f"or labels/ + images/ (plain)", root)
+        f"or labels/ + images/ (plain)",
+        root,
+    )
 
 
 def _index(folder: Path, pattern: str, recursive: bool = False) -> dict[str, Path]:
@@ -95,13 +104,20 @@ def _index(folder: Path, pattern: str, recursive: bool = False) -> dict[str, Pat
         if path.is_file() and (pattern != "*" or path.suffix.lower() in IMAGE_EXTS):
             key = pair_key(path)
             if key in out:
-                raise DatasetError(f"two files pair under the name '{key}': {out[key].name} and {path.name}", folder)
+                raise DatasetError(
+                    f"two files pair under the name '{key}': {out[key].name} and {path.name}", folder
+                )
             out[key] = path
     return out
 
 
-def _pair(labels: dict[str, Path], images: dict[str, Path], insts: dict[str, Path] | None,
-          image_dir: Path, inst_dir: Path | None) -> list[Sample]:
+def _pair(
+    labels: dict[str, Path],
+    images: dict[str, Path],
+    insts: dict[str, Path] | None,
+    image_dir: Path,
+    inst_dir: Path | None,
+) -> list[Sample]:
     samples = []
     for key, label in sorted(labels.items()):
         image = images.get(key)
@@ -124,15 +140,21 @@ def find_samples(root: Path, phase: str = "train", layout: str = "auto") -> list
     if layout not in LAYOUTS:
         raise DatasetError(f"unknown layout '{layout}' (expected one of {', '.join(LAYOUTS)} or auto)")
     if layout == "pix2pixhd":
-        label_dir, inst_dir, image_dir = root / f"{phase}_label", root / f"{phase}_inst", root / f"{phase}_img"
+        label_dir, inst_dir, image_dir = (
+            root / f"{phase}_label",
+            root / f"{phase}_inst",
+            root / f"{phase}_img",
+        )
         labels = _require(label_dir, _index(label_dir, "*.png") if label_dir.is_dir() else {})
         insts = _index(inst_dir, "*.png") if inst_dir.is_dir() else None
         images = _index(image_dir, "*") if image_dir.is_dir() else {}
     elif layout == "cityscapes":
         label_dir, image_dir = root / "gtFine" / phase, root / "leftImg8bit" / phase
         inst_dir = label_dir
-        labels = _require(label_dir, _index(label_dir, "*_gtFine_labelIds.png", recursive=True)
-                          if label_dir.is_dir() else {})
+        labels = _require(
+            label_dir,
+            _index(label_dir, "*_gtFine_labelIds.png", recursive=True) if label_dir.is_dir() else {},
+        )
         insts = _index(label_dir, "*_gtFine_instanceIds.png", recursive=True) or None
         images = _index(image_dir, "*_leftImg8bit.png", recursive=True) if image_dir.is_dir() else {}
     else:
@@ -202,8 +224,9 @@ def _resize_image(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
 
 
-def transform_geometry(config: LoaderConfig, size: tuple[int, int], rng: np.random.Generator
-                       ) -> tuple[tuple[int, int] | None, tuple[int, int, int, int] | None, bool]:
+def transform_geometry(
+    config: LoaderConfig, size: tuple[int, int], rng: np.random.Generator
+) -> tuple[tuple[int, int] | None, tuple[int, int, int, int] | None, bool]:
     """(resize to (w, h) or None, crop box (x, y, w, h) or None, flip) for an image of `size`."""
     width, height = size
     target: tuple[int, int] | None = None
@@ -215,7 +238,9 @@ def transform_geometry(config: LoaderConfig, size: tuple[int, int], rng: np.rand
     elif config.resize == "crop":
         window = config.crop_size or config.load_size
     elif config.resize != "none":
-        raise DatasetError(f"unknown resize mode '{config.resize}' (expected one of {', '.join(RESIZE_MODES)})")
+        raise DatasetError(
+            f"unknown resize mode '{config.resize}' (expected one of {', '.join(RESIZE_MODES)})"
+        )
     cur_w, cur_h = target if target is not None else (width, height)
     box = None
     if window is not None:
@@ -242,7 +267,9 @@ class PairedDataset(Dataset):
 
     def __init__(self, config: LoaderConfig, label_set: LabelSet, seed: int = 0) -> None:
         if config.resize not in RESIZE_MODES:
-            raise DatasetError(f"unknown resize mode '{config.resize}' (expected one of {', '.join(RESIZE_MODES)})")
+            raise DatasetError(
+                f"unknown resize mode '{config.resize}' (expected one of {', '.join(RESIZE_MODES)})"
+            )
         self.config = config
         self.label_set = label_set
         self.seed = int(seed)
@@ -267,7 +294,9 @@ class PairedDataset(Dataset):
             if instances.shape != labels.shape:
                 raise ImageFileError(
                     f"instance map is {instances.shape[1]}×{instances.shape[0]} but its label map "
-                    f"{sample.label.name} is {labels.shape[1]}×{labels.shape[0]}", sample.inst)
+                    f"{sample.label.name} is {labels.shape[1]}×{labels.shape[0]}",
+                    sample.inst,
+                )
             if self.config.ignore_unknown:
                 unknown = labels == self.label_set.unlabeled_id
                 instances[unknown] = self.label_set.unlabeled_id
@@ -277,7 +306,9 @@ class PairedDataset(Dataset):
         if image.shape[:2] != labels.shape:
             raise ImageFileError(
                 f"photo is {image.shape[1]}×{image.shape[0]} but its label map {sample.label.name} is "
-                f"{labels.shape[1]}×{labels.shape[0]}", sample.image)
+                f"{labels.shape[1]}×{labels.shape[0]}",
+                sample.image,
+            )
         return labels, instances, image
 
     def __getitem__(self, i: int) -> dict:
@@ -292,7 +323,11 @@ class PairedDataset(Dataset):
             image = _resize_image(image, target)
         if box is not None:
             x, y, w, h = box
-            labels, instances, image = labels[y:y + h, x:x + w], instances[y:y + h, x:x + w], image[y:y + h, x:x + w]
+            labels, instances, image = (
+                labels[y : y + h, x : x + w],
+                instances[y : y + h, x : x + w],
+                image[y : y + h, x : x + w],
+            )
         if flip:
             labels, instances, image = labels[:, ::-1], instances[:, ::-1], image[:, ::-1]
         image_t = photo_tensor(image)

@@ -3,6 +3,7 @@
 Each list holds a few well separated modes; one instance picks one mode and jitters it slightly,
 so that per-class k-means on encoded features later finds these modes as clusters.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,12 @@ TRUNK: Color = (0.30, 0.22, 0.16)
 GRASS: tuple[Color, ...] = ((0.32, 0.46, 0.16), (0.52, 0.50, 0.28))
 
 SHIRTS: tuple[Color, ...] = (
-    (0.10, 0.10, 0.12), (0.85, 0.85, 0.85), (0.15, 0.25, 0.50), (0.70, 0.15, 0.12),
-    (0.35, 0.50, 0.30), (0.80, 0.65, 0.25),
+    (0.10, 0.10, 0.12),
+    (0.85, 0.85, 0.85),
+    (0.15, 0.25, 0.50),
+    (0.70, 0.15, 0.12),
+    (0.35, 0.50, 0.30),
+    (0.80, 0.65, 0.25),
 )
 TROUSERS: tuple[Color, ...] = ((0.12, 0.14, 0.22), (0.08, 0.08, 0.08), (0.40, 0.38, 0.34), (0.25, 0.30, 0.45))
 SKIN: tuple[Color, ...] = ((0.87, 0.68, 0.55), (0.65, 0.45, 0.32), (0.40, 0.26, 0.18))
@@ -93,6 +98,16 @@ def jitter(rng: np.random.Generator, color: Color, amount: float = 0.03) -> np.n
     c = c * rng.uniform(1 - amount * 2, 1 + amount * 2) + rng.uniform(-amount, amount, 3)
     return np.clip(c, 0.0, 1.0)
 
-TRAM_PAINTS: tuple[Color, ...] = ((0.90, 0.90, 0.88), (0.80, 0.12, 0.10), (0.92, 0.75, 0.15), (0.20, 0.45, 0.30))
-GROUNDS: tuple[Color, ...] = ((0.50, 0.42, 0.33), (0.45, 0.44, 0.40), (0.58, 0.52, 0.42))  # earth, gravel, sand
+
+TRAM_PAINTS: tuple[Color, ...] = (
+    (0.90, 0.90, 0.88),
+    (0.80, 0.12, 0.10),
+    (0.92, 0.75, 0.15),
+    (0.20, 0.45, 0.30),
+)
+GROUNDS: tuple[Color, ...] = (
+    (0.50, 0.42, 0.33),
+    (0.45, 0.44, 0.40),
+    (0.58, 0.52, 0.42),
+)  # earth, gravel, sand
 WALLS: tuple[Color, ...] = ((0.62, 0.58, 0.52), (0.75, 0.72, 0.66), (0.50, 0.40, 0.34))

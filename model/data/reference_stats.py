@@ -7,6 +7,7 @@ Two sources, kept apart by `source`:
   `shown_in` is unknown (None).
 `per_map` is the mean number of instances per map for thing classes where it was measured.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

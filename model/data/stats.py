@@ -1,6 +1,7 @@
 """Class statistics of a dataset folder (pix2pixHD, Cityscapes or plain layout, or any folder of
 ``*labelIds.png``): per class the pixel share, the share of maps showing it and, for thing classes
 with instance maps, the instances per map; and a comparison against real driving data."""
+
 from __future__ import annotations
 
 import logging
@@ -85,28 +86,33 @@ def label_files(root: Path, phase: str = "train") -> list[tuple[Path, Path | Non
             candidates = [p.with_name(stem + "instanceIds.png"), p.with_name(key + "_gtFine_instanceIds.png")]
             pairs.append((p, next((c for c in candidates if c.is_file()), None)))
     if not pairs:
-        raise DatasetError(f"no label maps found (looked for the {layout} layout, phase '{phase}', "
-                           f"or *labelIds.png files)", root)
+        raise DatasetError(
+            f"no label maps found (looked for the {layout} layout, phase '{phase}', or *labelIds.png files)",
+            root,
+        )
     return pairs
 
 
-def iter_maps(pairs: Iterable[tuple[Path, Path | None]], label_set: LabelSet
-              ) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
+def iter_maps(
+    pairs: Iterable[tuple[Path, Path | None]], label_set: LabelSet
+) -> Iterator[tuple[np.ndarray, np.ndarray | None]]:
     for label_path, inst_path in pairs:
         labels = read_label_png(label_path, label_set)
         yield labels, read_instance_png(inst_path, labels) if inst_path is not None else None
 
 
-def dataset_stats(root: Path, phase: str = "train", label_set: LabelSet | None = None,
-                  progress: bool = False) -> ClassStats:
+def dataset_stats(
+    root: Path, phase: str = "train", label_set: LabelSet | None = None, progress: bool = False
+) -> ClassStats:
     """Statistics of every label map in a dataset folder."""
     from tqdm import tqdm
 
     label_set = label_set or cityscapes()
     pairs = label_files(root, phase)
     stats = ClassStats()
-    for labels, instances in tqdm(iter_maps(pairs, label_set), total=len(pairs), desc="label maps",
-                                  unit="map", disable=not progress):
+    for labels, instances in tqdm(
+        iter_maps(pairs, label_set), total=len(pairs), desc="label maps", unit="map", disable=not progress
+    ):
         stats.add(labels, instances)
     return stats
 
@@ -131,22 +137,31 @@ def format_table(stats: ClassStats, label_set: LabelSet | None = None, compare: 
         label = label_set.by_id(i)
         name = label.name
         per = stats.per_map(i) if label.is_thing else None
-        row = (f"| {i} | {name} | {_pct(stats.pixel_share(i))} | {_pct(stats.shown_in(i))} | "
-               f"{'' if per is None else f'{per:.1f}'} |")
+        row = (
+            f"| {i} | {name} | {_pct(stats.pixel_share(i))} | {_pct(stats.shown_in(i))} | "
+            f"{'' if per is None else f'{per:.1f}'} |"
+        )
         if compare and i in ref:
             r = ref[i]
             ratio = stats.pixel_share(i) / r.pixel_share
             real_per = "" if r.per_map is None else f"{r.per_map:.1f}"
             real_shown = "?" if r.shown_in is None else _pct(r.shown_in)
             check = failures.get(i, "ok" if _checked(r) else "–")
-            row += f" {_pct(r.pixel_share)} | {real_shown} | {real_per} | {r.source} | {ratio:.2f} | {check} |"
+            row += (
+                f" {_pct(r.pixel_share)} | {real_shown} | {real_per} | {r.source} | {ratio:.2f} | {check} |"
+            )
         elif compare:
             row += " | | | | | |"
         rows.append(row)
     if compare:
-        rows += ["", ("ratio = pixels / real pixels. check: the issue-24 rules (classes shown in >= 30% of real "
-                      "maps appear within 25 points of the real share; classes with >= 0.1% of real pixels "
-                      "within 0.5x-2x); - = not checked. Sources: model/data/reference_stats.py.")]
+        rows += [
+            "",
+            (
+                "ratio = pixels / real pixels. check: the issue-24 rules (classes shown in >= 30% of real "
+                "maps appear within 25 points of the real share; classes with >= 0.1% of real pixels "
+                "within 0.5x-2x); - = not checked. Sources: model/data/reference_stats.py."
+            ),
+        ]
     return "\n".join(rows)
 
 

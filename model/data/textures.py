@@ -4,6 +4,7 @@ Every field is built with numpy and OpenCV only (no per-pixel Python loops). Noi
 out in *base-frame* units (a 1024×512 reference frame), then resized to the output size, so the
 structure of a texture scales with the image instead of staying a fixed number of pixels.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -12,8 +13,9 @@ import numpy as np
 BASE_W, BASE_H = 1024, 512
 
 
-def value_noise(rng: np.random.Generator, size: tuple[int, int], cell: float,
-                aspect: float = 1.0) -> np.ndarray:
+def value_noise(
+    rng: np.random.Generator, size: tuple[int, int], cell: float, aspect: float = 1.0
+) -> np.ndarray:
     """Smooth noise in roughly [-1, 1]: random values on a grid of `cell` base pixels, resized cubically.
 
     size is (width, height) of the output; aspect > 1 stretches features horizontally.
@@ -23,14 +25,23 @@ def value_noise(rng: np.random.Generator, size: tuple[int, int], cell: float,
     gh = max(2, int(np.ceil(BASE_H / cell)) + 2)
     grid = rng.standard_normal((gh, gw), dtype=np.float32) * 0.6
     # Resize a slightly larger grid then crop, so the borders are not stretched differently.
-    big = cv2.resize(grid, (width * gw // (gw - 2) + 1, height * gh // (gh - 2) + 1), interpolation=cv2.INTER_CUBIC)
+    big = cv2.resize(
+        grid, (width * gw // (gw - 2) + 1, height * gh // (gh - 2) + 1), interpolation=cv2.INTER_CUBIC
+    )
     oy = (big.shape[0] - height) // 2
     ox = (big.shape[1] - width) // 2
-    return big[oy:oy + height, ox:ox + width]
+    return big[oy : oy + height, ox : ox + width]
 
 
-def fbm(rng: np.random.Generator, size: tuple[int, int], cell: float, octaves: int = 3,
-        aspect: float = 1.0, gain: float = 0.5, reduce: int = 1) -> np.ndarray:
+def fbm(
+    rng: np.random.Generator,
+    size: tuple[int, int],
+    cell: float,
+    octaves: int = 3,
+    aspect: float = 1.0,
+    gain: float = 0.5,
+    reduce: int = 1,
+) -> np.ndarray:
     """Fractal (multi-octave) noise: `octaves` layers of value noise, each half the cell size.
 
     reduce > 1 sums the octaves at 1/reduce of the size and upsamples once (for smooth fields).
@@ -66,8 +77,9 @@ def cell_hash(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return ((h >> 8) & 0xFFFF).astype(np.float32) / 65536.0
 
 
-def brick_pattern(u: np.ndarray, v: np.ndarray, brick_w: float, brick_h: float,
-                  mortar: float) -> tuple[np.ndarray, np.ndarray]:
+def brick_pattern(
+    u: np.ndarray, v: np.ndarray, brick_w: float, brick_h: float, mortar: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Bricks in world metres: (mortar mask in [0,1], per-brick random value in [0,1)).
 
     u runs along the wall, v upwards; rows are offset by half a brick.

@@ -2,6 +2,7 @@
 feature space, periodic artefacts against the photos' spectrum, edge agreement with the photo
 (with blur and flat-colour references), a crop sheet at 100%, and the appearance-control check.
 ``protocol.evaluate`` runs them all in one pass; docs/evaluation.md describes each figure."""
+
 from model.evaluate.judge import JUDGE_FOLDER, JudgeConfig
 from model.evaluate.protocol import EvaluateConfig, evaluate
 from model.evaluate.report import Report

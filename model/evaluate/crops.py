@@ -3,6 +3,7 @@
 For a thing class the crop centres on the largest instance that fits the window (the largest one
 when none fits); for a region class on the window it fills most. The best crop of each class is
 kept while the held-out scenes stream past, so the sheet costs no second pass."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -33,8 +34,9 @@ def window(centre_y: int, centre_x: int, size: int, shape: tuple[int, ...]) -> t
     return y0, x0, y0 + sy, x0 + sx
 
 
-def best_window(labels: np.ndarray, instances: np.ndarray, class_id: int,
-                size: int) -> tuple[float, tuple[int, int, int, int]] | None:
+def best_window(
+    labels: np.ndarray, instances: np.ndarray, class_id: int, size: int
+) -> tuple[float, tuple[int, int, int, int]] | None:
     """(score, box) of this scene's best crop of ``class_id``, or None where the class is absent."""
     mask = labels == class_id
     if not mask.any():
@@ -48,7 +50,9 @@ def best_window(labels: np.ndarray, instances: np.ndarray, class_id: int,
         fitting = [k for k, s in spans.items() if s[2] - s[0] < size and s[3] - s[1] < size]
         pick = max(fitting or spans, key=lambda k: spans[k][4])
         y0, x0, y1, x1, pixels = spans[pick]
-        return float(pixels) + (1e9 if fitting else 0.0), window((y0 + y1) // 2, (x0 + x1) // 2, size, labels.shape)
+        return float(pixels) + (1e9 if fitting else 0.0), window(
+            (y0 + y1) // 2, (x0 + x1) // 2, size, labels.shape
+        )
     share = cv2.boxFilter(mask.astype(np.float32), -1, (size, size), borderType=cv2.BORDER_CONSTANT)
     y, x = np.unravel_index(int(np.argmax(share)), share.shape)
     return float(share[y, x]), window(int(y), int(x), size, labels.shape)
@@ -59,15 +63,17 @@ class CropPicker:
     size: int = 256
     best: dict[int, Candidate] = field(default_factory=dict)
 
-    def offer(self, scene: int, photo: np.ndarray, render: np.ndarray, labels: np.ndarray,
-              instances: np.ndarray) -> None:
+    def offer(
+        self, scene: int, photo: np.ndarray, render: np.ndarray, labels: np.ndarray, instances: np.ndarray
+    ) -> None:
         for class_id in SHEET_CLASSES:
             found = best_window(labels, instances, class_id, self.size)
             if found is None or (class_id in self.best and self.best[class_id].score >= found[0]):
                 continue
             y0, x0, y1, x1 = found[1]
-            self.best[class_id] = Candidate(found[0], scene, found[1], photo[y0:y1, x0:x1].copy(),
-                                            render[y0:y1, x0:x1].copy())
+            self.best[class_id] = Candidate(
+                found[0], scene, found[1], photo[y0:y1, x0:x1].copy(), render[y0:y1, x0:x1].copy()
+            )
 
     def sheet(self) -> np.ndarray:
         """Rows of [photo | render] with a caption above each; absent classes are left out."""
@@ -78,9 +84,11 @@ class CropPicker:
                 continue
             h, w = c.photo.shape[:2]
             row = np.full((HEADER + h, 2 * w + 8, 3), 255, np.uint8)
-            row[HEADER:, :w], row[HEADER:, w + 8:] = c.photo, c.render
+            row[HEADER:, :w], row[HEADER:, w + 8 :] = c.photo, c.render
             caption = f"{name}, scene {c.scene} at x {c.box[1]}, y {c.box[0]}: photo | render (100%)"
-            cv2.putText(row, caption, (4, HEADER - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA)
+            cv2.putText(
+                row, caption, (4, HEADER - 7), cv2.FONT_HERSHEY_SIMPLEX, 0.42, (0, 0, 0), 1, cv2.LINE_AA
+            )
             rows.append(row)
         if not rows:
             return np.full((HEADER, 2 * self.size + 8, 3), 255, np.uint8)

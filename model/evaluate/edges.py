@@ -5,6 +5,7 @@ step), with fixed thresholds so that a soft image finds fewer edges. An image ed
 correct when a photo edge lies within ``TOLERANCE`` px, and a photo edge pixel as found when an
 image edge does (distance transforms, no matching loop). Lane marks, window frames, wheels and
 kerbs are what this sees; region outlines alone are what the flat-colour reference scores."""
+
 from __future__ import annotations
 
 import cv2
@@ -29,14 +30,25 @@ def distance_to(edges: np.ndarray) -> np.ndarray:
     return cv2.distanceTransform((~edges).astype(np.uint8), cv2.DIST_L2, 3)
 
 
-def edge_counts(image_edges: np.ndarray, photo_edges: np.ndarray, photo_distance: np.ndarray | None = None,
-                tolerance: float = TOLERANCE) -> np.ndarray:
+def edge_counts(
+    image_edges: np.ndarray,
+    photo_edges: np.ndarray,
+    photo_distance: np.ndarray | None = None,
+    tolerance: float = TOLERANCE,
+) -> np.ndarray:
     """[image edges near a photo edge, image edges, photo edges near an image edge, photo edges]."""
     if photo_distance is None:
         photo_distance = distance_to(photo_edges)
     image_distance = distance_to(image_edges)
-    return np.array([(photo_distance[image_edges] <= tolerance).sum(), image_edges.sum(),
-                     (image_distance[photo_edges] <= tolerance).sum(), photo_edges.sum()], np.float64)
+    return np.array(
+        [
+            (photo_distance[image_edges] <= tolerance).sum(),
+            image_edges.sum(),
+            (image_distance[photo_edges] <= tolerance).sum(),
+            photo_edges.sum(),
+        ],
+        np.float64,
+    )
 
 
 def f1(counts: np.ndarray) -> np.ndarray:
@@ -44,7 +56,9 @@ def f1(counts: np.ndarray) -> np.ndarray:
     counts = np.asarray(counts, np.float64)
     precision = counts[..., 0] / np.maximum(counts[..., 1], 1)
     recall = counts[..., 2] / np.maximum(counts[..., 3], 1)
-    return np.where(precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0)
+    return np.where(
+        precision + recall > 0, 2 * precision * recall / np.maximum(precision + recall, 1e-12), 0.0
+    )
 
 
 def edge_f1(image: np.ndarray, photo: np.ndarray, tolerance: float = TOLERANCE) -> float:

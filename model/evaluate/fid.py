@@ -3,6 +3,7 @@
 Each image contributes one feature vector per 16×16-pixel cell (the judge's 1/16 features beside
 its 1/4 features averaged down to the same grid), so a few dozen frames give a well-conditioned
 covariance. The moments are accumulated as running sums, one image at a time."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -1,4 +1,5 @@
 """Segmentation scores: per-scene confusions, IoU, mean IoU and a bootstrap interval over scenes."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -7,13 +8,16 @@ import numpy as np
 import torch
 
 
-def confusion(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = -1) -> np.ndarray:
+def confusion(
+    pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = -1
+) -> np.ndarray:
     """num_classes×num_classes counts [target, prediction] over all of ``target``."""
     return scene_confusions(pred[None], target[None], num_classes, ignore_index)[0]
 
 
-def scene_confusions(pred: torch.Tensor, target: torch.Tensor, num_classes: int,
-                     ignore_index: int = -1) -> np.ndarray:
+def scene_confusions(
+    pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = -1
+) -> np.ndarray:
     """N×num_classes×num_classes: the confusion of each item of an N×… batch, in one bincount."""
     keep = target != ignore_index
     scene = torch.arange(len(target)).view(-1, *[1] * (target.dim() - 1)).expand_as(target)[keep]
@@ -59,20 +63,28 @@ def interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def bootstrap(statistic: Callable[[np.ndarray], np.ndarray], scenes: int, draws: int = 1000, seed: int = 0,
-              level: float = 0.95) -> tuple[float, float]:
+def bootstrap(
+    statistic: Callable[[np.ndarray], np.ndarray],
+    scenes: int,
+    draws: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Central ``level`` interval of ``statistic(weights)`` (weights: draws×scenes multiplicities)."""
     return interval(statistic(resample_weights(scenes, draws, seed)), level)
 
 
-def bootstrap_ratio(real: np.ndarray, generated: np.ndarray, draws: int = 1000, seed: int = 0,
-                    level: float = 0.95) -> tuple[float, float]:
+def bootstrap_ratio(
+    real: np.ndarray, generated: np.ndarray, draws: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Interval of mIoU(generated) / mIoU(real) when the scenes are resampled with replacement.
 
     ``real`` and ``generated`` are N×C×C per-scene confusions of the same N scenes; each draw sums
     one resample of both."""
+
     def ratio(weights: np.ndarray) -> np.ndarray:
-        return (batched_mean_iou(np.einsum("bs,scd->bcd", weights, generated))
-                / batched_mean_iou(np.einsum("bs,scd->bcd", weights, real)))
+        return batched_mean_iou(np.einsum("bs,scd->bcd", weights, generated)) / batched_mean_iou(
+            np.einsum("bs,scd->bcd", weights, real)
+        )
 
     return bootstrap(ratio, len(real), draws, seed, level)

@@ -5,6 +5,7 @@ through the judge (segmentation and features), the line spectra and the edge det
 per-scene counts and running sums are kept, so 2048×1024 frames stream through in constant memory.
 The floor of the domain FID is the judge's features of real *training* photos against the held-out
 photos."""
+
 from __future__ import annotations
 
 import logging
@@ -30,6 +31,7 @@ from model.render.full import Renderer
 
 log = logging.getLogger(__name__)
 
+
 @dataclass(frozen=True)
 class EvaluateConfig:
     judge: JudgeConfig = field(default_factory=JudgeConfig)
@@ -52,8 +54,9 @@ class RowSums:
     spectrum: Spectrum = field(default_factory=Spectrum)
 
 
-def judge_image(judge: Segmenter, image: np.ndarray, target: torch.Tensor, num_classes: int,
-                sums: RowSums) -> None:
+def judge_image(
+    judge: Segmenter, image: np.ndarray, target: torch.Tensor, num_classes: int, sums: RowSums
+) -> None:
     pred, deep, fused = segment(judge, image)
     sums.confusions.append(scene_confusions(pred[None], target[None], num_classes)[0])
     sums.moments.add(cell_features(deep, fused))
@@ -68,8 +71,9 @@ def photo_moments(judge: Segmenter, dataset: PairedDataset, count: int) -> Momen
     return moments
 
 
-def render_or_reuse(renderer: Renderer, labels: np.ndarray, instances: np.ndarray, seed: int,
-                    stored: Path | None) -> tuple[np.ndarray, float | None]:
+def render_or_reuse(
+    renderer: Renderer, labels: np.ndarray, instances: np.ndarray, seed: int, stored: Path | None
+) -> tuple[np.ndarray, float | None]:
     """The render of one scene and its seconds; read from ``stored`` when that PNG exists (no
     time), else rendered and, with ``stored``, written there for the next run."""
     from model.scene_io import read_png, write_png
@@ -78,7 +82,9 @@ def render_or_reuse(renderer: Renderer, labels: np.ndarray, instances: np.ndarra
         image = read_png(stored)
         if image.shape[:2] == labels.shape and image.ndim == 3:
             return image[..., :3], None
-        log.warning("%s: %s, not a %d×%d RGB render; rendering again", stored, image.shape, *labels.shape[::-1])
+        log.warning(
+            "%s: %s, not a %d×%d RGB render; rendering again", stored, image.shape, *labels.shape[::-1]
+        )
     start = time.perf_counter()
     image = renderer.render(labels, instances, {}, seed)
     seconds = time.perf_counter() - start
@@ -88,22 +94,34 @@ def render_or_reuse(renderer: Renderer, labels: np.ndarray, instances: np.ndarra
     return image, seconds
 
 
-def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, config: EvaluateConfig = EvaluateConfig(),
-             progress: bool = False) -> Report:
+def evaluate(
+    renderer: Renderer,
+    data: Path,
+    label_set: LabelSet,
+    config: EvaluateConfig = EvaluateConfig(),
+    progress: bool = False,
+) -> Report:
     """Score ``renderer`` on DATA's held-out split (``config.phase``); see the module docstring."""
     from tqdm import tqdm
 
     judge, classes = obtain_judge(data, label_set, config.judge, config.cache_judge, progress)
     table = class_table(classes)
-    held_out = PairedDataset(LoaderConfig(root=data, phase=config.phase, resize="none", flip=False), label_set)
+    held_out = PairedDataset(
+        LoaderConfig(root=data, phase=config.phase, resize="none", flip=False), label_set
+    )
     count = min(len(held_out), config.limit) if config.limit else len(held_out)
     rows: dict[str, RowSums] = {}
     picker = CropPicker(config.crop)
     timings: list[float] = []
     size = (0, 0)
     appearance: list[dict[str, float]] = []
-    for i in tqdm(range(count), desc=f"scoring {config.phase} scenes", unit="scene", disable=not progress,
-                  dynamic_ncols=True):
+    for i in tqdm(
+        range(count),
+        desc=f"scoring {config.phase} scenes",
+        unit="scene",
+        disable=not progress,
+        dynamic_ncols=True,
+    ):
         labels, instances, photo = held_out.load_arrays(i)
         size = (photo.shape[1], photo.shape[0])
         stored = config.renders / held_out.samples[i].label.name if config.renders is not None else None
@@ -134,12 +152,27 @@ def evaluate(renderer: Renderer, data: Path, label_set: LabelSet, config: Evalua
     floor_count = min(len(train), config.floor_limit or count)
     log.info("judge features of %d training photos for the FID floor", floor_count)
     floor = fid(photo_moments(judge, train, floor_count), rows[PHOTO].moments)
-    scores = {name: RowScores(name, np.stack(s.confusions), np.stack(s.edges),
-                              fid(s.moments, rows[PHOTO].moments), artefacts(s.spectrum, rows[PHOTO].spectrum))
-              for name, s in rows.items()}
+    scores = {
+        name: RowScores(
+            name,
+            np.stack(s.confusions),
+            np.stack(s.edges),
+            fid(s.moments, rows[PHOTO].moments),
+            artefacts(s.spectrum, rows[PHOTO].spectrum),
+        )
+        for name, s in rows.items()
+    }
     render_seconds = float(np.mean(timings)) if timings else float("nan")
-    report = Report(classes=classes, rows=scores, fid_floor=floor, render_seconds=render_seconds,
-                    size=size, phase=config.phase, appearance=appearance, floor_photos=floor_count)
+    report = Report(
+        classes=classes,
+        rows=scores,
+        fid_floor=floor,
+        render_seconds=render_seconds,
+        size=size,
+        phase=config.phase,
+        appearance=appearance,
+        floor_photos=floor_count,
+    )
     if config.out is not None:
         report.crop_sheet = picker.write(config.out / "crops.png")
         report.write_json(config.out / "report.json")

@@ -2,6 +2,7 @@
 
 "blur σ" is the photo under a Gaussian of σ native pixels; "flat" paints every instance in its
 mean photo colour, so it has every object outline and nothing inside (a render must beat it)."""
+
 from __future__ import annotations
 
 import cv2

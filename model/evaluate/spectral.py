@@ -8,6 +8,7 @@ the *prominence* is the power of the bin at p in dB above the median of its neig
 and the artefact is the renders' prominence minus the photos'. Blur lowers a bin and its
 neighbours alike, and a real periodic texture in the photos (windows, a brick bond) cancels, so
 only a grid the photos do not have reads as a positive number."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ def prominence(power: np.ndarray, length: int, period: int) -> float:
     if k < 2 or k >= len(power):
         return float("nan")
     half = max(3, k // 8)
-    around = np.r_[max(1, k - half): k - 1, k + 2: min(len(power), k + half + 1)]
+    around = np.r_[max(1, k - half) : k - 1, k + 2 : min(len(power), k + half + 1)]
     floor = float(np.median(power[around])) if around.size else float("nan")
     return float(10 * np.log10(max(power[k], 1e-20) / max(floor, 1e-20)))
 
@@ -52,8 +53,9 @@ class Spectrum:
 
     def add(self, image: np.ndarray) -> None:
         if self.count and image.shape[:2] != self.shape:
-            raise ValueError(f"image of {image.shape[1]}×{image.shape[0]} among images of "
-                             f"{self.shape[1]}×{self.shape[0]}")
+            raise ValueError(
+                f"image of {image.shape[1]}×{image.shape[0]} among images of {self.shape[1]}×{self.shape[0]}"
+            )
         self.shape = image.shape[:2]
         for axis, power in line_power(image).items():
             self.sums[axis] = self.sums.get(axis, 0) + power
@@ -61,8 +63,11 @@ class Spectrum:
 
     def prominences(self) -> dict[tuple[str, int], float]:
         lengths = {"x": self.shape[1], "y": self.shape[0]}
-        return {(axis, p): prominence(self.sums[axis] / self.count, lengths[axis], p)
-                for axis in AXES for p in PERIODS}
+        return {
+            (axis, p): prominence(self.sums[axis] / self.count, lengths[axis], p)
+            for axis in AXES
+            for p in PERIODS
+        }
 
 
 def artefacts(images: Spectrum, photos: Spectrum) -> dict[tuple[str, int], float]:

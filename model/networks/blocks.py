@@ -1,4 +1,5 @@
 """Layer builders shared by the generator and encoder (pix2pixHD's exact layer order)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """PatchGAN discriminators: NLayerDiscriminator and a multi-scale stack returning all features."""
+
 from __future__ import annotations
 
 import torch
@@ -10,7 +11,9 @@ from model.networks.blocks import NormLayer, instance_norm
 class NLayerDiscriminator(nn.Module):
     """70×70-style PatchGAN. ``forward`` returns every stage's output; the last is the patch score map."""
 
-    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm_layer: NormLayer = instance_norm) -> None:
+    def __init__(
+        self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm_layer: NormLayer = instance_norm
+    ) -> None:
         super().__init__()
         kernel, pad = 4, 2
         stages: list[nn.Sequential] = [
@@ -20,11 +23,13 @@ class NLayerDiscriminator(nn.Module):
         for n in range(1, n_layers + 1):
             prev, channels = channels, min(channels * 2, 512)
             stride = 2 if n < n_layers else 1
-            stages.append(nn.Sequential(
-                nn.Conv2d(prev, channels, kernel, stride=stride, padding=pad),
-                norm_layer(channels),
-                nn.LeakyReLU(0.2, True),
-            ))
+            stages.append(
+                nn.Sequential(
+                    nn.Conv2d(prev, channels, kernel, stride=stride, padding=pad),
+                    norm_layer(channels),
+                    nn.LeakyReLU(0.2, True),
+                )
+            )
         stages.append(nn.Sequential(nn.Conv2d(channels, 1, kernel, stride=1, padding=pad)))
         self.stages = nn.ModuleList(stages)
 
@@ -43,7 +48,12 @@ class MultiscaleDiscriminator(nn.Module):
     """
 
     def __init__(
-        self, input_nc: int, ndf: int = 64, n_layers: int = 3, num_d: int = 3, norm_layer: NormLayer = instance_norm
+        self,
+        input_nc: int,
+        ndf: int = 64,
+        n_layers: int = 3,
+        num_d: int = 3,
+        norm_layer: NormLayer = instance_norm,
     ) -> None:
         super().__init__()
         self.discriminators = nn.ModuleList(

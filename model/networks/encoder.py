@@ -3,6 +3,7 @@
 E is an encoder–decoder (stem, stride-2 convs, up-convs, 7×7 conv, tanh) whose output is averaged
 inside every instance, so each object gets one low-dimensional code: its appearance.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -33,7 +34,11 @@ class FeatureEncoder(nn.Module):
     """Keys match pix2pixHD's ``Encoder`` (``model.N``)."""
 
     def __init__(
-        self, input_nc: int = 3, feat_num: int = 3, nef: int = 16, n_downsampling: int = 4,
+        self,
+        input_nc: int = 3,
+        feat_num: int = 3,
+        nef: int = 16,
+        n_downsampling: int = 4,
         norm_layer: NormLayer = instance_norm,
     ) -> None:
         super().__init__()
@@ -93,7 +98,8 @@ def _instance_average_numpy(features: torch.Tensor, segment: np.ndarray, bins: i
     out = np.empty_like(planes)
     for channel in range(c):
         out[channel] = (np.bincount(segment, weights=planes[channel], minlength=bins) / counts).astype(
-            planes.dtype)[segment]
+            planes.dtype
+        )[segment]
     return torch.from_numpy(out).reshape(c, n, h, w).transpose(0, 1)
 
 

@@ -4,6 +4,7 @@ The module layout reproduces pix2pixHD's state-dict keys exactly, so official we
 unchanged: ``model.N`` for the global part, ``model{n}_1`` (front-end) and ``model{n}_2``
 (residual blocks + up-sampling) for enhancer level n.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -11,7 +12,17 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from model.networks.blocks import UPSAMPLERS, NormLayer, ResnetBlock, Upsampler, down, instance_norm, stem, to_rgb, up
+from model.networks.blocks import (
+    UPSAMPLERS,
+    NormLayer,
+    ResnetBlock,
+    Upsampler,
+    down,
+    instance_norm,
+    stem,
+    to_rgb,
+    up,
+)
 
 
 @dataclass(frozen=True)
@@ -100,8 +111,14 @@ class LocalEnhancer(nn.Module):
         self.n_local_enhancers = n_local_enhancers
         global_ngf = ngf * 2**n_local_enhancers
         self.model = GlobalGenerator(
-            input_nc, output_nc, global_ngf, n_downsample_global, n_blocks_global, norm_layer,
-            with_output_layer=False, upsampler=upsampler,
+            input_nc,
+            output_nc,
+            global_ngf,
+            n_downsample_global,
+            n_blocks_global,
+            norm_layer,
+            with_output_layer=False,
+            upsampler=upsampler,
         ).model
         for n in range(1, n_local_enhancers + 1):
             level_ngf = ngf * 2 ** (n_local_enhancers - n)
@@ -131,7 +148,11 @@ class LocalEnhancer(nn.Module):
 def build_generator(config: GeneratorConfig) -> GlobalGenerator | LocalEnhancer:
     if config.n_local_enhancers == 0:
         return GlobalGenerator(
-            config.input_nc, config.output_nc, config.ngf, config.n_downsample_global, config.n_blocks_global,
+            config.input_nc,
+            config.output_nc,
+            config.ngf,
+            config.n_downsample_global,
+            config.n_blocks_global,
             upsampler=config.upsampler,
         )
     return LocalEnhancer(

@@ -11,6 +11,7 @@ mode's PSNR is the floor the frozen InstanceNorm statistics set; fast against ex
 Speed-ups and PSNRs compare numbers from the same process seconds apart, so they hold on a shared
 CPU where absolute times drift.
 """
+
 from __future__ import annotations
 
 import json
@@ -152,7 +153,8 @@ def check_memory(incremental: IncrementalRenderer, width: int, height: int) -> i
     if free is not None and need > free * 0.8:
         raise BenchMemoryError(
             f"a {width}x{height} run needs about {need / 2**30:.1f} GiB (activation cache + working set) "
-            f"but only {free / 2**30:.1f} GiB is available; pass a smaller --size")
+            f"but only {free / 2**30:.1f} GiB is available; pass a smaller --size"
+        )
     return need
 
 
@@ -186,8 +188,14 @@ def pooling_times(instances: np.ndarray, feat: int = 3) -> tuple[float, float, f
     return vec_ms, loop_ms, float((vec - ref).abs().max())  # type: ignore[operator]
 
 
-def _stroke_edits(incremental: IncrementalRenderer, sample: SampleMaps, full_ms: float, per_area: int,
-                  exact: bool, seed: int) -> list[StrokeEdit]:
+def _stroke_edits(
+    incremental: IncrementalRenderer,
+    sample: SampleMaps,
+    full_ms: float,
+    per_area: int,
+    exact: bool,
+    seed: int,
+) -> list[StrokeEdit]:
     """Time ``per_area`` strokes per area from the cache of the unedited scene (each reverted)."""
     renderer = incremental.renderer
     height, width = sample.labels.shape
@@ -197,9 +205,14 @@ def _stroke_edits(incremental: IncrementalRenderer, sample: SampleMaps, full_ms:
         for area_index, area in enumerate(EDIT_AREAS):
             for k in range(per_area):
                 class_id = VEGETATION if k % 2 == 0 else CAR
-                labels, instances, box = brush_stroke(sample.labels, sample.instances, area,
-                                                      seed=seed + 100 * area_index + k, class_id=class_id,
-                                                      thing=class_id == CAR)
+                labels, instances, box = brush_stroke(
+                    sample.labels,
+                    sample.instances,
+                    area,
+                    seed=seed + 100 * area_index + k,
+                    class_id=class_id,
+                    thing=class_id == CAR,
+                )
                 painted = float((labels != sample.labels).mean() + 0.0)
                 hint = Area.of(box)
                 start = time.perf_counter()
@@ -217,15 +230,32 @@ def _stroke_edits(incremental: IncrementalRenderer, sample: SampleMaps, full_ms:
                     incremental.revert_last()
                 reference = renderer.render(labels, instances)
                 grown = grow_box(box, BOX_MARGIN, width, height)
-                edit = StrokeEdit(sample.name, area, painted, box, full_ms, fast_ms, work,
-                                  psnr_uint8(fast, reference), psnr_uint8(fast, reference, grown))
+                edit = StrokeEdit(
+                    sample.name,
+                    area,
+                    painted,
+                    box,
+                    full_ms,
+                    fast_ms,
+                    work,
+                    psnr_uint8(fast, reference),
+                    psnr_uint8(fast, reference, grown),
+                )
                 if exact_image is not None:
                     edit.exact_ms = exact_ms
                     edit.exact_psnr_db = psnr_uint8(exact_image, reference)
                     edit.exact_psnr_box_db = psnr_uint8(exact_image, reference, grown)
                     edit.epsilon_psnr_box_db = psnr_uint8(fast, exact_image, grown)
-                log.info("%s stroke %.1f%% #%d: %.0f ms (%.1fx), %.1f dB frame, %.1f dB box", sample.name,
-                         area * 100, k, fast_ms, edit.speedup, edit.psnr_db, edit.psnr_box_db)
+                log.info(
+                    "%s stroke %.1f%% #%d: %.0f ms (%.1fx), %.1f dB frame, %.1f dB box",
+                    sample.name,
+                    area * 100,
+                    k,
+                    fast_ms,
+                    edit.speedup,
+                    edit.psnr_db,
+                    edit.psnr_box_db,
+                )
                 edits.append(edit)
     finally:
         incremental.keep_journal = False
@@ -242,12 +272,19 @@ def summarise(edits: list[StrokeEdit]) -> list[EditTiming]:
         speedups = np.array([e.speedup for e in group])
         work = np.array([e.work_fraction for e in group])
         timing = EditTiming(
-            area=area, strokes=len(group), ms=float(np.median(ms)), ms_p90=float(np.percentile(ms, 90)),
-            speedup=float(np.median(speedups)), speedup_p10=float(np.percentile(speedups, 10)),
-            work_fraction=float(np.median(work)), work_fraction_p90=float(np.percentile(work, 90)),
-            psnr_db=float(np.median([e.psnr_db for e in group])), psnr_db_min=min(e.psnr_db for e in group),
+            area=area,
+            strokes=len(group),
+            ms=float(np.median(ms)),
+            ms_p90=float(np.percentile(ms, 90)),
+            speedup=float(np.median(speedups)),
+            speedup_p10=float(np.percentile(speedups, 10)),
+            work_fraction=float(np.median(work)),
+            work_fraction_p90=float(np.percentile(work, 90)),
+            psnr_db=float(np.median([e.psnr_db for e in group])),
+            psnr_db_min=min(e.psnr_db for e in group),
             psnr_box_db=float(np.median([e.psnr_box_db for e in group])),
-            psnr_box_db_min=min(e.psnr_box_db for e in group))
+            psnr_box_db_min=min(e.psnr_box_db for e in group),
+        )
         exact = [e for e in group if e.exact_ms is not None]
         if exact:
             timing.exact_ms = float(np.median([e.exact_ms for e in exact]))
@@ -259,8 +296,12 @@ def summarise(edits: list[StrokeEdit]) -> list[EditTiming]:
     return out
 
 
-def cancel_times(incremental: IncrementalRenderer, labels: np.ndarray, instances: np.ndarray,
-                 at: tuple[float, ...] = (0.2, 0.5, 0.8)) -> list[float]:
+def cancel_times(
+    incremental: IncrementalRenderer,
+    labels: np.ndarray,
+    instances: np.ndarray,
+    at: tuple[float, ...] = (0.2, 0.5, 0.8),
+) -> list[float]:
     """ms from raising the cancel flag of a running full pass (at these fractions of its work, as
     a stroke does to the exact frame) until the pass has given up."""
     out = []
@@ -287,9 +328,17 @@ def cancel_times(incremental: IncrementalRenderer, labels: np.ndarray, instances
     return out
 
 
-def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, instances: np.ndarray,
-                     strokes: int, dabs_per_stroke: int = 6, dab_interval_s: float = 0.016,
-                     pause_s: float = 0.3, radius: int = 12, seed: int = 0) -> tuple[list[float], list[float], int]:
+def simulate_strokes(
+    incremental: IncrementalRenderer,
+    labels: np.ndarray,
+    instances: np.ndarray,
+    strokes: int,
+    dabs_per_stroke: int = 6,
+    dab_interval_s: float = 0.016,
+    pause_s: float = 0.3,
+    radius: int = 12,
+    seed: int = 0,
+) -> tuple[list[float], list[float], int]:
     """Paint strokes through the editor's own render loop (``EDITOR_POLICY``, its own thread).
 
     A stroke is a polyline of ``dabs_per_stroke`` segments painted ``dab_interval_s`` apart (as
@@ -337,8 +386,12 @@ def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, insta
                 cv2.line(mask, (int(x), int(y)), (int(nx), int(ny)), 1, 2 * radius + 1)
                 painted = mask.astype(bool)
                 labels[painted], instances[painted] = class_id, class_id
-                box = (int(min(x, nx)) - radius - 1, int(min(y, ny)) - radius - 1,
-                       int(max(x, nx)) + radius + 2, int(max(y, ny)) + radius + 2)
+                box = (
+                    int(min(x, nx)) - radius - 1,
+                    int(min(y, ny)) - radius - 1,
+                    int(max(x, nx)) + radius + 2,
+                    int(max(y, ny)) + radius + 2,
+                )
                 version += 1
                 request = RenderRequest(version, Area.of(box), labels.copy(), instances.copy())
                 submitted[version] = request.submitted
@@ -364,22 +417,41 @@ def simulate_strokes(incremental: IncrementalRenderer, labels: np.ndarray, insta
     return delays(arrivals), delays(accurate), exact_frames
 
 
-def run_bench(model: LoadedModel, name: str, width: int, height: int, device: str | None = None,
-              epsilon: float = DEFAULT_EPSILON, strokes: int = 50, repeats: int = 3, exact: bool = True,
-              compare_module: bool = True, random_weights: bool = False, scenes: int | None = None,
-              strokes_per_area: int = STROKES_PER_AREA) -> BenchResult:
+def run_bench(
+    model: LoadedModel,
+    name: str,
+    width: int,
+    height: int,
+    device: str | None = None,
+    epsilon: float = DEFAULT_EPSILON,
+    strokes: int = 50,
+    repeats: int = 3,
+    exact: bool = True,
+    compare_module: bool = True,
+    random_weights: bool = False,
+    scenes: int | None = None,
+    strokes_per_area: int = STROKES_PER_AREA,
+) -> BenchResult:
     renderer = Renderer(model, device)
     incremental = IncrementalRenderer(renderer, epsilon=epsilon)
     check_memory(incremental, width, height)
     threads = torch.get_num_threads()
     samples = load_samples(width, height, renderer.label_set)[:scenes]
-    log.info("bench %s at %dx%d on %s, %d threads, %d scenes", name, width, height, renderer.device, threads,
-             len(samples))
+    log.info(
+        "bench %s at %dx%d on %s, %d threads, %d scenes",
+        name,
+        width,
+        height,
+        renderer.device,
+        threads,
+        len(samples),
+    )
     notes: list[str] = []
 
     edits: list[StrokeEdit] = []
     full_times = []
     for index, sample in enumerate(samples):
+
         def fresh_full(s: SampleMaps = sample) -> None:
             incremental.clear()
             incremental.full(s.labels, s.instances)
@@ -398,7 +470,8 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
     if compare_module:
         with torch.inference_mode():
             x = renderer.network_input(first.labels, first.instances, {}, 0).contiguous(
-                memory_format=torch.channels_last)
+                memory_format=torch.channels_last
+            )
             generator = renderer.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
             module_ms, _ = _time_ms(lambda: generator(x), repeats)
             del x
@@ -409,26 +482,51 @@ def run_bench(model: LoadedModel, name: str, width: int, height: int, device: st
     latencies: list[float] = []
     if strokes > 0:
         incremental.clear()
-        latencies, accurate, exact_frames = simulate_strokes(incremental, first.labels, first.instances, strokes)
+        latencies, accurate, exact_frames = simulate_strokes(
+            incremental, first.labels, first.instances, strokes
+        )
         if latencies:
             p50, p95 = float(np.percentile(latencies, 50)), float(np.percentile(latencies, 95))
         if accurate:
-            accurate_p50, accurate_p95 = float(np.percentile(accurate, 50)), float(np.percentile(accurate, 95))
+            accurate_p50, accurate_p95 = (
+                float(np.percentile(accurate, 50)),
+                float(np.percentile(accurate, 95)),
+            )
 
     vec_ms, loop_ms, pooling_difference = pooling_times(first.instances)
     parameters = sum(p.numel() for p in renderer.generator.parameters())
-    notes.append("PSNR: 8-bit frames against a fresh full render of the edited scene (live InstanceNorm "
-                 f"statistics); 'box' is the stroke's box grown by {BOX_MARGIN} px. The exact mode (epsilon 0) "
-                 "differs only by the frozen statistics; the idle exact frame removes that difference.")
+    notes.append(
+        "PSNR: 8-bit frames against a fresh full render of the edited scene (live InstanceNorm "
+        f"statistics); 'box' is the stroke's box grown by {BOX_MARGIN} px. The exact mode (epsilon 0) "
+        "differs only by the frozen statistics; the idle exact frame removes that difference."
+    )
     return BenchResult(
-        device=_device_name(renderer.device), size=f"{width}x{height}", model=name, random_weights=random_weights,
-        parameters=parameters, threads=threads, epsilon=epsilon, scenes=[s.name for s in samples],
-        full_ms=float(np.median(full_times)), torch_module_ms=module_ms, styled_full_ms=styled_ms,
-        incremental=summarise(edits), preview_p50_ms=p50, preview_p95_ms=p95, preview_samples=len(latencies),
-        accurate_p50_ms=accurate_p50, accurate_p95_ms=accurate_p95, exact_frames=exact_frames,
+        device=_device_name(renderer.device),
+        size=f"{width}x{height}",
+        model=name,
+        random_weights=random_weights,
+        parameters=parameters,
+        threads=threads,
+        epsilon=epsilon,
+        scenes=[s.name for s in samples],
+        full_ms=float(np.median(full_times)),
+        torch_module_ms=module_ms,
+        styled_full_ms=styled_ms,
+        incremental=summarise(edits),
+        preview_p50_ms=p50,
+        preview_p95_ms=p95,
+        preview_samples=len(latencies),
+        accurate_p50_ms=accurate_p50,
+        accurate_p95_ms=accurate_p95,
+        exact_frames=exact_frames,
         exact_cancel_ms=max(cancels) if cancels else None,
-        pooling_vectorised_ms=vec_ms, pooling_loop_ms=loop_ms, pooling_speedup=loop_ms / vec_ms,
-        pooling_max_difference=pooling_difference, cache_mb=cache_mb, strokes=edits, notes=notes,
+        pooling_vectorised_ms=vec_ms,
+        pooling_loop_ms=loop_ms,
+        pooling_speedup=loop_ms / vec_ms,
+        pooling_max_difference=pooling_difference,
+        cache_mb=cache_mb,
+        strokes=edits,
+        notes=notes,
     )
 
 
@@ -457,8 +555,10 @@ def format_table(result: BenchResult) -> str:
 
     lines = [random_weights_line(result.model)] if result.random_weights else []
     lines += [
-        (f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
-         f"{result.threads} threads, epsilon {result.epsilon}, scenes {', '.join(result.scenes)}"),
+        (
+            f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
+            f"{result.threads} threads, epsilon {result.epsilon}, scenes {', '.join(result.scenes)}"
+        ),
         "",
         f"{'measure':44s} {'value':>12s}",
         f"{'full render, median over scenes (ms)':44s} {ms(result.full_ms):>12s}",
@@ -468,26 +568,38 @@ def format_table(result: BenchResult) -> str:
     if result.styled_full_ms is not None:
         lines.append(f"{'  with styles chosen (+ reference pass) (ms)':44s} {ms(result.styled_full_ms):>12s}")
     lines.append(f"{'cache memory (MB)':44s} {result.cache_mb:>12.1f}")
-    lines += ["", "brush strokes (median / p90 of time; speed-up median / p10; PSNR median, min):",
-              (f"{'area':>6s} {'n':>3s} {'ms':>14s} {'speed-up':>13s} {'work':>6s} {'frame dB':>11s}"
-               f" {'box dB':>11s} {'exact ms':>9s} {'exact x':>8s} {'exact frame/box dB':>19s} {'eps box dB':>10s}")]
+    lines += [
+        "",
+        "brush strokes (median / p90 of time; speed-up median / p10; PSNR median, min):",
+        (
+            f"{'area':>6s} {'n':>3s} {'ms':>14s} {'speed-up':>13s} {'work':>6s} {'frame dB':>11s}"
+            f" {'box dB':>11s} {'exact ms':>9s} {'exact x':>8s} {'exact frame/box dB':>19s} {'eps box dB':>10s}"
+        ),
+    ]
     for e in result.incremental:
         lines.append(
             f"{e.area * 100:>5.1f}% {e.strokes:>3d} {e.ms:>6.0f} / {e.ms_p90:<6.0f}"
             f" {e.speedup:>5.1f}x / {e.speedup_p10:<4.1f}x {e.work_fraction * 100:>5.1f}%"
             f" {e.psnr_db:>5.1f} {e.psnr_db_min:<5.1f} {e.psnr_box_db:>5.1f} {e.psnr_box_db_min:<5.1f}"
             f" {ms(e.exact_ms):>9s} {(f'{e.exact_speedup:.1f}x' if e.exact_speedup else '-'):>8s}"
-            f" {db(e.exact_psnr_db):>9s} / {db(e.exact_psnr_box_db):<7s} {db(e.epsilon_psnr_box_db):>10s}")
+            f" {db(e.exact_psnr_db):>9s} / {db(e.exact_psnr_box_db):<7s} {db(e.epsilon_psnr_box_db):>10s}"
+        )
     lines += [
         "",
-        (f"{'first pixels p50 / p95, editor loop (ms)':44s} {ms(result.preview_p50_ms):>5s} / "
-         f"{ms(result.preview_p95_ms)}  ({result.preview_samples} requests)"),
-        (f"{'  committed tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
-         f"  ({result.exact_frames} exact frames finished)"),
+        (
+            f"{'first pixels p50 / p95, editor loop (ms)':44s} {ms(result.preview_p50_ms):>5s} / "
+            f"{ms(result.preview_p95_ms)}  ({result.preview_samples} requests)"
+        ),
+        (
+            f"{'  committed tile p50 / p95 (ms)':44s} {ms(result.accurate_p50_ms):>5s} / {ms(result.accurate_p95_ms)}"
+            f"  ({result.exact_frames} exact frames finished)"
+        ),
         f"{'exact frame: a newer request to its cancel (ms)':44s} {ms(result.exact_cancel_ms):>5s}  (longest of 3)",
-        (f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
-         f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x, max difference "
-         f"{result.pooling_max_difference:.1e})"),
+        (
+            f"{'instance pooling vectorised / loop (ms)':44s} {result.pooling_vectorised_ms:.1f} / "
+            f"{result.pooling_loop_ms:.1f}  ({result.pooling_speedup:.1f}x, max difference "
+            f"{result.pooling_max_difference:.1e})"
+        ),
     ]
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ multiplying by the weight matrix is faster there (figures in docs/rendering.md).
 boxes or few channels the direct convolution stays faster, so
 :func:`prefers_gemm` picks per box.
 """
+
 from __future__ import annotations
 
 import torch
@@ -16,13 +17,15 @@ GEMM_MIN_CHANNELS = 512  # input channels from which a small box goes through th
 GEMM_MAX_POSITIONS = 512  # output positions up to which it does
 
 
-def prefers_gemm(in_channels: int, out_height: int, out_width: int,
-                 max_positions: int = GEMM_MAX_POSITIONS) -> bool:
+def prefers_gemm(
+    in_channels: int, out_height: int, out_width: int, max_positions: int = GEMM_MAX_POSITIONS
+) -> bool:
     return in_channels >= GEMM_MIN_CHANNELS and out_height * out_width <= max_positions
 
 
-def conv2d_gemm(window: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
-                stride: int) -> torch.Tensor:
+def conv2d_gemm(
+    window: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int
+) -> torch.Tensor:
     """``F.conv2d(window, weight, bias, stride=stride)`` for an already padded 1×C×H×W window and a
     contiguous O×C×k×k weight; the result is channels-last."""
     out_channels, channels, k, _ = weight.shape
@@ -30,7 +33,7 @@ def conv2d_gemm(window: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     out_h, out_w = (height - k) // stride + 1, (width - k) // stride + 1
     rows = window[0].permute(1, 2, 0)  # H×W×C: a view of channels-last memory
     span_y, span_x = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    taps = [rows[dy:dy + span_y:stride, dx:dx + span_x:stride] for dy in range(k) for dx in range(k)]
+    taps = [rows[dy : dy + span_y : stride, dx : dx + span_x : stride] for dy in range(k) for dx in range(k)]
     # P×(C·k·k) with the tap index fastest, the order of weight.reshape(O, C·k·k)
     columns = torch.stack(taps, dim=-1).reshape(out_h * out_w, channels * k * k)
     matrix = weight.reshape(out_channels, channels * k * k).t()

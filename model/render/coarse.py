@@ -6,6 +6,7 @@ enhancer levels are attached, such a G can only be scored this way: pool the nat
 run G, and upsample its output bilinearly to the label map's size. ``evaluate --input-downsample N``
 uses it to say how much of a full model's score its global part already carries.
 """
+
 from __future__ import annotations
 
 import torch
@@ -18,13 +19,18 @@ from model.render.norm_stats import NormMode
 
 
 class PooledInputRenderer(Renderer):
-    def __init__(self, model: LoadedModel, levels: int, device: str | torch.device | None = None,
-                 norm_stats: NormMode = "reference") -> None:
+    def __init__(
+        self,
+        model: LoadedModel,
+        levels: int,
+        device: str | torch.device | None = None,
+        norm_stats: NormMode = "reference",
+    ) -> None:
         if levels < 1:
             raise ValueError("levels must be ≥ 1")
         super().__init__(model, device, norm_stats)
         self.levels = levels
-        self.stride *= 2 ** levels  # the pooled input must still be a multiple of G's own stride
+        self.stride *= 2**levels  # the pooled input must still be a multiple of G's own stride
 
     @torch.inference_mode()
     def render_tensor(self, x: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:

@@ -1,4 +1,5 @@
 """Device choice: CUDA, then Apple MPS, then CPU, with an explicit override."""
+
 from __future__ import annotations
 
 import logging
@@ -31,7 +32,9 @@ def check_device(name: str) -> torch.device:
     try:
         device = torch.device(name)
     except (RuntimeError, ValueError):
-        raise DeviceError(f"unknown device {name!r}; this machine has: {', '.join(available_devices())}") from None
+        raise DeviceError(
+            f"unknown device {name!r}; this machine has: {', '.join(available_devices())}"
+        ) from None
     if device.type == "cpu":
         return device
     present = available_devices()
@@ -39,8 +42,13 @@ def check_device(name: str) -> torch.device:
         index = 0 if device.index is None else device.index
         if f"cuda:{index}" in present:
             return device
-        why = ("this torch build has no CUDA" if not torch.backends.cuda.is_built()
-               else "no CUDA GPU is visible" if torch.cuda.device_count() == 0 else f"there is no GPU {index}")
+        why = (
+            "this torch build has no CUDA"
+            if not torch.backends.cuda.is_built()
+            else "no CUDA GPU is visible"
+            if torch.cuda.device_count() == 0
+            else f"there is no GPU {index}"
+        )
     elif device.type == "mps":
         if "mps" in present:
             return device

@@ -6,6 +6,7 @@ the image border gives exactly what the whole-image layer gives there. Transpose
 input rows that scatter into the box. The average-pool pyramid divides by the count of in-image
 taps (count_include_pad=False).
 """
+
 from __future__ import annotations
 
 import logging
@@ -54,21 +55,32 @@ class Executor:
     ``gemm_max_positions``: boxes up to this many outputs with many channels go through
     :func:`~model.render.box_gemm.conv2d_gemm` on the CPU (0: never)."""
 
-    def __init__(self, plan: Plan, device: torch.device, band_pixels: int = 1 << 17, band_macs: int = 1 << 31,
-                 gemm_max_positions: int = GEMM_MAX_POSITIONS) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        device: torch.device,
+        band_pixels: int = 1 << 17,
+        band_macs: int = 1 << 31,
+        gemm_max_positions: int = GEMM_MAX_POSITIONS,
+    ) -> None:
         self.plan = plan
         self.device = device
         self.band_pixels = band_pixels
         self.band_macs = band_macs
         self.gemm_max_positions = gemm_max_positions if device.type == "cpu" else 0
         self.input_like = {spec.id for spec in plan.tensors if spec.is_input_like}
-        self.raw = {layer.dst: FoldedWeights(layer.weight.to(device) if layer.weight is not None else None,
-                                             layer.bias.to(device) if layer.bias is not None else None)
-                    for layer in plan.layers}
+        self.raw = {
+            layer.dst: FoldedWeights(
+                layer.weight.to(device) if layer.weight is not None else None,
+                layer.bias.to(device) if layer.bias is not None else None,
+            )
+            for layer in plan.layers
+        }
 
     # ----- reading windows ----------------------------------------------------------------------
-    def fetch(self, store: Store, tensor: int, y0: int, y1: int, x0: int, x1: int,
-              mode: str) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def fetch(
+        self, store: Store, tensor: int, y0: int, y1: int, x0: int, x1: int, mode: str
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Window [y0, y1)×[x0, x1) of a tensor, padded outside the image; (window, channel idx or None)."""
         height, width = store.shapes[tensor]
         cy0, cy1, cx0, cx1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
@@ -100,18 +112,28 @@ class Executor:
             iy0, iy1 = max(0, -((-(y0 + p - k + 1)) // s)), min(h, (y1 - 1 + p) // s + 1)
             ix0, ix1 = max(0, -((-(x0 + p - k + 1)) // s)), min(w, (x1 - 1 + p) // s + 1)
             window, _ = self.fetch(store, layer.src, iy0, iy1, ix0, ix1, "zeros")
-            out = F.conv_transpose2d(window.contiguous(memory_format=CHANNELS_LAST), weights.weight,
-                                     weights.bias, stride=s)
+            out = F.conv_transpose2d(
+                window.contiguous(memory_format=CHANNELS_LAST), weights.weight, weights.bias, stride=s
+            )
             oy, ox = y0 - (iy0 * s - p), x0 - (ix0 * s - p)
-            return out[:, :, oy:oy + y1 - y0, ox:ox + x1 - x0]
-        window, idx = self.fetch(store, layer.src, y0 * s - p, (y1 - 1) * s + k - p, x0 * s - p,
-                                 (x1 - 1) * s + k - p, layer.pad_mode)
+            return out[:, :, oy : oy + y1 - y0, ox : ox + x1 - x0]
+        window, idx = self.fetch(
+            store,
+            layer.src,
+            y0 * s - p,
+            (y1 - 1) * s + k - p,
+            x0 * s - p,
+            (x1 - 1) * s + k - p,
+            layer.pad_mode,
+        )
         if layer.kind == "pool":
             # window sums as a depthwise all-ones conv: the same sums as avg_pool2d, faster channels-last
             ones = torch.ones(window.shape[1], 1, k, k, dtype=window.dtype, device=window.device)
-            summed = F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), ones, stride=s, groups=window.shape[1])
+            summed = F.conv2d(
+                window.contiguous(memory_format=CHANNELS_LAST), ones, stride=s, groups=window.shape[1]
+            )
             h, w = store.shapes[layer.src]
-            counts = (_tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :])
+            counts = _tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :]
             out = summed / counts.to(summed.device)
             if idx is not None:  # back to every input channel (absent classes are zero)
                 channels = store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels
@@ -119,7 +141,9 @@ class Executor:
             return out.contiguous(memory_format=CHANNELS_LAST)
         weight = weights.weight if idx is None else weights.weight[:, idx]
         if prefers_gemm(window.shape[1], y1 - y0, x1 - x0, self.gemm_max_positions):
-            return conv2d_gemm(window.contiguous(memory_format=CHANNELS_LAST), weight.contiguous(), weights.bias, s)
+            return conv2d_gemm(
+                window.contiguous(memory_format=CHANNELS_LAST), weight.contiguous(), weights.bias, s
+            )
         return F.conv2d(window.contiguous(memory_format=CHANNELS_LAST), weight, weights.bias, stride=s)
 
     def finish(self, layer: Layer, out: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
@@ -150,7 +174,7 @@ class Executor:
             height, width = shapes[layer.dst]
             src = self.plan.tensors[layer.src].channels
             dst = 1 if layer.kind == "pool" else self.plan.tensors[layer.dst].channels
-            costs.append(float(height * width) * src * dst * layer.kernel ** 2)
+            costs.append(float(height * width) * src * dst * layer.kernel**2)
         return costs
 
     def bands(self, height: int, width: int, row_macs: float = 0.0) -> list[Box]:
@@ -160,10 +184,15 @@ class Executor:
             rows = min(rows, max(1, int(self.band_macs // row_macs)))
         return [(0, y, width, min(height, y + rows)) for y in range(0, height, rows)]
 
-    def full_pass(self, store: Store, cancelled: Cancelled | None = None,
-                  frozen: dict[int, FoldedWeights] | None = None,
-                  cache_dtype: torch.dtype = torch.float32, keep: bool = True,
-                  progress: Callable[[float], None] | None = None) -> dict[int, NormStats]:
+    def full_pass(
+        self,
+        store: Store,
+        cancelled: Cancelled | None = None,
+        frozen: dict[int, FoldedWeights] | None = None,
+        cache_dtype: torch.dtype = torch.float32,
+        keep: bool = True,
+        progress: Callable[[float], None] | None = None,
+    ) -> dict[int, NormStats]:
         """Compute every layer over the whole image into ``store``.
 
         With ``frozen`` (folded weights per layer) the statistics are not measured: that is the
@@ -187,7 +216,9 @@ class Executor:
             if index == last_reader[0] + 1:
                 store.inputs.invalidate()  # nothing reads the whole input any more: free it
             if not keep:
-                for tensor in [t for t in store.tensors if last_reader.get(t, -1) < index and t != self.plan.output]:
+                for tensor in [
+                    t for t in store.tensors if last_reader.get(t, -1) < index and t != self.plan.output
+                ]:
                     del store.tensors[tensor]
             height, width = store.shapes[layer.dst]
             channels = self.plan.tensors[layer.dst].channels
@@ -202,13 +233,17 @@ class Executor:
             for box in bands:
                 if cancelled is not None and cancelled():
                     raise RenderCancelled
-                out = self.raw_box(layer, store, box, weights) if live else self.frozen_box(layer, store, box, weights)
+                out = (
+                    self.raw_box(layer, store, box, weights)
+                    if live
+                    else self.frozen_box(layer, store, box, weights)
+                )
                 if live:
                     moments.append(band_moments(out))
                 if dst is None:
                     dst = out.contiguous(memory_format=CHANNELS_LAST)
                 else:
-                    dst[:, :, box[1]:box[3]] = out
+                    dst[:, :, box[1] : box[3]] = out
                 done_cost += band_cost
                 if progress is not None:
                     progress(min(1.0, done_cost / total_cost))
@@ -220,8 +255,9 @@ class Executor:
                 skip = store.tensors[layer.skip].float() if layer.skip is not None else None
                 self.finish(layer, dst, skip)
             store.rms[layer.dst] = float(dst[:, :, ::4, ::4].float().pow(2).mean().sqrt())
-            store.tensors[layer.dst] = dst if cache_dtype == torch.float32 or layer.dst == self.plan.output \
-                else dst.to(cache_dtype)
+            store.tensors[layer.dst] = (
+                dst if cache_dtype == torch.float32 or layer.dst == self.plan.output else dst.to(cache_dtype)
+            )
         return stats
 
     def fold_all(self, stats: dict[int, NormStats]) -> dict[int, FoldedWeights]:
@@ -237,23 +273,30 @@ def pad_channels_last(window: torch.Tensor, pads: tuple[int, int, int, int], ref
     the window plus its thin border strips (F.pad on a channels-last view runs 2-6x slower here)."""
     left, right, top, bottom = pads
     n, c, h, w = window.shape
-    out = torch.empty(n, c, h + top + bottom, w + left + right, dtype=window.dtype, device=window.device,
-                      memory_format=CHANNELS_LAST)
-    out[:, :, top:top + h, left:left + w] = window
+    out = torch.empty(
+        n,
+        c,
+        h + top + bottom,
+        w + left + right,
+        dtype=window.dtype,
+        device=window.device,
+        memory_format=CHANNELS_LAST,
+    )
+    out[:, :, top : top + h, left : left + w] = window
     if not reflect:
         out[:, :, :top] = 0
-        out[:, :, top + h:] = 0
-        out[:, :, top:top + h, :left] = 0
-        out[:, :, top:top + h, left + w:] = 0
+        out[:, :, top + h :] = 0
+        out[:, :, top : top + h, :left] = 0
+        out[:, :, top : top + h, left + w :] = 0
         return out
     if top:  # row -i mirrors row i
-        out[:, :, :top, left:left + w] = window[:, :, 1:top + 1].flip(2)
+        out[:, :, :top, left : left + w] = window[:, :, 1 : top + 1].flip(2)
     if bottom:  # row h-1+i mirrors row h-1-i
-        out[:, :, top + h:, left:left + w] = window[:, :, h - 1 - bottom:h - 1].flip(2)
+        out[:, :, top + h :, left : left + w] = window[:, :, h - 1 - bottom : h - 1].flip(2)
     if left:  # whole columns, mirrored rows included: the corners come out as F.pad's
-        out[:, :, :, :left] = out[:, :, :, left + 1:2 * left + 1].flip(3)
+        out[:, :, :, :left] = out[:, :, :, left + 1 : 2 * left + 1].flip(3)
     if right:
-        out[:, :, :, left + w:] = out[:, :, :, left + w - 1 - right:left + w - 1].flip(3)
+        out[:, :, :, left + w :] = out[:, :, :, left + w - 1 - right : left + w - 1].flip(3)
     return out
 
 

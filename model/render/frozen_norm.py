@@ -6,6 +6,7 @@ and, with them fixed, conv → norm is an affine map that folds into the conv's 
 
     norm(conv(x)) = (conv(x) - mean) · rstd = conv_{w·rstd}(x) + (b - mean) · rstd
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

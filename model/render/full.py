@@ -4,6 +4,7 @@
 instance-feature cluster table and the device. Sizes that are not a multiple of the network's
 stride are padded (edge-replicated) and the output is cropped back.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,9 @@ def pad_amounts(height: int, width: int, stride: int) -> tuple[int, int]:
 
 
 class Renderer:
-    def __init__(self, model: LoadedModel, device: str | torch.device | None = None,
-                 norm_stats: NormMode = "reference") -> None:
+    def __init__(
+        self, model: LoadedModel, device: str | torch.device | None = None, norm_stats: NormMode = "reference"
+    ) -> None:
         """``norm_stats``: "reference" (styles stay local; default) or "live" (the official pipeline's
         statistics); see model.render.norm_stats."""
         if norm_stats not in NORM_MODES:
@@ -54,12 +56,20 @@ class Renderer:
         self.stride = config.generator.stride
         self.feat_num = config.feat_num
         self.use_edges = config.use_edges
-        self.styles = StyleTable(model.clusters, self.label_set.num_classes, self.feat_num,
-                                 most_common_first=not model.official, members=model.cluster_members)
+        self.styles = StyleTable(
+            model.clusters,
+            self.label_set.num_classes,
+            self.feat_num,
+            most_common_first=not model.official,
+            members=model.cluster_members,
+        )
 
     @classmethod
     def from_checkpoint(
-        cls, path: str | Path, device: str | torch.device | None = None, label_set: LabelSet | None = None,
+        cls,
+        path: str | Path,
+        device: str | torch.device | None = None,
+        label_set: LabelSet | None = None,
         norm_stats: NormMode = "reference",
     ) -> Renderer:
         """Load a checkpoint onto ``device``; an unavailable device is refused before any weights are read."""
@@ -81,7 +91,9 @@ class Renderer:
     # ----- inputs -------------------------------------------------------------------------------
     def check_maps(self, labels: np.ndarray, instances: np.ndarray) -> None:
         if labels.shape != instances.shape or labels.ndim != 2:
-            raise ImageFileError(f"label map {labels.shape} and instance map {instances.shape} differ in size")
+            raise ImageFileError(
+                f"label map {labels.shape} and instance map {instances.shape} differ in size"
+            )
         self.label_set.check_ids(labels)
 
     def network_input(
@@ -113,7 +125,11 @@ class Renderer:
         return forward_with_moments(self.generator, x, measure_moments(self.generator, reference))
 
     def render(
-        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None, seed: int = 0
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        seed: int = 0,
     ) -> np.ndarray:
         """H×W labels + instances → H×W×3 uint8."""
         self.check_maps(labels, instances)

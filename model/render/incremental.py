@@ -37,6 +37,7 @@ Memory: the cache is every layer's activation (about 365 MB for the bundled defa
 ``model.render.memory.cache_budget_bytes()``) it is stored in float16: updates then stay close
 but are no longer exact.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -120,8 +121,13 @@ class IncrementalRenderer:
     Not thread-safe: one worker thread owns it (see ``model.render.loop.RenderLoop``).
     """
 
-    def __init__(self, renderer: Renderer, epsilon: float = DEFAULT_EPSILON,
-                 cache_limit_bytes: int | None = None, update_threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        renderer: Renderer,
+        epsilon: float = DEFAULT_EPSILON,
+        cache_limit_bytes: int | None = None,
+        update_threads: int | None = 1,
+    ) -> None:
         """``update_threads``: CPU threads for incremental passes. Their ops are small, and on a
         shared or busy CPU intra-op thread hand-offs cost more than they save (docs/rendering.md);
         full renders keep every core. None: leave as is."""
@@ -164,8 +170,13 @@ class IncrementalRenderer:
     def style_shares(self, class_id: int) -> np.ndarray | None:
         return self.renderer.style_shares(class_id)
 
-    def render(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-               seed: int = 0) -> np.ndarray:
+    def render(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        seed: int = 0,
+    ) -> np.ndarray:
         """The whole frame, updated incrementally from the cache when there is one (else rendered)."""
         tile = self.update(labels, instances, styles, Area.everything(), seed)
         assert tile is not None  # not cancellable without ``cancelled``
@@ -173,8 +184,14 @@ class IncrementalRenderer:
             return tile.image
         return self.image()
 
-    def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None,
-                    box: tuple[int, int, int, int], seed: int = 0) -> np.ndarray:
+    def render_crop(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None,
+        box: tuple[int, int, int, int],
+        seed: int = 0,
+    ) -> np.ndarray:
         """Style thumbnails: a standalone render of the crop, leaving the cache alone."""
         return self.renderer.render_crop(labels, instances, styles, box, seed)
 
@@ -206,7 +223,11 @@ class IncrementalRenderer:
         if self._store is None:
             return 0
         maps = self._store.inputs
-        extra = maps.labels.nbytes + maps.instances.nbytes + (maps.features.nbytes if maps.features is not None else 0)
+        extra = (
+            maps.labels.nbytes
+            + maps.instances.nbytes
+            + (maps.features.nbytes if maps.features is not None else 0)
+        )
         return self._store.nbytes() + extra
 
     def estimate_cache_bytes(self, height: int, width: int, dtype: torch.dtype = torch.float32) -> int:
@@ -214,8 +235,14 @@ class IncrementalRenderer:
         ph, pw = pad_amounts(height, width, self.renderer.stride)
         shapes = tensor_shapes(self.plan, height + ph, width + pw)
         size = torch.tensor([], dtype=dtype).element_size()
-        return sum(spec.channels * shapes[spec.id][0] * shapes[spec.id][1] * (4 if spec.id == self.plan.output else size)
-                   for spec in self.plan.tensors if spec.id != 0)
+        return sum(
+            spec.channels
+            * shapes[spec.id][0]
+            * shapes[spec.id][1]
+            * (4 if spec.id == self.plan.output else size)
+            for spec in self.plan.tensors
+            if spec.id != 0
+        )
 
     def output_tensor(self) -> torch.Tensor:
         """The cached 1×3×H×W float output (padded size)."""
@@ -236,15 +263,21 @@ class IncrementalRenderer:
             instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
         return labels, instances
 
-    def _input_maps(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-                    seed: int) -> InputMaps:
+    def _input_maps(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int
+    ) -> InputMaps:
         labels, instances = self._padded(labels, instances)
         labels, instances = np.array(labels), np.array(instances)  # owned copies: updates write into them
-        features = feature_map(self.renderer.styles, instances, styles, seed) if self.renderer.feat_num else None
-        return InputMaps(labels, instances, features, self.renderer.label_set.num_classes, self.renderer.use_edges)
+        features = (
+            feature_map(self.renderer.styles, instances, styles, seed) if self.renderer.feat_num else None
+        )
+        return InputMaps(
+            labels, instances, features, self.renderer.label_set.num_classes, self.renderer.use_edges
+        )
 
-    def _reference_stats(self, labels: np.ndarray, instances: np.ndarray, seed: int,
-                         cancelled: Callable[[], bool] | None) -> dict[int, NormStats]:
+    def _reference_stats(
+        self, labels: np.ndarray, instances: np.ndarray, seed: int, cancelled: Callable[[], bool] | None
+    ) -> dict[int, NormStats]:
         """Statistics of the reference render (no styles chosen; model.render.norm_stats), from the
         last full render of the same layout and seed when there was one."""
         key = layout_key(labels, instances, seed)
@@ -261,9 +294,15 @@ class IncrementalRenderer:
 
     # ----- full render ----------------------------------------------------------------------------
     @torch.inference_mode()
-    def full(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-             seed: int = 0, cancelled: Callable[[], bool] | None = None,
-             progress: Callable[[float], None] | None = None) -> np.ndarray | None:
+    def full(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        seed: int = 0,
+        cancelled: Callable[[], bool] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray | None:
         """Render the whole frame with fresh statistics (the renderer's ``norm_stats``: live, or
         those of the reference render) and make it the new cache; None if cancelled (the previous
         cache is kept). ``progress`` gets the fraction of the pass's multiply-adds done."""
@@ -288,11 +327,18 @@ class IncrementalRenderer:
                 if self.renderer.needs_reference(styles):
                     stats = self._reference_stats(labels, instances, seed, cancelled)
                     folded = self.executor.fold_all(stats)
-                    self.executor.full_pass(store, cancelled, frozen=folded, cache_dtype=dtype or torch.float32,
-                                            keep=keep, progress=progress)
+                    self.executor.full_pass(
+                        store,
+                        cancelled,
+                        frozen=folded,
+                        cache_dtype=dtype or torch.float32,
+                        keep=keep,
+                        progress=progress,
+                    )
                 else:  # live statistics (and, without chosen styles, the reference ones: remember them)
-                    stats = self.executor.full_pass(store, cancelled, cache_dtype=dtype or torch.float32, keep=keep,
-                                                    progress=progress)
+                    stats = self.executor.full_pass(
+                        store, cancelled, cache_dtype=dtype or torch.float32, keep=keep, progress=progress
+                    )
                     if self.renderer.norm_stats == "reference" and not styles:
                         self._reference = (layout_key(labels, instances, seed), stats)
         except RenderCancelled:
@@ -317,8 +363,10 @@ class IncrementalRenderer:
         """Every reflection pad needs more pixels than it pads: the coarsest map must be ≥ 4×4."""
         smallest = 4 * self.renderer.stride
         if min(height, width) < smallest // 2 or height * width < smallest * smallest // 4:
-            raise ImageFileError(f"{width}x{height} is too small for this network: "
-                                 f"use at least {smallest // 2}x{smallest // 2} (its stride is {self.renderer.stride})")
+            raise ImageFileError(
+                f"{width}x{height} is too small for this network: "
+                f"use at least {smallest // 2}x{smallest // 2} (its stride is {self.renderer.stride})"
+            )
 
     def _choose_dtype(self, height: int, width: int) -> torch.dtype | None:
         """float32 when the cache fits the limit, float16 when only that fits, None: keep no cache."""
@@ -329,18 +377,33 @@ class IncrementalRenderer:
         warn = log.info if key in self._warned else log.warning  # once per size; the editor's UI says it too
         self._warned.add(key)
         if half > self.cache_limit_bytes:
-            warn("activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
-                        "no incremental updates, every edit renders the full frame", width, height,
-                        half / 2**20, self.cache_limit_bytes / 2**20)
+            warn(
+                "activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
+                "no incremental updates, every edit renders the full frame",
+                width,
+                height,
+                half / 2**20,
+                self.cache_limit_bytes / 2**20,
+            )
             return None
-        warn("activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
-                    "incremental updates become approximate", width, height, self.cache_limit_bytes / 2**20,
-                    half / 2**20)
+        warn(
+            "activation cache for %dx%d exceeds %.0f MB: storing it in float16 (%.0f MB), "
+            "incremental updates become approximate",
+            width,
+            height,
+            self.cache_limit_bytes / 2**20,
+            half / 2**20,
+        )
         return torch.float16
 
     @torch.inference_mode()
-    def frozen_reference(self, labels: np.ndarray, instances: np.ndarray,
-                         styles: Mapping[int, Style] | None = None, seed: int = 0) -> torch.Tensor:
+    def frozen_reference(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        seed: int = 0,
+    ) -> torch.Tensor:
         """A full pass with the cached (frozen) statistics, without touching the cache: what an exact
         incremental update must equal. Returns the padded 1×3×H×W float output."""
         if not self._frozen:
@@ -359,14 +422,19 @@ class IncrementalRenderer:
             return 0, 0, padded_w, padded_h
         if hint.box is None:
             return None
-        x0, y0, x1, y1 = (max(0, hint.box[0]), max(0, hint.box[1]), min(width, hint.box[2]),
-                          min(height, hint.box[3]))
+        x0, y0, x1, y1 = (
+            max(0, hint.box[0]),
+            max(0, hint.box[1]),
+            min(width, hint.box[2]),
+            min(height, hint.box[3]),
+        )
         if x0 >= x1 or y0 >= y1:
             return None
         return x0, y0, padded_w if x1 >= width else x1, padded_h if y1 >= height else y1
 
-    def changed_region(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-                       hint: Area | None = None) -> Region | None:
+    def changed_region(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], hint: Area | None = None
+    ) -> Region | None:
         """Input pixels whose label, instance or style differ from the cache (padded coordinates),
         compared only inside ``hint`` (default: everywhere). A style change compares everywhere."""
         assert self._store is not None
@@ -395,8 +463,14 @@ class IncrementalRenderer:
         return bool(self.plan.finest)
 
     @torch.inference_mode()
-    def quick_preview(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-                      hint: Area | None = None, seed: int = 0) -> Tile | None:
+    def quick_preview(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        hint: Area | None = None,
+        seed: int = 0,
+    ) -> Tile | None:
         """The first pixels after an edit, in a few milliseconds: only the finest enhancer level is
         recomputed (its receptive field is a few dozen pixels), the coarser levels' contribution is
         taken from the cache as it was. The cache is left untouched (the pass is rolled back); the
@@ -413,7 +487,9 @@ class IncrementalRenderer:
         try:
             with self._update_thread_count():
                 self._write_maps(labels, instances, styles, changed, journal)
-                out_box = self._propagate(changed, self.epsilon, journal, UpdateStats(), None, only=self.plan.finest)
+                out_box = self._propagate(
+                    changed, self.epsilon, journal, UpdateStats(), None, only=self.plan.finest
+                )
                 return self._tile(out_box)
         finally:
             self._rollback(journal)
@@ -435,7 +511,7 @@ class IncrementalRenderer:
         """Inside an update (``update_threads``), give a large box every thread the process has."""
         positions = (box[2] - box[0]) * (box[3] - box[1])
         work = positions * self.plan.tensors[layer.src].channels
-        macs = work * self.plan.tensors[layer.dst].channels * layer.kernel ** 2
+        macs = work * self.plan.tensors[layer.dst].channels * layer.kernel**2
         big = work >= BIG_BOX_WORK or macs >= BIG_BOX_MACS
         if self.device.type != "cpu" or not big or torch.get_num_threads() >= self._threads:
             yield
@@ -457,9 +533,17 @@ class IncrementalRenderer:
         return Tile(to_uint8(self.output_tensor()[:, :, y0:y1, x0:x1]), (x0, y0, x1, y1))
 
     @torch.inference_mode()
-    def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-               hint: Area | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
-               epsilon: float | None = None, between_layers: Callable[[], None] | None = None) -> Tile | None:
+    def update(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        hint: Area | None = None,
+        seed: int = 0,
+        cancelled: Callable[[], bool] | None = None,
+        epsilon: float | None = None,
+        between_layers: Callable[[], None] | None = None,
+    ) -> Tile | None:
         """Bring the cache to the new maps and return the part of the frame that changed.
 
         ``between_layers`` is called after every layer; it may call ``quick_preview`` for a newer
@@ -494,7 +578,9 @@ class IncrementalRenderer:
             with self._update_thread_count():
                 self._write_maps(labels, instances, styles, changed, journal)
                 with self.settings.autocast():
-                    out_box = self._propagate(changed, eps, journal, stats, cancelled, between_layers=between_layers)
+                    out_box = self._propagate(
+                        changed, eps, journal, stats, cancelled, between_layers=between_layers
+                    )
         except RenderCancelled:
             self._rollback(journal)
             log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)
@@ -506,32 +592,53 @@ class IncrementalRenderer:
         self.last_stats = stats
         return self._tile(out_box)
 
-    def _write_maps(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-                    changed: Region, journal: _Journal) -> None:
+    def _write_maps(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style],
+        changed: Region,
+        journal: _Journal,
+    ) -> None:
         assert self._store is not None
         maps = self._store.inputs
         labels, instances = self._padded(labels, instances)
         x0, y0, x1, y1 = changed.box
-        journal.maps.append((changed.box, maps.labels[y0:y1, x0:x1].copy(), maps.instances[y0:y1, x0:x1].copy(),
-                             maps.features[:, y0:y1, x0:x1].copy() if maps.features is not None else None))
+        journal.maps.append(
+            (
+                changed.box,
+                maps.labels[y0:y1, x0:x1].copy(),
+                maps.instances[y0:y1, x0:x1].copy(),
+                maps.features[:, y0:y1, x0:x1].copy() if maps.features is not None else None,
+            )
+        )
         maps.labels[y0:y1, x0:x1] = labels[y0:y1, x0:x1]
         maps.mark_present(labels[y0:y1, x0:x1])
         maps.instances[y0:y1, x0:x1] = instances[y0:y1, x0:x1]
         if maps.features is not None:
             maps.features[:, y0:y1, x0:x1] = self.renderer.styles.feature_map(
-                maps.instances[y0:y1, x0:x1], styles, self._seed)
+                maps.instances[y0:y1, x0:x1], styles, self._seed
+            )
 
-    def _propagate(self, changed: Region, eps: float, journal: _Journal, stats: UpdateStats,
-                   cancelled: Callable[[], bool] | None, only: set[int] | None = None,
-                   between_layers: Callable[[], None] | None = None) -> Box | None:
+    def _propagate(
+        self,
+        changed: Region,
+        eps: float,
+        journal: _Journal,
+        stats: UpdateStats,
+        cancelled: Callable[[], bool] | None,
+        only: set[int] | None = None,
+        between_layers: Callable[[], None] | None = None,
+    ) -> Box | None:
         """Recompute what ``changed`` reaches; ``only``: recompute just these layers (others count as
         unchanged). Returns the output box that was rewritten."""
         assert self._store is not None
         store, plan = self._store, self.plan
         height, width = store.shapes[0]
         # the edge channel reads 4-neighbours: the input changes one pixel around the changed maps
-        dirty: dict[int, Region | None] = {0: propagate(changed, "conv", 3, 1, 1, "zeros", (height, width),
-                                                        (height, width))}
+        dirty: dict[int, Region | None] = {
+            0: propagate(changed, "conv", 3, 1, 1, "zeros", (height, width), (height, width))
+        }
         out_box: Box | None = None
         for layer in plan.layers:
             if cancelled is not None and cancelled():
@@ -540,8 +647,16 @@ class IncrementalRenderer:
                 between_layers()
             shape_in, shape_out = store.shapes[layer.src], store.shapes[layer.dst]
             stats.total += shape_out[0] * shape_out[1]
-            candidates = propagate(dirty.get(layer.src), layer.kind, layer.kernel, layer.stride, layer.pad,
-                                   layer.pad_mode, shape_in, shape_out)
+            candidates = propagate(
+                dirty.get(layer.src),
+                layer.kind,
+                layer.kernel,
+                layer.stride,
+                layer.pad,
+                layer.pad_mode,
+                shape_in,
+                shape_out,
+            )
             if layer.skip is not None:
                 candidates = union(candidates, dirty.get(layer.skip))
             if candidates is None or (only is not None and layer.dst not in only):
@@ -553,8 +668,11 @@ class IncrementalRenderer:
             target = store.tensors[layer.dst]
             moved: Region | None = None
             # the input pyramid carries the edit itself: its changes always travel on
-            threshold = 0.0 if plan.tensors[layer.dst].is_input_like else (
-                eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
+            threshold = (
+                0.0
+                if plan.tensors[layer.dst].is_input_like
+                else (eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
+            )
             for index, box in enumerate(cover_boxes(candidates)):
                 if index and between_layers is not None:
                     between_layers()  # a newer edit's quick tile need not wait for the whole layer
@@ -573,8 +691,14 @@ class IncrementalRenderer:
                 if layer.dst == plan.output:
                     out_box = union_box(out_box, box)
             dirty[layer.dst] = moved
-            stats.per_layer.append((layer.name, stats.recomputed - done_before, moved.count if moved else 0,
-                                    (time.perf_counter() - layer_start) * 1e3))
+            stats.per_layer.append(
+                (
+                    layer.name,
+                    stats.recomputed - done_before,
+                    moved.count if moved else 0,
+                    (time.perf_counter() - layer_start) * 1e3,
+                )
+            )
         return out_box
 
     def _rollback(self, journal: _Journal) -> None:

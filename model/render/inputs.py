@@ -5,6 +5,7 @@ stored. A window is built on demand, and only with the one-hot channels of the c
 in it: the first conv then runs on those channels alone (the absent ones are zeros and add
 nothing), so the stem's cost follows the number of classes a window holds.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -33,7 +34,9 @@ class InputMaps:
 
     @property
     def channels(self) -> int:
-        return self.num_classes + int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
+        return (
+            self.num_classes + int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
+        )
 
     def __post_init__(self) -> None:
         self._memo: tuple[tuple[int, int, int, int], torch.Tensor, torch.Tensor] | None = None
@@ -49,8 +52,11 @@ class InputMaps:
     def present_channels(self) -> torch.Tensor:
         """Input channels that may be non-zero somewhere: present classes, edge and features."""
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
-        return torch.from_numpy(np.concatenate([np.flatnonzero(self._present),
-                                                np.arange(self.num_classes, self.num_classes + extra)]))
+        return torch.from_numpy(
+            np.concatenate(
+                [np.flatnonzero(self._present), np.arange(self.num_classes, self.num_classes + extra)]
+            )
+        )
 
     def invalidate(self) -> None:
         self._memo = None
@@ -66,7 +72,7 @@ class InputMaps:
             if cancelled is not None and cancelled():
                 return False
             y1 = min(height, y0 + rows)
-            whole[y0 * width:y1 * width] = self._rows(y0, y1, 0, width, present)
+            whole[y0 * width : y1 * width] = self._rows(y0, y1, 0, width, present)
         self._memo = ((0, height, 0, width), whole.view(1, height, width, len(idx)).permute(0, 3, 1, 2), idx)
         return True
 
@@ -76,7 +82,7 @@ class InputMaps:
         if self._memo is not None:
             (my0, my1, mx0, mx1), tensor, idx = self._memo
             if my0 <= y0 and y1 <= my1 and mx0 <= x0 and x1 <= mx1:
-                return tensor[:, :, y0 - my0:y1 - my0, x0 - mx0:x1 - mx0], idx
+                return tensor[:, :, y0 - my0 : y1 - my0, x0 - mx0 : x1 - mx0], idx
         crop = self.labels[y0:y1, x0:x1]
         present = np.flatnonzero(np.bincount(crop.ravel(), minlength=self.num_classes)[: self.num_classes])
         idx = self._channel_index(present)
@@ -86,7 +92,9 @@ class InputMaps:
 
     def _channel_index(self, present: np.ndarray) -> torch.Tensor:
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
-        return torch.from_numpy(np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)]))
+        return torch.from_numpy(
+            np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)])
+        )
 
     def _rows(self, y0: int, y1: int, x0: int, x1: int, present: np.ndarray) -> torch.Tensor:
         """(h·w)×C' rows: one-hot over ``present`` classes (a superset of the crop's), edge, features."""
@@ -119,10 +127,12 @@ class InputMaps:
         edge[:, :-1] |= horizontal
         edge[1:, :] |= vertical
         edge[:-1, :] |= vertical
-        return edge[y0 - gy0:y1 - gy0, x0 - gx0:x1 - gx0].astype(np.float32)
+        return edge[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0].astype(np.float32)
 
 
-def feature_map(table: StyleTable, instances: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
+def feature_map(
+    table: StyleTable, instances: np.ndarray, styles: Mapping[int, Style], seed: int
+) -> np.ndarray:
     """F×H×W codes; a lookup table indexed by id when ids are small (Cityscapes: < 34 000), else np.unique."""
     flat = instances.ravel()
     low, high = int(flat.min()), int(flat.max())

@@ -30,6 +30,7 @@ every result leaves through ``emit`` as a :class:`RenderResult`: display-ready p
 A plain renderer (``render()`` only) gets the whole frame rendered, compared with the frame on
 screen, and only the changed box sent.
 """
+
 from __future__ import annotations
 
 import logging
@@ -65,11 +66,18 @@ class RendererLike(Protocol):
 
     def style_shares(self, class_id: int) -> np.ndarray | None: ...
 
-    def render(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-               seed: int = 0) -> np.ndarray: ...
+    def render(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int = 0
+    ) -> np.ndarray: ...
 
-    def render_crop(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None,
-                    box: Box, seed: int = 0) -> np.ndarray: ...
+    def render_crop(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None,
+        box: Box,
+        seed: int = 0,
+    ) -> np.ndarray: ...
 
 
 class TileLike(Protocol):
@@ -87,17 +95,36 @@ class IncrementalLike(Protocol):
     @property
     def has_quick_preview(self) -> bool: ...
 
-    def full(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-             seed: int = 0, cancelled: Callable[[], bool] | None = None,
-             progress: Callable[[float], None] | None = None) -> np.ndarray | None: ...
+    def full(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        seed: int = 0,
+        cancelled: Callable[[], bool] | None = None,
+        progress: Callable[[float], None] | None = None,
+    ) -> np.ndarray | None: ...
 
-    def update(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-               hint: Area | None = None, seed: int = 0, cancelled: Callable[[], bool] | None = None,
-               epsilon: float | None = None,
-               between_layers: Callable[[], None] | None = None) -> TileLike | None: ...
+    def update(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        hint: Area | None = None,
+        seed: int = 0,
+        cancelled: Callable[[], bool] | None = None,
+        epsilon: float | None = None,
+        between_layers: Callable[[], None] | None = None,
+    ) -> TileLike | None: ...
 
-    def quick_preview(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style] | None = None,
-                      hint: Area | None = None, seed: int = 0) -> TileLike | None: ...
+    def quick_preview(
+        self,
+        labels: np.ndarray,
+        instances: np.ndarray,
+        styles: Mapping[int, Style] | None = None,
+        hint: Area | None = None,
+        seed: int = 0,
+    ) -> TileLike | None: ...
 
     def output_tensor(self) -> torch.Tensor: ...
 
@@ -216,10 +243,15 @@ class RenderLoop:
     ``cancel_exact``, ``close``. Worker side (one thread): ``step`` / ``run``.
     """
 
-    def __init__(self, renderer: RendererLike | None, emit: Callable[[RenderResult], None],
-                 policy: LoopPolicy = EDITOR_POLICY, on_error: Callable[[int, str], None] | None = None,
-                 on_progress: Callable[[Progress], None] | None = None,
-                 on_busy: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self,
+        renderer: RendererLike | None,
+        emit: Callable[[RenderResult], None],
+        policy: LoopPolicy = EDITOR_POLICY,
+        on_error: Callable[[int, str], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_busy: Callable[[int], None] | None = None,
+    ) -> None:
         self.emit = emit
         self.on_busy = on_busy
         self.policy = policy
@@ -257,8 +289,9 @@ class RenderLoop:
     def submit(self, request: RenderRequest) -> None:
         with self._cond:
             if self._pending is not None:  # latest wins; it must also redo what the dropped one changed
-                request = replace(request, area=self._pending.area.merge(request.area),
-                                  submitted=self._pending.submitted)
+                request = replace(
+                    request, area=self._pending.area.merge(request.area), submitted=self._pending.submitted
+                )
             self._pending = request
             self._cancel_exact = False
             self._cond.notify_all()
@@ -324,7 +357,9 @@ class RenderLoop:
             if self._pending is None and not self._closed:
                 wait = timeout
                 if self.exact_due:
-                    wait = min(wait, max(0.0, self.policy.idle_refresh_s - (time.monotonic() - self._last_activity)))
+                    wait = min(
+                        wait, max(0.0, self.policy.idle_refresh_s - (time.monotonic() - self._last_activity))
+                    )
                 if wait > 0:
                     self._cond.wait(wait)
                 self._apply_settings()
@@ -435,12 +470,15 @@ class RenderLoop:
         height, width = request.labels.shape
         self._send(request, "exact", image, Area.everything((width, height)), start, scale=1)
 
-    def _full_pass(self, renderer: IncrementalLike, request: RenderRequest, cancelled: Callable[[], bool]) -> None:
+    def _full_pass(
+        self, renderer: IncrementalLike, request: RenderRequest, cancelled: Callable[[], bool]
+    ) -> None:
         start = time.perf_counter()
         labels, instances = self._maps(request, self._scale)
         progress = self._progress_reporter(request.version, start)
-        image = renderer.full(labels, instances, request.styles, request.seed, cancelled=cancelled,
-                              progress=progress)
+        image = renderer.full(
+            labels, instances, request.styles, request.seed, cancelled=cancelled, progress=progress
+        )
         if image is None:  # cancelled: the newer request gets its own full pass or refresh
             return
         if self.on_progress is not None:
@@ -473,8 +511,9 @@ class RenderLoop:
         start = time.perf_counter()
         labels, instances = self._maps(request, self._scale)
         try:
-            tile = renderer.quick_preview(labels, instances, request.styles, hint.scaled_down(self._scale),
-                                          request.seed)
+            tile = renderer.quick_preview(
+                labels, instances, request.styles, hint.scaled_down(self._scale), request.seed
+            )
         except Exception:  # the update reports errors
             log.exception("quick preview failed")
             return
@@ -489,8 +528,12 @@ class RenderLoop:
         """While an update runs: give a newly queued edit its quick tile at once."""
         pending = self._peek()
         renderer = self._renderer
-        if (pending is not None and not pending.area.whole and pending.version != self._quick_shown
-                and isinstance(renderer, IncrementalLike)):
+        if (
+            pending is not None
+            and not pending.area.whole
+            and pending.version != self._quick_shown
+            and isinstance(renderer, IncrementalLike)
+        ):
             self._quick(renderer, pending, pending.area)
 
     def _incremental(self, renderer: IncrementalLike, request: RenderRequest) -> None:
@@ -502,9 +545,15 @@ class RenderLoop:
                 return  # the newer request carries these changes too (they stay owed)
         start = time.perf_counter()
         labels, instances = self._maps(request, self._scale)
-        tile = renderer.update(labels, instances, request.styles, hint=self._owed.scaled_down(self._scale),
-                               seed=request.seed, cancelled=self._stopping if quick else self._superseded,
-                               between_layers=self._between_layers if quick else None)
+        tile = renderer.update(
+            labels,
+            instances,
+            request.styles,
+            hint=self._owed.scaled_down(self._scale),
+            seed=request.seed,
+            cancelled=self._stopping if quick else self._superseded,
+            between_layers=self._between_layers if quick else None,
+        )
         if tile is None:  # cancelled and rolled back: the changes stay owed
             return
         self._owed = Area.nothing()
@@ -568,11 +617,20 @@ class RenderLoop:
         self._send(request, "exact", frame, Area.everything((doc_width, doc_height)), start)
 
     # ----- sending --------------------------------------------------------------------------------
-    def _send_tile(self, request: RenderRequest, kind: Kind, image: np.ndarray, box: Box, start: float) -> None:
+    def _send_tile(
+        self, request: RenderRequest, kind: Kind, image: np.ndarray, box: Box, start: float
+    ) -> None:
         self._send(request, kind, image, Area.of(box), start)
 
-    def _send(self, request: RenderRequest, kind: Kind, image: np.ndarray, area: Area, start: float,
-              scale: int | None = None) -> None:
+    def _send(
+        self,
+        request: RenderRequest,
+        kind: Kind,
+        image: np.ndarray,
+        area: Area,
+        start: float,
+        scale: int | None = None,
+    ) -> None:
         """Upscale to document size when rendering smaller, convert to the display format, emit."""
         scale = self._scale if scale is None else scale
         height, width = request.labels.shape  # type: ignore[union-attr]
@@ -582,5 +640,8 @@ class RenderLoop:
             image, box = upscale_tile(image, area.box, scale, width, height)
             area = Area.of(box)
         pixels = to_bgra(image) if self.policy.pixels == "bgra" else np.array(image, dtype=np.uint8)
-        self.emit(RenderResult(request.version, kind, pixels, area, time.perf_counter() - start,
-                               request.submitted, scale))
+        self.emit(
+            RenderResult(
+                request.version, kind, pixels, area, time.perf_counter() - start, request.submitted, scale
+            )
+        )

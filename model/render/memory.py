@@ -6,6 +6,7 @@ smallest of 2 GiB, a quarter of the machine's memory and a third of what is avai
 laptop with other programs open keeps room for the full render's working set. A cache over the
 budget is stored in float16 (updates close, no longer exact); over twice the budget, none is kept.
 """
+
 from __future__ import annotations
 
 import logging

@@ -18,6 +18,7 @@ is the official pipeline's behaviour, bit for bit (``render --norm-stats live``)
 This module holds the nn.Module side (forward hooks on ``nn.InstanceNorm2d``); the incremental
 renderer measures and folds statistics itself (model.render.executor / frozen_norm).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator

@@ -4,6 +4,7 @@ The exported graph takes the network input (one-hot + edge + features, N×C×H×
 of the generator's stride; both dynamic) and returns the tanh image. The check renders a synthetic
 street scene through torch and ONNX Runtime and reports the largest absolute difference.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,12 +40,15 @@ def _require(module: str) -> object:
     try:
         return __import__(module)
     except ImportError:
-        raise OnnxError(f"'{module}' is not installed: pip install onnx onnxruntime onnxscript "
-                        "(or the project's [onnx] extra)") from None
+        raise OnnxError(
+            f"'{module}' is not installed: pip install onnx onnxruntime onnxscript "
+            "(or the project's [onnx] extra)"
+        ) from None
 
 
-def export_onnx(renderer: Renderer, out: str | Path, width: int, height: int, opset: int = 18,
-                exporter: str = "auto") -> Path:
+def export_onnx(
+    renderer: Renderer, out: str | Path, width: int, height: int, opset: int = 18, exporter: str = "auto"
+) -> Path:
     """Write the generator as ONNX with dynamic batch, height and width.
 
     ``exporter``: "torchscript" (about 1 s for the default model; deprecated upstream but exact for
@@ -68,27 +72,48 @@ def export_onnx(renderer: Renderer, out: str | Path, width: int, height: int, op
             with torch.inference_mode(False), torch.no_grad():
                 if dynamo:
                     _require("onnxscript")
-                    batch, h, w = torch.export.Dim("batch", max=64), torch.export.Dim.AUTO, torch.export.Dim.AUTO
-                    program = torch.onnx.export(generator, (sample,), dynamo=True, opset_version=opset,
-                                                input_names=["input"], output_names=["image"],
-                                                dynamic_shapes={"x": {0: batch, 2: h, 3: w}})
+                    batch, h, w = (
+                        torch.export.Dim("batch", max=64),
+                        torch.export.Dim.AUTO,
+                        torch.export.Dim.AUTO,
+                    )
+                    program = torch.onnx.export(
+                        generator,
+                        (sample,),
+                        dynamo=True,
+                        opset_version=opset,
+                        input_names=["input"],
+                        output_names=["image"],
+                        dynamic_shapes={"x": {0: batch, 2: h, 3: w}},
+                    )
                     program.save(str(tmp))
                 else:
                     import warnings
 
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", (DeprecationWarning, FutureWarning))
-                        torch.onnx.export(generator, (sample,), str(tmp), dynamo=False, opset_version=min(opset, 17),
-                                          input_names=["input"], output_names=["image"],
-                                          dynamic_axes={"input": {0: "batch", 2: "height", 3: "width"},
-                                                        "image": {0: "batch", 2: "height", 3: "width"}})
+                        torch.onnx.export(
+                            generator,
+                            (sample,),
+                            str(tmp),
+                            dynamo=False,
+                            opset_version=min(opset, 17),
+                            input_names=["input"],
+                            output_names=["image"],
+                            dynamic_axes={
+                                "input": {0: "batch", 2: "height", 3: "width"},
+                                "image": {0: "batch", 2: "height", 3: "width"},
+                            },
+                        )
             tmp.replace(out)
             log.info("exported %s with the %s exporter", out, "dynamo" if dynamo else "TorchScript")
             return out
         except OnnxError:
             raise
         except Exception as exc:  # noqa: BLE001 - exporter failures come in many types
-            errors.append(f"{'dynamo' if dynamo else 'torchscript'}: {exc.__class__.__name__}: {str(exc)[:300]}")
+            errors.append(
+                f"{'dynamo' if dynamo else 'torchscript'}: {exc.__class__.__name__}: {str(exc)[:300]}"
+            )
             log.warning("ONNX export failed (%s)", errors[-1])
             tmp.unlink(missing_ok=True)
     raise OnnxError("ONNX export failed: " + " | ".join(errors), out)
@@ -103,8 +128,9 @@ def onnx_session(path: str | Path, threads: int | None = None):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])  # type: ignore[attr-defined]
 
 
-def check_onnx(renderer: Renderer, path: str | Path, width: int, height: int, timing: bool = False,
-               repeats: int = 3) -> OnnxCheck:
+def check_onnx(
+    renderer: Renderer, path: str | Path, width: int, height: int, timing: bool = False, repeats: int = 3
+) -> OnnxCheck:
     """Run the first sample scene through torch and ONNX Runtime; max |difference| (and times)."""
     sample = load_samples(width, height, renderer.label_set)[0]
     labels, instances = sample.labels, sample.instances

@@ -9,6 +9,7 @@ tensor from a padded input window (see ``model/render/executor.py``).
 
 Tensor 0 is the network input (full resolution). Tensor ids grow in execution order.
 """
+
 from __future__ import annotations
 
 import logging
@@ -105,8 +106,9 @@ class _Builder:
         self.layers.append(Layer(name, "pool", src, dst, 3, 2, 1, "zeros"))
         return dst
 
-    def sequence(self, modules: nn.Sequential | list[nn.Module], src: int, name: str,
-                 final_skip: int | None = None) -> int:
+    def sequence(
+        self, modules: nn.Sequential | list[nn.Module], src: int, name: str, final_skip: int | None = None
+    ) -> int:
         """Turn a run of pad/conv/norm/act/ResnetBlock modules into layers; return the output tensor."""
         items = list(modules)
         pending_pad = 0
@@ -118,9 +120,14 @@ class _Builder:
             if pending is None:
                 return
             spec = self.tensors[pending["src"]]
-            scale = spec.scale * 2 if pending["kind"] == "conv" and pending["stride"] == 2 else (
-                spec.scale // 2 if pending["kind"] == "convT" else spec.scale)
-            dst = self.new_tensor(pending["name"], pending["weight"].shape[0 if pending["kind"] == "conv" else 1], scale)
+            scale = (
+                spec.scale * 2
+                if pending["kind"] == "conv" and pending["stride"] == 2
+                else (spec.scale // 2 if pending["kind"] == "convT" else spec.scale)
+            )
+            dst = self.new_tensor(
+                pending["name"], pending["weight"].shape[0 if pending["kind"] == "conv" else 1], scale
+            )
             self.layers.append(Layer(dst=dst, **pending))
             current = dst
             pending = None
@@ -187,9 +194,20 @@ class _Builder:
             pad = reflect_pad or int(padding[0])
             mode = "reflect" if reflect_pad or module.padding_mode == "reflect" else "zeros"
         bias = module.bias.detach().clone() if module.bias is not None else None
-        return {"name": label, "kind": kind, "src": src, "kernel": int(k[0]), "stride": int(s[0]), "pad": pad,
-                "pad_mode": mode, "weight": module.weight.detach().clone(), "bias": bias, "norm": None, "act": None,
-                "skip": None}
+        return {
+            "name": label,
+            "kind": kind,
+            "src": src,
+            "kernel": int(k[0]),
+            "stride": int(s[0]),
+            "pad": pad,
+            "pad_mode": mode,
+            "weight": module.weight.detach().clone(),
+            "bias": bias,
+            "norm": None,
+            "act": None,
+            "skip": None,
+        }
 
 
 def build_plan(generator: nn.Module) -> Plan:

@@ -105,10 +105,14 @@ def time_convs(
 ) -> float:
     """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``."""
     torch.manual_seed(0)
-    layers = [nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)
-              for cin, cout, k in shapes]
-    inputs = [torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
-              for cin, _cout, _k in shapes]
+    layers = [
+        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)
+        for cin, cout, k in shapes
+    ]
+    inputs = [
+        torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
+        for cin, _cout, _k in shapes
+    ]
     best = float("inf")
     with torch.inference_mode():
         for layer, x in zip(layers, inputs, strict=True):  # warm-up: first calls pick kernels
@@ -132,7 +136,9 @@ def cache_key(model_id: str) -> str:
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu
+            )
     except OSError:
         pass
     text = f"{cpu}|{torch.__version__}|{model_id}"
@@ -190,8 +196,9 @@ def choose_precision(
     key = cache_key(model_id)
     cached = load_cached(key, folder)
     if cached is not None:
-        return PrecisionChoice(cached.precision, cached.reason + ", cached", cached.fp32_ms, cached.bf16_ms,
-                               cached.psnr_db)
+        return PrecisionChoice(
+            cached.precision, cached.reason + ", cached", cached.fp32_ms, cached.bf16_ms, cached.psnr_db
+        )
     fp32_ms, bf16_ms, psnr_db = measure()
     choice = decide(fp32_ms, bf16_ms, psnr_db)
     log.info("precision: %s", choice.describe())

@@ -1,5 +1,6 @@
 """Random-weight models for timing without weights: the bundled default's architecture (read from
 its own ``config.json``, so there is one description of it) and pix2pixHD's released 1024p one."""
+
 from __future__ import annotations
 
 import json
@@ -27,20 +28,35 @@ def default_generator_config() -> GeneratorConfig:
 
 def official_generator_config(input_nc: int = 36) -> GeneratorConfig:
     """pix2pixHD's released label2city_1024p netG (182.9M parameters)."""
-    return GeneratorConfig(input_nc=input_nc, ngf=32, n_downsample_global=4, n_blocks_global=9,
-                           n_local_enhancers=1, n_blocks_local=3)
+    return GeneratorConfig(
+        input_nc=input_nc,
+        ngf=32,
+        n_downsample_global=4,
+        n_blocks_global=9,
+        n_local_enhancers=1,
+        n_blocks_local=3,
+    )
 
 
-def random_model(generator: GeneratorConfig, label_set: LabelSet | None = None, feat_num: int | None = None,
-                 seed: int = 0) -> LoadedModel:
+def random_model(
+    generator: GeneratorConfig, label_set: LabelSet | None = None, feat_num: int | None = None, seed: int = 0
+) -> LoadedModel:
     """A LoadedModel with random weights (and random cluster centres when it takes features)."""
     label_set = label_set or cityscapes()
     if feat_num is None:
         feat_num = generator.input_nc - label_set.num_classes - 1
     torch.manual_seed(seed)
-    config = ModelConfig(generator, label_set, use_edges=True, feat_num=feat_num,
-                         encoder=EncoderConfig(feat_num=feat_num) if feat_num else None)
+    config = ModelConfig(
+        generator,
+        label_set,
+        use_edges=True,
+        feat_num=feat_num,
+        encoder=EncoderConfig(feat_num=feat_num) if feat_num else None,
+    )
     rng = np.random.default_rng(seed)
-    clusters = ({lab.id: rng.uniform(-1, 1, size=(4, feat_num)).astype(np.float32) for lab in label_set.labels}
-                if feat_num else {})
+    clusters = (
+        {lab.id: rng.uniform(-1, 1, size=(4, feat_num)).astype(np.float32) for lab in label_set.labels}
+        if feat_num
+        else {}
+    )
     return LoadedModel(config, build_generator(generator).eval(), None, clusters)

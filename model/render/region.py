@@ -8,6 +8,7 @@ Boxes are ``model.box.Box`` (x0, y0, x1, y1), half-open, in the tensor's own pix
 update runs a few hundred of these small mask operations, and torch's per-op dispatch cost was a
 fifth of a 1% edit on the bundled default.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -66,7 +67,7 @@ def union(a: Region | None, b: Region | None) -> Region | None:
     y1, x1 = max(a.y1, b.y1), max(a.x1, b.x1)
     mask = np.zeros((y1 - y0, x1 - x0), dtype=bool)
     for r in (a, b):
-        mask[r.y0 - y0:r.y1 - y0, r.x0 - x0:r.x1 - x0] |= r.mask
+        mask[r.y0 - y0 : r.y1 - y0, r.x0 - x0 : r.x1 - x0] |= r.mask
     return Region(y0, x0, mask)
 
 
@@ -80,8 +81,9 @@ def _source_index(lo: int, hi: int, pad: int, size: int, mode: str) -> tuple[np.
     return idx, valid
 
 
-def _gather_window(region: Region, rows: tuple[np.ndarray, np.ndarray],
-                   cols: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _gather_window(
+    region: Region, rows: tuple[np.ndarray, np.ndarray], cols: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
     """The region's mask read at source rows × cols (False outside the region or the image)."""
     (r, r_ok), (c, c_ok) = rows, cols
     r = r - region.y0
@@ -94,7 +96,9 @@ def _gather_window(region: Region, rows: tuple[np.ndarray, np.ndarray],
     return window & r_ok[:, None] & c_ok[None, :]
 
 
-def _window_range(lo: int, hi: int, size: int, out_size: int, k: int, s: int, p: int, mode: str) -> tuple[int, int]:
+def _window_range(
+    lo: int, hi: int, size: int, out_size: int, k: int, s: int, p: int, mode: str
+) -> tuple[int, int]:
     """Outputs whose (padded) window can read source positions [lo, hi)."""
     o0 = max(0, -((-(lo + p - k + 1)) // s))
     o1 = min(out_size, (hi - 1 + p) // s + 1)
@@ -113,8 +117,13 @@ def window_any(mask: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     h, w = mask.shape
     oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
     source = np.ascontiguousarray(mask).view(np.uint8)
-    grown = cv2.dilate(source, np.ones((kernel, kernel), np.uint8), anchor=(0, 0),
-                       borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    grown = cv2.dilate(
+        source,
+        np.ones((kernel, kernel), np.uint8),
+        anchor=(0, 0),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     return grown[: (oh - 1) * stride + 1 : stride, : (ow - 1) * stride + 1 : stride] > 0
 
 
@@ -124,13 +133,26 @@ def scatter_any(mask: np.ndarray, kernel: int, stride: int) -> np.ndarray:
     h, w = mask.shape
     spread = np.zeros(((h - 1) * stride + kernel, (w - 1) * stride + kernel), dtype=np.uint8)
     spread[: (h - 1) * stride + 1 : stride, : (w - 1) * stride + 1 : stride] = mask
-    grown = cv2.dilate(spread, np.ones((kernel, kernel), np.uint8), anchor=(kernel - 1, kernel - 1),
-                       borderType=cv2.BORDER_CONSTANT, borderValue=0)
+    grown = cv2.dilate(
+        spread,
+        np.ones((kernel, kernel), np.uint8),
+        anchor=(kernel - 1, kernel - 1),
+        borderType=cv2.BORDER_CONSTANT,
+        borderValue=0,
+    )
     return grown > 0
 
 
-def propagate(region: Region | None, kind: str, kernel: int, stride: int, pad: int, mode: str,
-              in_hw: tuple[int, int], out_hw: tuple[int, int]) -> Region | None:
+def propagate(
+    region: Region | None,
+    kind: str,
+    kernel: int,
+    stride: int,
+    pad: int,
+    mode: str,
+    in_hw: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> Region | None:
     """Output positions of a layer that read any dirty input position."""
     if region is None:
         return None
@@ -142,7 +164,7 @@ def propagate(region: Region | None, kind: str, kernel: int, stride: int, pad: i
         cy1, cx1 = min(oh, y0 + out.shape[0]), min(ow, x0 + out.shape[1])
         if cy0 >= cy1 or cx0 >= cx1:
             return None
-        return Region(cy0, cx0, out[cy0 - y0:cy1 - y0, cx0 - x0:cx1 - x0]).tight()
+        return Region(cy0, cx0, out[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]).tight()
     oy0, oy1 = _window_range(region.y0, region.y1, h, oh, kernel, stride, pad, mode)
     ox0, ox1 = _window_range(region.x0, region.x1, w, ow, kernel, stride, pad, mode)
     if oy0 >= oy1 or ox0 >= ox1:

@@ -1,4 +1,5 @@
 """The bundled sample scenes as label / instance maps at a chosen size (bench, ONNX check)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,6 +35,11 @@ def load_samples(width: int, height: int, label_set: LabelSet | None = None) -> 
     out = []
     for path in paths:
         scene = load_scene(path, label_set)
-        out.append(SampleMaps(path.name.removesuffix("_labelIds.png"), resize_nearest(scene.labels, width, height),
-                              resize_nearest(scene.instances.astype(np.int32), width, height)))
+        out.append(
+            SampleMaps(
+                path.name.removesuffix("_labelIds.png"),
+                resize_nearest(scene.labels, width, height),
+                resize_nearest(scene.instances.astype(np.int32), width, height),
+            )
+        )
     return out

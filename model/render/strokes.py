@@ -4,6 +4,7 @@ A stroke covering ``area`` of the frame is about 30 times longer than wide (the 
 is ``sqrt(area · H · W / 30)``); it starts at a random point and wanders (its heading turns by up
 to ±35° per brush-diameter step, turning back at the frame's border) until it has painted enough.
 """
+
 from __future__ import annotations
 
 import cv2
@@ -35,14 +36,17 @@ def stroke_mask(height: int, width: int, area: float, seed: int) -> np.ndarray:
         x0, x1 = int(max(0, min(x, nx) - radius - 1)), int(min(width, max(x, nx) + radius + 2))
         y0, y1 = int(max(0, min(y, ny) - radius - 1)), int(min(height, max(y, ny) + radius + 2))
         before = int(mask[y0:y1, x0:x1].sum())
-        cv2.line(mask, (round(float(x)), round(float(y))), (round(float(nx)), round(float(ny))), 1, 2 * radius + 1)
+        cv2.line(
+            mask, (round(float(x)), round(float(y))), (round(float(nx)), round(float(ny))), 1, 2 * radius + 1
+        )
         painted += int(mask[y0:y1, x0:x1].sum()) - before
         x, y = nx, ny
     return mask.astype(bool)
 
 
-def brush_stroke(labels: np.ndarray, instances: np.ndarray, area: float, seed: int, class_id: int,
-                 thing: bool = False) -> tuple[np.ndarray, np.ndarray, Box]:
+def brush_stroke(
+    labels: np.ndarray, instances: np.ndarray, area: float, seed: int, class_id: int, thing: bool = False
+) -> tuple[np.ndarray, np.ndarray, Box]:
     """Copies of the maps with one stroke of ``class_id`` painted (a ``thing`` gets a new instance
     id, class·1000 + 999); returns them and the stroke's box (x0, y0, x1, y1)."""
     height, width = labels.shape

@@ -13,6 +13,7 @@ Without a chosen style:
   typical one instead of a patchwork of random lighting. Clusters of unknown order (official
   ``features_clustered_*.npy``) keep the hash for regions too.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -26,8 +27,14 @@ from model.scene_io import Style
 class StyleTable:
     """Cluster centres of every class, packed for vectorised lookup."""
 
-    def __init__(self, clusters: Mapping[int, np.ndarray], num_classes: int, feat_num: int,
-                 most_common_first: bool = True, members: Mapping[int, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        clusters: Mapping[int, np.ndarray],
+        num_classes: int,
+        feat_num: int,
+        most_common_first: bool = True,
+        members: Mapping[int, np.ndarray] | None = None,
+    ) -> None:
         """``most_common_first``: cluster 0 of every class is its most common look (native clusters).
         ``members``: training instances per cluster, for the classes that have them."""
         self.feat_num = feat_num

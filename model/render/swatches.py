@@ -15,6 +15,7 @@ The swatch pass runs on a copy of the generator's modules that shares the weight
 statistics are swapped in through forward hooks, and hooks on the shared modules would leak into a
 render running on another thread at the same time.
 """
+
 from __future__ import annotations
 
 import copy
@@ -85,8 +86,11 @@ class SwatchRenderer:
     def local(self) -> bool:
         """True when swatches are crops with frozen statistics (not whole-scene renders)."""
         r = self.renderer
-        return (isinstance(getattr(r, "generator", None), nn.Module) and callable(getattr(r, "network_input", None))
-                and getattr(r, "norm_stats", "") == "reference")
+        return (
+            isinstance(getattr(r, "generator", None), nn.Module)
+            and callable(getattr(r, "network_input", None))
+            and getattr(r, "norm_stats", "") == "reference"
+        )
 
     def _generator(self) -> nn.Module:
         if self._twin is None:
@@ -102,18 +106,22 @@ class SwatchRenderer:
             self._moments = (key, measure_moments(self._generator(), x))
         return self._moments[1]
 
-    def _whole_scene(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style],
-                     seed: int) -> np.ndarray:
+    def _whole_scene(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int
+    ) -> np.ndarray:
         r = self.renderer
-        if isinstance(getattr(r, "generator", None), nn.Module) and callable(getattr(r, "network_input", None)):
+        if isinstance(getattr(r, "generator", None), nn.Module) and callable(
+            getattr(r, "network_input", None)
+        ):
             height, width = labels.shape  # live statistics: a plain forward pass on the twin
             out = self._generator()(r.network_input(labels, instances, styles, seed))
             return to_uint8(out[:, :, :height, :width])
         return np.asarray(r.render(labels, instances, dict(styles), seed))
 
     @torch.inference_mode()
-    def swatch(self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], box: Box,
-               seed: int = 0) -> np.ndarray:
+    def swatch(
+        self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], box: Box, seed: int = 0
+    ) -> np.ndarray:
         """H×W×3 uint8: the scene with ``styles``, as the canvas would show it, inside ``box``."""
         x0, y0, x1, y1 = box
         if not self.local:

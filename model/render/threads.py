@@ -7,6 +7,7 @@ slower than 1 while another process keeps the cores busy (docs/rendering.md). Wi
 help when the cores are free). OpenMP reads the variable once, when torch loads it, so entry
 points call ``prefer_passive_omp()`` before their first ``import torch``.
 """
+
 from __future__ import annotations
 
 import logging

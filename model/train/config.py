@@ -15,12 +15,11 @@ Fields a recipe leaves out keep the defaults below, which follow pix2pixHD where
 from __future__ import annotations
 
 import logging
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from model.errors import EditorError
 from model.networks.generator import UPSAMPLERS, GeneratorConfig

@@ -1,5 +1,6 @@
 """synth-anomalies on a tiny random pix2pixHD model and a tiny inpainter writes valid pairs;
 evaluate-anomaly scores them; a missing inpainter is one error line."""
+
 from __future__ import annotations
 
 import json
@@ -22,14 +23,57 @@ def test_synth_anomalies_writes_valid_pairs_and_evaluate_scores_them(tmp_path) -
     ck = make_random_checkpoint(tmp_path / "ck")
     data = write_folder(tmp_path / "data", "train", 2, height=64, width=128)
     torch.manual_seed(0)
-    save_inpainter(tmp_path / "inp", Inpainter(InpainterConfig(
-        network=NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)))
-    common = ["--data", str(data), "--count", "2", "--checkpoint", str(ck), "--per-frame", "2",
-              "--cache", str(tmp_path / "clean"), "--no-progress"]
-    assert main.main(["synth-anomalies", *common, "--out", str(tmp_path / "diff"), "--method", "diffusion",
-                      "--steps", "3", "--inpainter", str(tmp_path / "inp"), "--seed", "4"]) == 0
-    assert main.main(["synth-anomalies", *common, "--out", str(tmp_path / "test"), "--method", "paste",
-                      "--families", "test"]) == 0
+    save_inpainter(
+        tmp_path / "inp",
+        Inpainter(InpainterConfig(network=NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)),
+    )
+    common = [
+        "--data",
+        str(data),
+        "--count",
+        "2",
+        "--checkpoint",
+        str(ck),
+        "--per-frame",
+        "2",
+        "--cache",
+        str(tmp_path / "clean"),
+        "--no-progress",
+    ]
+    assert (
+        main.main(
+            [
+                "synth-anomalies",
+                *common,
+                "--out",
+                str(tmp_path / "diff"),
+                "--method",
+                "diffusion",
+                "--steps",
+                "3",
+                "--inpainter",
+                str(tmp_path / "inp"),
+                "--seed",
+                "4",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main.main(
+            [
+                "synth-anomalies",
+                *common,
+                "--out",
+                str(tmp_path / "test"),
+                "--method",
+                "paste",
+                "--families",
+                "test",
+            ]
+        )
+        == 0
+    )
     names = pair_names(tmp_path / "diff")
     assert len(names) == 2
     for name in names:
@@ -41,8 +85,28 @@ def test_synth_anomalies_writes_valid_pairs_and_evaluate_scores_them(tmp_path) -
     families = {a.family for n in pair_names(test) for a in read_pair(test, n).anomalies}
     assert families and families <= {"rock", "animal", "debris"}
     out = tmp_path / "eval.json"
-    assert main.main(["evaluate-anomaly", "--train", str(tmp_path / "diff"), "--test", str(tmp_path / "test"),
-                      "--steps", "2", "--batch", "2", "--scale", "1", "--reps", "3", "--json", str(out)]) == 0
+    assert (
+        main.main(
+            [
+                "evaluate-anomaly",
+                "--train",
+                str(tmp_path / "diff"),
+                "--test",
+                str(tmp_path / "test"),
+                "--steps",
+                "2",
+                "--batch",
+                "2",
+                "--scale",
+                "1",
+                "--reps",
+                "3",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
     result = json.loads(out.read_text())["results"]
     ap = next(iter(result.values()))["ap"]
     assert 0.0 <= ap["value"] <= 1.0 and ap["low"] <= ap["high"]
@@ -51,10 +115,29 @@ def test_synth_anomalies_writes_valid_pairs_and_evaluate_scores_them(tmp_path) -
 def test_missing_inpainter_is_one_error_line(tmp_path) -> None:
     ck = make_random_checkpoint(tmp_path / "ck")
     data = write_folder(tmp_path / "data", "train", 1, height=64, width=128)
-    proc = subprocess.run([sys.executable, "main.py", "synth-anomalies", "--data", str(data), "--out",
-                           str(tmp_path / "o"), "--count", "1", "--method", "diffusion",
-                           "--checkpoint", str(ck), "--inpainter", str(tmp_path / "nope")],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "main.py",
+            "synth-anomalies",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "o"),
+            "--count",
+            "1",
+            "--method",
+            "diffusion",
+            "--checkpoint",
+            str(ck),
+            "--inpainter",
+            str(tmp_path / "nope"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2, proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "nope" in lines[0] and "Traceback" not in proc.stderr

@@ -1,22 +1,26 @@
 """Bad inputs get one clear error naming the file; nothing already written is damaged."""
+
 import errno
 import json
-import struct
-import zlib
 
 import numpy as np
 import pytest
 from PIL import Image
+from support.files import png_header_only  # noqa: F401
 
 import main
 from model.checkpoint import make_random_checkpoint
 from model.errors import EditorError, ImageFileError
 from model.labels import cityscapes
-from model.scene_io import Scene, atomic_write_bytes, load_scene, read_label_png, read_png, save_scene, write_png
-
-
-from support.files import png_header_only  # noqa: F401
-
+from model.scene_io import (
+    Scene,
+    atomic_write_bytes,
+    load_scene,
+    read_label_png,
+    read_png,
+    save_scene,
+    write_png,
+)
 
 
 @pytest.mark.parametrize("width, height, match", [(20000, 20000, "above the limit"), (1, 1, "at least 2×2")])
@@ -46,7 +50,9 @@ def test_instance_map_of_another_size_and_disagreeing_class(tmp_path):
     labels = np.full((8, 8), 7, np.uint8)
     Image.fromarray(labels).save(tmp_path / "a_labelIds.png")
     Image.fromarray(np.full((8, 9), 7, np.uint16)).save(tmp_path / "a_instanceIds.png")
-    with pytest.raises(ImageFileError, match="a_instanceIds.png: instance map is 9×8 but the label map is 8×8"):
+    with pytest.raises(
+        ImageFileError, match="a_instanceIds.png: instance map is 9×8 but the label map is 8×8"
+    ):
         load_scene(tmp_path / "a_labelIds.png", cityscapes())
     inst = np.full((8, 8), 7, np.uint16)
     inst[0, 0] = 26001
@@ -61,6 +67,7 @@ def test_full_disk_on_save_leaves_the_old_scene_whole(tmp_path, monkeypatch):
     before = [p.read_bytes() for p in paths]
 
     import os as os_module
+
     real_fsync = os_module.fsync
 
     def full_disk(fd):
@@ -89,20 +96,51 @@ def test_read_only_folder(tmp_path, monkeypatch):
 
 def test_render_cli_refuses_checkpoint_for_another_label_set(tmp_path, capsys):
     ck = make_random_checkpoint(tmp_path / "ck")
-    (tmp_path / "two.json").write_text(json.dumps({"name": "two", "labels": [
-        {"id": 0, "name": "a", "color": [0, 0, 0]}, {"id": 1, "name": "b", "color": [9, 9, 9]}]}))
+    (tmp_path / "two.json").write_text(
+        json.dumps(
+            {
+                "name": "two",
+                "labels": [
+                    {"id": 0, "name": "a", "color": [0, 0, 0]},
+                    {"id": 1, "name": "b", "color": [9, 9, 9]},
+                ],
+            }
+        )
+    )
     Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "l.png")
-    code = main.main(["render", "--checkpoint", str(ck), "--labels-json", str(tmp_path / "two.json"),
-                      "--label", str(tmp_path / "l.png"), "--out", str(tmp_path / "o.png")])
+    code = main.main(
+        [
+            "render",
+            "--checkpoint",
+            str(ck),
+            "--labels-json",
+            str(tmp_path / "two.json"),
+            "--label",
+            str(tmp_path / "l.png"),
+            "--out",
+            str(tmp_path / "o.png"),
+        ]
+    )
     err = capsys.readouterr().err
-    assert code == 2 and "checkpoint is for label set 'cityscapes'" in err and not (tmp_path / "o.png").exists()
+    assert (
+        code == 2 and "checkpoint is for label set 'cityscapes'" in err and not (tmp_path / "o.png").exists()
+    )
 
 
 def test_render_cli_missing_output_folder(tmp_path, capsys):
     ck = make_random_checkpoint(tmp_path / "ck")
     Image.fromarray(np.full((8, 8), 7, np.uint8)).save(tmp_path / "l.png")
-    code = main.main(["render", "--checkpoint", str(ck), "--label", str(tmp_path / "l.png"),
-                      "--out", str(tmp_path / "no" / "o.png")])
+    code = main.main(
+        [
+            "render",
+            "--checkpoint",
+            str(ck),
+            "--label",
+            str(tmp_path / "l.png"),
+            "--out",
+            str(tmp_path / "no" / "o.png"),
+        ]
+    )
     assert code == 2 and "output folder does not exist" in capsys.readouterr().err
 
 

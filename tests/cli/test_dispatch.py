@@ -1,4 +1,5 @@
 """main.py's dispatch: unknown commands, no display, misspelt options (issue 21, items 3 and 4)."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,15 @@ def test_a_mistyped_command_is_named_and_never_opens_the_editor(capsys, monkeypa
 
 def test_no_display_gives_one_error_line_not_a_qt_abort() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    done = subprocess.run([sys.executable, str(REPO_ROOT / "main.py")], capture_output=True, text=True,
-                          env=env, cwd=REPO_ROOT, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "display" in errors[0]

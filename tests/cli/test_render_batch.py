@@ -1,4 +1,5 @@
 """``render --label-dir IN --out-dir OUT``: every scene of a folder, with label colours and comparisons."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,7 +19,9 @@ def test_batch_render_of_a_folder(tmp_path, capsys) -> None:
     (scenes / "broken_labelIds.png").write_bytes(b"not a png")
     out = tmp_path / "out"
     out.mkdir()
-    code = cli.main(["render", "--label-dir", str(scenes), "--out-dir", str(out), "--with-labels", "--side-by-side"])
+    code = cli.main(
+        ["render", "--label-dir", str(scenes), "--out-dir", str(out), "--with-labels", "--side-by-side"]
+    )
     assert code == 2  # one scene could not be read; the others were written
     err = capsys.readouterr().err
     assert "error:" in err and "broken_labelIds.png" in err

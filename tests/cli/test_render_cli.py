@@ -1,4 +1,5 @@
 """The render CLI end to end, and equality with the official inference pipeline."""
+
 import json
 import subprocess
 import sys
@@ -8,26 +9,28 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from support import REPO_ROOT
+from support.official_reference import OfficialGlobal, OfficialLocal, official_encode, tensor2im
 
 import main
 from model.checkpoint import make_random_checkpoint
 from model.labels import cityscapes
-from support.official_reference import OfficialGlobal, OfficialLocal, official_encode, tensor2im
-from support import REPO_ROOT
 
 ROOT = REPO_ROOT
 
 
-def write_scene(folder: Path, width: int = 96, height: int = 64, seed: int = 0) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+def write_scene(
+    folder: Path, width: int = 96, height: int = 64, seed: int = 0
+) -> tuple[Path, Path, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     labels = np.full((height, width), 7, np.uint8)
     labels[: height // 3] = 23
-    labels[height // 3: height // 2] = 11
+    labels[height // 3 : height // 2] = 11
     instances = labels.astype(np.int32)
     for k in range(3):
         x, y = rng.integers(0, width - 20), rng.integers(height // 2, height - 10)
-        labels[y:y + 8, x:x + 16] = 26
-        instances[y:y + 8, x:x + 16] = 26000 + k
+        labels[y : y + 8, x : x + 16] = 26
+        instances[y : y + 8, x : x + 16] = 26000 + k
     label_path, inst_path = folder / "s_labelIds.png", folder / "s_instanceIds.png"
     Image.fromarray(labels).save(label_path)
     Image.fromarray(instances.astype(np.uint16)).save(inst_path)
@@ -54,11 +57,26 @@ def test_colour_label_png_and_size_option(tmp_path):
     Image.fromarray(cityscapes().colorize(labels)).save(colour)
     out_a, out_b = tmp_path / "a.png", tmp_path / "b.png"
     assert render("--checkpoint", str(ck), "--label", str(colour), "--out", str(out_a)) == 0
-    assert render("--checkpoint", str(ck), "--label", str(tmp_path / "s_labelIds.png"),
-                  "--inst", str(tmp_path / "s_labelIds.png"), "--out", str(out_b)) == 0
-    assert np.array_equal(np.array(Image.open(out_a)), np.array(Image.open(out_b)))  # no inst: label map serves
+    assert (
+        render(
+            "--checkpoint",
+            str(ck),
+            "--label",
+            str(tmp_path / "s_labelIds.png"),
+            "--inst",
+            str(tmp_path / "s_labelIds.png"),
+            "--out",
+            str(out_b),
+        )
+        == 0
+    )
+    assert np.array_equal(
+        np.array(Image.open(out_a)), np.array(Image.open(out_b))
+    )  # no inst: label map serves
     out_c = tmp_path / "c.png"
-    assert render("--checkpoint", str(ck), "--label", str(colour), "--size", "192x128", "--out", str(out_c)) == 0
+    assert (
+        render("--checkpoint", str(ck), "--label", str(colour), "--size", "192x128", "--out", str(out_c)) == 0
+    )
     assert np.array(Image.open(out_c)).shape == (128, 192, 3)
 
 
@@ -70,7 +88,10 @@ def test_styles_change_only_the_styled_object_code(tmp_path):
         styles = tmp_path / f"styles{cluster}.json"
         styles.write_text(json.dumps({"26000": cluster}))
         out = tmp_path / f"o{cluster}.png"
-        assert render("--checkpoint", str(ck), "--label", str(label), "--styles", str(styles), "--out", str(out)) == 0
+        assert (
+            render("--checkpoint", str(ck), "--label", str(label), "--styles", str(styles), "--out", str(out))
+            == 0
+        )
         outs.append(np.array(Image.open(out)).astype(int))
     assert np.abs(outs[0] - outs[1])[instances == 26000].mean() > 0
 
@@ -100,8 +121,16 @@ def test_official_pth_renders_as_the_official_pipeline(tmp_path, local, features
     ref, folder, clusters = official_setup(tmp_path, local, features)
     label, inst, labels, instances = write_scene(tmp_path, width=128, height=64)
     choice = {int(i): int(i) % 3 for i in np.unique(instances)}
-    args = ["--checkpoint", str(folder / "latest_net_G.pth"), "--label", str(label), "--inst", str(inst),
-            "--norm-stats", "live"]
+    args = [
+        "--checkpoint",
+        str(folder / "latest_net_G.pth"),
+        "--label",
+        str(label),
+        "--inst",
+        str(inst),
+        "--norm-stats",
+        "live",
+    ]
     if features:
         styles = tmp_path / "styles.json"
         styles.write_text(json.dumps({str(k): v for k, v in choice.items()}))
@@ -126,8 +155,13 @@ def test_bad_inputs_give_one_line_and_exit_2(tmp_path):
         (["--checkpoint", str(ck), "--label", str(tmp_path / "missing.png")], "missing.png"),
     ]
     for args, name in cases:
-        proc = subprocess.run([sys.executable, "main.py", "render", *args, "--out", str(tmp_path / "o.png")],
-                              cwd=ROOT, capture_output=True, text=True, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "main.py", "render", *args, "--out", str(tmp_path / "o.png")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert proc.returncode == 2, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
         assert len(lines) == 1 and name in lines[0] and "Traceback" not in proc.stderr

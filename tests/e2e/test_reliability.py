@@ -3,6 +3,7 @@ no crash or lost stroke under stress, and uncaught exceptions logged instead of 
 
 Run with ``-s`` to see the dialog texts and the event-loop timings this file measures.
 """
+
 from __future__ import annotations
 
 import errno
@@ -21,6 +22,7 @@ from PIL import Image
 from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QMouseEvent, QTransform
 from PySide6.QtWidgets import QApplication, QMessageBox
+from support import REPO_ROOT
 from support.files import png_header_only
 from support.gui import (
     BUILDING,
@@ -43,7 +45,6 @@ from editor.main_window import MainWindow
 from model import atomic_files
 from model.labels import Label, LabelSet, cityscapes
 from model.scene_io import Scene, load_scene, open_scene, save_scene
-from support import REPO_ROOT
 
 ROOT = REPO_ROOT
 VEGETATION = 21
@@ -152,7 +153,9 @@ def test_editor_open_completes_an_interrupted_save_and_says_so(window_factory, t
     shown: list[str] = []
     window.files.status.connect(shown.append)
     assert window.files.open_path(target)
-    assert dialogs == [] and shown == ["Opened street_labelIds.png (96×48); an interrupted save was completed"]
+    assert dialogs == [] and shown == [
+        "Opened street_labelIds.png (96×48); an interrupted save was completed"
+    ]
     doc = window.state.document
     assert np.array_equal(doc.labels, new.labels) and np.array_equal(doc.instances, new.instances)
     assert [p.name for p in tmp_path.glob(".*")] == []
@@ -170,8 +173,9 @@ def test_start_tidies_the_recent_folders_of_own_temp_files_only(window_factory, 
     assert not own.exists() and all(path.exists() for path in foreign)
 
 
-def test_export_is_atomic_and_a_failed_export_keeps_the_old_image(window_factory, qtbot, tmp_path, dialogs,
-                                                                   monkeypatch) -> None:
+def test_export_is_atomic_and_a_failed_export_keeps_the_old_image(
+    window_factory, qtbot, tmp_path, dialogs, monkeypatch
+) -> None:
     window = window_factory(FakeRenderer())
     qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=5000)
     out = tmp_path / "render.png"
@@ -279,14 +283,22 @@ BAD_FILES = {
     "truncated PNG": (case_truncated, "bad_labelIds.png: not a readable image"),
     "1×1 image": (case_one_pixel, "bad_labelIds.png: image is 1×1; at least 2×2 is needed"),
     "20000×20000 image": (case_huge, "huge_labelIds.png: image is above the limit of 67108864 pixels"),
-    "instance map of another size": (case_instances_other_size,
-                                     "bad_instanceIds.png: instance map is 65×32 but the label map is 64×32"),
-    "label id outside the label set": (case_ids_outside_label_set,
-                                       "bad_labelIds.png: label id(s) [200] are not classes of label set 'cityscapes'"),
-    "colour outside the label set": (case_unknown_colour,
-                                     "colours.png: colour (1, 2, 3) at x=6, y=5 is not a class of label set"),
-    "instance class disagrees with label": (case_instance_class_disagrees,
-                                            "bad_instanceIds.png: instance id 27001 at x=30, y=20 disagrees with label 7"),
+    "instance map of another size": (
+        case_instances_other_size,
+        "bad_instanceIds.png: instance map is 65×32 but the label map is 64×32",
+    ),
+    "label id outside the label set": (
+        case_ids_outside_label_set,
+        "bad_labelIds.png: label id(s) [200] are not classes of label set 'cityscapes'",
+    ),
+    "colour outside the label set": (
+        case_unknown_colour,
+        "colours.png: colour (1, 2, 3) at x=6, y=5 is not a class of label set",
+    ),
+    "instance class disagrees with label": (
+        case_instance_class_disagrees,
+        "bad_instanceIds.png: instance id 27001 at x=30, y=20 disagrees with label 7",
+    ),
     "missing file": (case_missing, "nowhere_labelIds.png: file not found"),
     "a folder": (case_folder, "dir_labelIds.png: is a folder, not an image"),
     "corrupt styles JSON": (case_bad_styles, "bad_styles.json: cannot read styles file"),
@@ -319,8 +331,16 @@ def test_bad_file_gives_one_line_naming_file_and_problem(window_factory, tmp_pat
 def test_checkpoint_for_another_label_set_is_refused(window_factory, qtbot, tmp_path, dialogs) -> None:
     from model.checkpoint import make_random_checkpoint
 
-    toy = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False),
-                              Label(3, "tree", (0, 200, 0), False), Label(5, "robot", (250, 0, 0), True)))
+    toy = LabelSet(
+        "toy",
+        8,
+        (
+            Label(0, "void", (0, 0, 0), False),
+            Label(7, "road", (128, 64, 128), False),
+            Label(3, "tree", (0, 200, 0), False),
+            Label(5, "robot", (250, 0, 0), True),
+        ),
+    )
     folder = make_random_checkpoint(tmp_path / "toy_model", label_set=toy)
     window = window_factory()
     before = maps(window)
@@ -343,8 +363,9 @@ def read_only(*_args, **_kwargs):
 
 
 @pytest.mark.parametrize("failure", ["full disk", "read-only folder", "missing folder"])
-def test_failed_save_shows_one_line_keeps_files_and_work(window_factory, tmp_path, dialogs, monkeypatch,
-                                                         failure) -> None:
+def test_failed_save_shows_one_line_keeps_files_and_work(
+    window_factory, tmp_path, dialogs, monkeypatch, failure
+) -> None:
     import tempfile
 
     window = window_factory()
@@ -422,7 +443,9 @@ class GapMonitor:
         return gaps[min(len(gaps) - 1, int(q * len(gaps)))] if gaps else 0.0
 
 
-STRESS_SIZE = tuple(int(v) for v in os.environ.get("P2P_STRESS_SIZE", "1024x512").split("x"))  # (width, height)
+STRESS_SIZE = tuple(
+    int(v) for v in os.environ.get("P2P_STRESS_SIZE", "1024x512").split("x")
+)  # (width, height)
 STRESS_STROKES = 500
 STRESS_WARMUP = 5  # strokes before the gap monitor starts (first paint, first render, cv2 warm-up)
 
@@ -520,17 +543,22 @@ def test_500_rapid_strokes_while_rendering(window_factory, qtbot) -> None:
     qtbot.waitUntil(lambda: window.render_version == window.document.version, timeout=20000)
     monitor.stop()
     load = os.getloadavg()[0]
-    print(f"\n{STRESS_STROKES} strokes ({len(events) - STRESS_STROKES} mouse events) on {STRESS_SIZE[0]}×"
-          f"{STRESS_SIZE[1]} in {stroke_seconds:.1f} s with {state['renders']} results of {type(renderer).__name__}; event-loop gap "
-          f"after {STRESS_WARMUP} warm-up strokes: max {monitor.max_ms:.1f} ms, p99 {monitor.percentile(0.99):.1f} ms,"
-          f" median {monitor.percentile(0.5):.1f} ms over {len(monitor.gaps)} ticks; most GUI-thread CPU time in one gap "
-          f"{monitor.max_cpu_ms:.1f} ms; load average {load:.1f} on {os.cpu_count()} cores")
+    print(
+        f"\n{STRESS_STROKES} strokes ({len(events) - STRESS_STROKES} mouse events) on {STRESS_SIZE[0]}×"
+        f"{STRESS_SIZE[1]} in {stroke_seconds:.1f} s with {state['renders']} results of "
+        f"{type(renderer).__name__}; event-loop gap "
+        f"after {STRESS_WARMUP} warm-up strokes: max {monitor.max_ms:.1f} ms, p99 {monitor.percentile(0.99):.1f} ms,"
+        f" median {monitor.percentile(0.5):.1f} ms over {len(monitor.gaps)} ticks; most GUI-thread CPU time in one gap "
+        f"{monitor.max_cpu_ms:.1f} ms; load average {load:.1f} on {os.cpu_count()} cores"
+    )
     # renders really ran during the strokes (a real model at 2048×1024 on a CPU manages only a few)
     assert state["renders"] > (10 if isinstance(renderer, FakeRenderer) else 1)
 
     expected, steps = replay(initial, strokes, STRESS_SIZE)
     doc = window.state.document
-    print(f"undo steps: {window.state.stack.count()} (replay: {steps}; the other strokes painted a label already there)")
+    print(
+        f"undo steps: {window.state.stack.count()} (replay: {steps}; the other strokes painted a label already there)"
+    )
     assert window.state.stack.count() == steps and steps >= 0.9 * STRESS_STROKES  # no stroke lost
     assert np.array_equal(doc.labels, expected.labels) and np.array_equal(doc.instances, expected.instances)
     final = maps(window)
@@ -557,7 +585,9 @@ def _read_log() -> str:
     path = setup_logging()
     assert path is not None
     for handler in logging.getLogger().handlers:
-        if getattr(handler, "_p2p_log_file", None) is not None:  # the file (an earlier test's console may be closed)
+        if (
+            getattr(handler, "_p2p_log_file", None) is not None
+        ):  # the file (an earlier test's console may be closed)
             handler.flush()
     return path.read_text(encoding="utf-8")
 
@@ -571,6 +601,7 @@ def test_exception_in_a_slot_is_logged_shown_and_survived(window_factory, qtbot,
 
     hook = ErrorHook(message_box(lambda: window), setup_logging()).install()
     try:
+
         def broken_slot() -> None:
             raise ZeroDivisionError("reliability-test slot failure")
 
@@ -583,19 +614,31 @@ def test_exception_in_a_slot_is_logged_shown_and_survived(window_factory, qtbot,
         viewport = window.canvas.viewport()
         pos = window.canvas.viewportTransform().map(QPointF(40, 40))
         for _ in range(5):  # a burst of the same error, from the event loop: logged each time, one dialog
-            for kind, buttons in ((QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
-                                  (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton)):
-                QApplication.postEvent(viewport, QMouseEvent(kind, pos, viewport.mapToGlobal(pos),
-                                                             Qt.MouseButton.LeftButton, buttons,
-                                                             Qt.KeyboardModifier.NoModifier))
+            for kind, buttons in (
+                (QEvent.Type.MouseButtonPress, Qt.MouseButton.LeftButton),
+                (QEvent.Type.MouseButtonRelease, Qt.MouseButton.NoButton),
+            ):
+                QApplication.postEvent(
+                    viewport,
+                    QMouseEvent(
+                        kind,
+                        pos,
+                        viewport.mapToGlobal(pos),
+                        Qt.MouseButton.LeftButton,
+                        buttons,
+                        Qt.KeyboardModifier.NoModifier,
+                    ),
+                )
         qtbot.waitUntil(lambda: hook.count == 6, timeout=5000)
         brush.press = original
     finally:
         hook.uninstall()
     print(f"\n  uncaught exceptions: {dialogs!r}")
     assert len(dialogs) == 2 and all("\n" not in d for d in dialogs)
-    assert dialogs[0].startswith("Unexpected error: ZeroDivisionError: reliability-test slot failure. "
-                                 "The editor keeps running; details are in ")
+    assert dialogs[0].startswith(
+        "Unexpected error: ZeroDivisionError: reliability-test slot failure. "
+        "The editor keeps running; details are in "
+    )
     assert "RuntimeError: reliability-test press failure" in dialogs[1]
     assert hook.count == 6
     text = _read_log()
@@ -652,8 +695,11 @@ def test_app_main_sets_up_logging_and_the_hook(qtbot, tmp_path, dialogs, monkeyp
 
     class Recorded(MainWindow):
         def __init__(self, *args, **kwargs) -> None:
-            super().__init__(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat), load_default=False,
-                             size=(64, 32))
+            super().__init__(
+                QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat),
+                load_default=False,
+                size=(64, 32),
+            )
             self.files.confirm_discard = lambda: True
             created.append(self)
 
@@ -698,14 +744,30 @@ def test_many_qt_calls_do_not_abort_the_interpreter(tmp_path) -> None:
     from editor.pyside_guard import _leaks
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONPATH=str(ROOT))
-    guarded = subprocess.run([sys.executable, "-c", LEAKY_CALLS, "guarded"], cwd=ROOT, env=env, capture_output=True,
-                             text=True, timeout=120, check=False)
+    guarded = subprocess.run(
+        [sys.executable, "-c", LEAKY_CALLS, "guarded"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert guarded.returncode == 0 and "survived" in guarded.stdout, guarded.stderr[-1000:]
     leaky = sys.version_info < (3, 12) and any(_leaks().values())
-    bare = subprocess.run([sys.executable, "-c", LEAKY_CALLS, "bare"], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120, check=False)
-    print(f"\n  PySide6 leaks None/True per call here: {leaky}; unguarded run exit status {bare.returncode}: "
-          f"{bare.stderr.strip().splitlines()[0] if bare.stderr.strip() else 'ok'}")
+    bare = subprocess.run(
+        [sys.executable, "-c", LEAKY_CALLS, "bare"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    print(
+        f"\n  PySide6 leaks None/True per call here: {leaky}; unguarded run exit status {bare.returncode}: "
+        f"{bare.stderr.strip().splitlines()[0] if bare.stderr.strip() else 'ok'}"
+    )
     if leaky:
         assert bare.returncode != 0 and "_dealloc" in bare.stderr
     else:

@@ -6,6 +6,7 @@ healed; the next save (with or without that Open) leaves no temporary file.
 One child process imports everything once and forks a saver per kill, so a kill costs a fork, not an
 interpreter start. Run with ``-s`` to see what each kill point yielded.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,20 +115,34 @@ def scene(seed: int) -> Scene:
 
 def which(found: Scene, scenes: dict[str, Scene]) -> str:
     for name, candidate in scenes.items():
-        if (found.labels.dtype == candidate.labels.dtype and np.array_equal(found.labels, candidate.labels)
-                and found.instances.dtype == candidate.instances.dtype
-                and np.array_equal(found.instances, candidate.instances) and found.styles == candidate.styles):
+        if (
+            found.labels.dtype == candidate.labels.dtype
+            and np.array_equal(found.labels, candidate.labels)
+            and found.instances.dtype == candidate.instances.dtype
+            and np.array_equal(found.instances, candidate.instances)
+            and found.styles == candidate.styles
+        ):
             return name
     return "NEITHER"
 
 
 def test_sigkill_at_every_step_and_at_random_instants(tmp_path) -> None:
     steps_per_save = 19  # checked against the child's own count below
-    plan = ([("step", k) for k in range(steps_per_save)] + [("full disk", k) for k in range(steps_per_save)]
-            + [("random", 0)] * RANDOM_KILLS)
+    plan = (
+        [("step", k) for k in range(steps_per_save)]
+        + [("full disk", k) for k in range(steps_per_save)]
+        + [("random", 0)] * RANDOM_KILLS
+    )
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", PYTHONPATH=str(REPO_ROOT))
-    result = subprocess.run([sys.executable, "-c", CHILD, str(tmp_path), json.dumps(plan)], cwd=REPO_ROOT,
-                            env=env, capture_output=True, text=True, timeout=600, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(tmp_path), json.dumps(plan)],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     probe, kills = lines[0], lines[1:]
@@ -172,7 +186,9 @@ def test_sigkill_at_every_step_and_at_random_instants(tmp_path) -> None:
         assert which(load_scene(untouched / NAMES[0], cityscapes()), {"third": third}) == "third"
 
         where = f"{steps[k]}#{k}" if kind != "random" else f"{kill['delay'] * 1000:.0f} ms"
-        leftovers = "record" if any(n.endswith(".commit") for n in left) else f"{len(left)} temp" if left else "-"
+        leftovers = (
+            "record" if any(n.endswith(".commit") for n in left) else f"{len(left)} temp" if left else "-"
+        )
         yielded.append((kind, where, f"{found} ({leftovers})", opened.notice))
 
     print(f"\n{len(kills)} SIGKILLs ({probe['save_s'] * 1000:.0f} ms per save here):")

@@ -1,4 +1,5 @@
 """Autosave and crash recovery: the Qt-free store and policy, the editor's triggers, a real crash."""
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
+from support import REPO_ROOT
 from support.gui import CAR, SIDEWALK, drag, maps
 
+from editor.autosave_ui import RecoveryChoice, RecoveryDialog, ask_recovery
 from editor.core.autosave import (
     META_NAME,
     AutosavePolicy,
@@ -23,12 +26,10 @@ from editor.core.autosave import (
     RecoveryStore,
     recovery_folder,
 )
-from editor.autosave_ui import RecoveryChoice, RecoveryDialog, ask_recovery
 from editor.main_window import MainWindow
 from model import atomic_files
 from model.labels import cityscapes
 from model.scene_io import Scene
-from support import REPO_ROOT
 
 ROOT = REPO_ROOT
 
@@ -43,8 +44,12 @@ def scene_of(seed: int, width: int = 64, height: int = 32) -> Scene:
 
 
 def same_scene(a: Scene, b: Scene) -> bool:
-    return (a.labels.dtype == b.labels.dtype and np.array_equal(a.labels, b.labels)
-            and np.array_equal(a.instances.astype(np.int32), b.instances.astype(np.int32)) and a.styles == b.styles)
+    return (
+        a.labels.dtype == b.labels.dtype
+        and np.array_equal(a.labels, b.labels)
+        and np.array_equal(a.instances.astype(np.int32), b.instances.astype(np.int32))
+        and a.styles == b.styles
+    )
 
 
 # ----- Qt-free core ---------------------------------------------------------------------------------
@@ -88,8 +93,13 @@ def test_newer_generation_replaces_older_and_clear_removes_the_slot(tmp_path) ->
     store.write(scene_of(1), None, "cityscapes")
     store.write(scene_of(2), None, "cityscapes")
     names = sorted(p.name for p in store.slot.iterdir())
-    assert names == ["gen-000002_instanceIds.png", "gen-000002_labelIds.png", "gen-000002_styles.json", "lock",
-                     "meta.json"]
+    assert names == [
+        "gen-000002_instanceIds.png",
+        "gen-000002_labelIds.png",
+        "gen-000002_styles.json",
+        "lock",
+        "meta.json",
+    ]
     store.clear()
     assert not store.slot.exists()
     store.write(scene_of(3), None, "cityscapes")  # autosaving again after a save
@@ -99,6 +109,7 @@ def test_newer_generation_replaces_older_and_clear_removes_the_slot(tmp_path) ->
 def test_autosave_killed_at_any_step_leaves_a_whole_generation(tmp_path) -> None:
     """Crash the second write at each of its steps (the scene's and meta.json's): the copy on disk is
     generation 1 or 2, whole; generation 2 once meta.json names it."""
+
     class Killed(BaseException):
         pass
 
@@ -144,7 +155,9 @@ def test_damaged_or_foreign_copies_are_refused_with_one_line(tmp_path) -> None:
     from model.labels import Label, LabelSet
 
     toy = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False)))
-    with pytest.raises(RecoveryError, match="recovery copy is for label set 'cityscapes', the editor has 'toy'"):
+    with pytest.raises(
+        RecoveryError, match="recovery copy is for label set 'cityscapes', the editor has 'toy'"
+    ):
         store.load(entry, toy)
     data = bytearray(entry.label_path.read_bytes())
     data[-20] ^= 0xFF
@@ -297,7 +310,9 @@ def test_real_recovery_dialog_recover_and_later(window_factory, qtbot) -> None:
     seen = []
 
     def answer(button: str) -> None:
-        dialog = next(w for w in QApplication.topLevelWidgets() if isinstance(w, RecoveryDialog) and w.isVisible())
+        dialog = next(
+            w for w in QApplication.topLevelWidgets() if isinstance(w, RecoveryDialog) and w.isVisible()
+        )
         seen.append([dialog.list.item(i).text() for i in range(dialog.list.count())])
         if button == "close":
             dialog.reject()
@@ -343,11 +358,16 @@ def test_a_50_stroke_copy_says_50_edits_in_a_dialog_wide_enough(window_factory, 
     qtbot.waitExposed(dialog)
     text = dialog.list.item(0).text()
     print(f"\n  recovery dialog line: {text!r}, list {dialog.list.width()} px wide")
-    assert re.fullmatch(r"aachen_000173_000019_gtFine_labelIds\.png — autosaved "
-                        r"\d{4}-\d\d-\d\d \d\d:\d\d, 640×240, 50 unsaved edits", text)
+    assert re.fullmatch(
+        r"aachen_000173_000019_gtFine_labelIds\.png — autosaved "
+        r"\d{4}-\d\d-\d\d \d\d:\d\d, 640×240, 50 unsaved edits",
+        text,
+    )
     assert dialog.list.viewport().width() >= dialog.list.fontMetrics().horizontalAdvance(text)  # one line
-    assert dialog.list.horizontalScrollBar().maximum() == 0 and dialog.list.visualItemRect(
-        dialog.list.item(0)).height() < 2 * dialog.list.fontMetrics().height()  # all of it, unwrapped
+    assert (
+        dialog.list.horizontalScrollBar().maximum() == 0
+        and dialog.list.visualItemRect(dialog.list.item(0)).height() < 2 * dialog.list.fontMetrics().height()
+    )  # all of it, unwrapped
     dialog.close()
 
     second = window_factory(scene=False)
@@ -403,10 +423,28 @@ CRASHING_EDITOR = textwrap.dedent("""
 
 
 def test_a_real_crash_then_recovery_in_a_new_process(window_factory, tmp_path) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", OMP_NUM_THREADS="1",
-               PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    result = subprocess.run([sys.executable, "-c", CRASHING_EDITOR, str(tmp_path / "s.ini"), str(tmp_path / "l.npy"),
-                             str(tmp_path / "i.npy")], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM="offscreen",
+        OMP_NUM_THREADS="1",
+        PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CRASHING_EDITOR,
+            str(tmp_path / "s.ini"),
+            str(tmp_path / "l.npy"),
+            str(tmp_path / "i.npy"),
+        ],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 3, result.stderr[-2000:]
     window = window_factory(scene=False)
     window.recovery_prompt = lambda parent, entries: RecoveryChoice("recover", entries[0])

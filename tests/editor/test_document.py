@@ -1,10 +1,12 @@
 """Qt-free tests of the editor document: edits, deltas, grouping, undo bit-exactness."""
+
 from __future__ import annotations
 
 import itertools
 
 import numpy as np
 import pytest
+from support import REPO_ROOT
 
 from editor.core.document import Document
 from editor.core.edits import (
@@ -18,7 +20,6 @@ from editor.core.edits import (
     rectangle,
 )
 from model.labels import cityscapes
-from support import REPO_ROOT
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK, PERSON = 7, 8, 11, 23, 26, 27, 24
 
@@ -223,8 +224,12 @@ def test_random_edit_sequences_round_trip(seed: int) -> None:
         elif kind == 3:
             edit = RelabelInstance(doc.instance_at(x, y), label)
         else:
-            edit = MoveInstance(doc.instance_at(x, y), int(rng.integers(-30, 30)), int(rng.integers(-30, 30)),
-                                copy=bool(rng.integers(2)))
+            edit = MoveInstance(
+                doc.instance_at(x, y),
+                int(rng.integers(-30, 30)),
+                int(rng.integers(-30, 30)),
+                copy=bool(rng.integers(2)),
+            )
         delta = doc.apply(edit)
         if delta is not None:
             deltas.append(delta)
@@ -238,7 +243,6 @@ def test_random_edit_sequences_round_trip(seed: int) -> None:
 
 
 def test_sample_scenes_load_and_agree() -> None:
-    from pathlib import Path
 
     from model.scene_io import load_scene
 

@@ -1,22 +1,37 @@
 """GUI tests of the editor (pytest-qt, offscreen). Mouse events go to canvas.viewport()."""
+
 from __future__ import annotations
 
 import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
+from support.gui import (
+    BUILDING,
+    CAR,
+    ROAD,
+    SIDEWALK,
+    SKY,
+    TRUCK,
+    FakeRenderer,
+    click,
+    drag,
+    maps,
+    mouse,
+    same,
+    street_scene,
+    view_point,
+)  # noqa: F401
 
 from editor.canvas import ViewMode
 from editor.main_window import MainWindow
 from model.labels import cityscapes
-from model.scene_io import Scene, load_scene, save_scene
+from model.scene_io import load_scene, save_scene
 
-from support.gui import BUILDING, CAR, ROAD, SIDEWALK, SKY, TRUCK, FakeRenderer, click, drag, maps, mouse, same, street_scene, view_point  # noqa: F401
 
 # ----- painting ---------------------------------------------------------------------------------
 def test_drag_paints_label_map_as_one_step_and_one_render_request(make_window, qtbot) -> None:
@@ -51,8 +66,14 @@ def test_brush_size_keys_number_keys_and_tool_shortcuts(make_window, qtbot) -> N
     qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft)
     qtbot.keyClick(canvas, Qt.Key.Key_BracketLeft)
     assert window.state.brush_size < size
-    for key, name in ((Qt.Key.Key_G, "fill"), (Qt.Key.Key_I, "eyedropper"), (Qt.Key.Key_V, "select"),
-                      (Qt.Key.Key_P, "polygon"), (Qt.Key.Key_R, "rectangle"), (Qt.Key.Key_B, "brush")):
+    for key, name in (
+        (Qt.Key.Key_G, "fill"),
+        (Qt.Key.Key_I, "eyedropper"),
+        (Qt.Key.Key_V, "select"),
+        (Qt.Key.Key_P, "polygon"),
+        (Qt.Key.Key_R, "rectangle"),
+        (Qt.Key.Key_B, "brush"),
+    ):
         qtbot.keyClick(canvas, key)
         assert canvas.tool is window.tools[name]
     qtbot.keyClick(canvas, Qt.Key.Key_6)
@@ -207,8 +228,10 @@ def test_style_palette_thumbnails_and_click(make_window, qtbot) -> None:
     assert len(palette.buttons) == 4
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in palette.buttons), timeout=5000)
     assert sorted(palette.images) == [0, 1, 2, 3]  # one swatch per style, each of the swatch box
-    assert all(image.shape[:2] == (palette.box[3] - palette.box[1], palette.box[2] - palette.box[0])
-               for image in palette.images.values())
+    assert all(
+        image.shape[:2] == (palette.box[3] - palette.box[1], palette.box[2] - palette.box[0])
+        for image in palette.images.values()
+    )
     before = maps(window)
     palette.buttons[2].click()
     after = maps(window)
@@ -266,8 +289,16 @@ def test_view_modes_zoom_and_pan(make_window) -> None:
     canvas.fit()
     target = view_point(window, 700, 400)
     for _ in range(3):
-        event = QWheelEvent(target, canvas.viewport().mapToGlobal(target), QPoint(), QPoint(0, 120),
-                            Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+        event = QWheelEvent(
+            target,
+            canvas.viewport().mapToGlobal(target),
+            QPoint(),
+            QPoint(0, 120),
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
         QApplication.sendEvent(canvas.viewport(), event)
     back = canvas.to_document(target)
     assert abs(back.x() - 700) < 3 and abs(back.y() - 400) < 3  # zoomed around the cursor
@@ -290,7 +321,11 @@ def test_save_open_round_trip_bit_exact(make_window, tmp_path) -> None:
     assert window.windowTitle().startswith("Untitled •")
     assert window.files.save_to(tmp_path / "mine.png")
     saved = tmp_path / "mine_labelIds.png"
-    assert saved.exists() and (tmp_path / "mine_instanceIds.png").exists() and (tmp_path / "mine_styles.json").exists()
+    assert (
+        saved.exists()
+        and (tmp_path / "mine_instanceIds.png").exists()
+        and (tmp_path / "mine_styles.json").exists()
+    )
     assert state.stack.isClean() and "•" not in window.windowTitle()
     loaded = load_scene(saved, cityscapes())  # what the training loaders read
     assert np.array_equal(loaded.labels, snap[0]) and np.array_equal(loaded.instances, snap[1])
@@ -305,7 +340,9 @@ def test_open_cityscapes_pair_and_colour_png(make_window, tmp_path) -> None:
     window = make_window()
     scene = street_scene(200, 100)
     Image.fromarray(scene.labels).save(tmp_path / "aachen_000000_000019_gtFine_labelIds.png")
-    Image.fromarray(scene.instances.astype(np.uint16)).save(tmp_path / "aachen_000000_000019_gtFine_instanceIds.png")
+    Image.fromarray(scene.instances.astype(np.uint16)).save(
+        tmp_path / "aachen_000000_000019_gtFine_instanceIds.png"
+    )
     assert window.files.open_path(tmp_path / "aachen_000000_000019_gtFine_labelIds.png")
     assert np.array_equal(window.state.document.instances, scene.instances)  # found automatically
     assert window.files.save_to(tmp_path / "aachen_000000_000019_gtFine_labelIds.png")
@@ -382,7 +419,11 @@ def test_label_search_filters_and_enter_picks(make_window, qtbot) -> None:
     window = make_window()
     palette = window.label_palette
     qtbot.keyClicks(palette.search, "truc")
-    visible = [palette.list.item(r).text() for r in range(palette.list.count()) if not palette.list.item(r).isHidden()]
+    visible = [
+        palette.list.item(r).text()
+        for r in range(palette.list.count())
+        if not palette.list.item(r).isHidden()
+    ]
     assert len(visible) == 1 and visible[0].startswith("truck")
     assert window.state.current_label == ROAD  # typing alone does not change the label
     qtbot.keyClick(palette.search, Qt.Key.Key_Return)
@@ -422,8 +463,16 @@ def test_app_main_opens_scene_and_reports_missing_model(qtbot, settings, monkeyp
 def test_label_palette_follows_the_model_label_set(make_window) -> None:
     from model.labels import Label, LabelSet
 
-    custom = LabelSet("toy", 8, (Label(0, "void", (0, 0, 0), False), Label(7, "road", (128, 64, 128), False),
-                                 Label(3, "tree", (0, 200, 0), False), Label(5, "robot", (250, 0, 0), True)))
+    custom = LabelSet(
+        "toy",
+        8,
+        (
+            Label(0, "void", (0, 0, 0), False),
+            Label(7, "road", (128, 64, 128), False),
+            Label(3, "tree", (0, 200, 0), False),
+            Label(5, "robot", (250, 0, 0), True),
+        ),
+    )
     window = make_window(size=(64, 32), scene=False)
     renderer = FakeRenderer()
     renderer.label_set = custom
@@ -466,8 +515,17 @@ class FakeIncremental(FakeRenderer):
         self.last = self.render(labels, instances, styles or {}, seed)
         return self.last
 
-    def update(self, labels, instances, styles=None, hint=None, seed=0, cancelled=None, epsilon=None,
-               between_layers=None):
+    def update(
+        self,
+        labels,
+        instances,
+        styles=None,
+        hint=None,
+        seed=0,
+        cancelled=None,
+        epsilon=None,
+        between_layers=None,
+    ):
         from types import SimpleNamespace
 
         self.regions.append(hint)
@@ -519,7 +577,9 @@ def test_real_incremental_renderer_in_the_worker(make_window, qtbot, tmp_path) -
     qtbot.waitUntil(lambda: all(not b.icon().isNull() for b in window.style_palette.buttons), timeout=20000)
 
 
-def test_app_main_without_a_scene_opens_the_first_sample_untitled(qtbot, settings, monkeypatch, tmp_path) -> None:
+def test_app_main_without_a_scene_opens_the_first_sample_untitled(
+    qtbot, settings, monkeypatch, tmp_path
+) -> None:
     import editor.app
     from editor import main_window
     from model.scene_io import load_scene

@@ -1,4 +1,5 @@
 """The model loader moves the long-lived heap out of the cyclic collector's way (editor/heap.py)."""
+
 from __future__ import annotations
 
 import gc

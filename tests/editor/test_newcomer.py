@@ -1,6 +1,7 @@
 """The newcomer's journey (issue 21): swatches that match the canvas, selection after a fill, relabel
 with a class chooser, title and model-loading wording, side-by-side view, a model switch, exports
 and styles from a photo. Mouse events go to canvas.viewport()."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -7,6 +7,7 @@
 * the Render menu toggle, the undo-history model, the map snapshots and the selection box stay
   correct while costing work proportional to a step, not to the map or the history.
 """
+
 from __future__ import annotations
 
 import time
@@ -170,7 +171,9 @@ def test_slow_full_render_of_an_old_version_is_superseded(make_window, qtbot) ->
     assert results[0].version == first < window.document.version  # it arrived after the newer edit
     assert all(not r.area.whole for r in results)  # only the changed boxes travelled
     doc = window.document
-    assert np.array_equal(window.canvas.render_image(), renderer.render(doc.labels, doc.instances, doc.styles))
+    assert np.array_equal(
+        window.canvas.render_image(), renderer.render(doc.labels, doc.instances, doc.styles)
+    )
 
 
 def test_strokes_do_not_restart_the_full_pass_they_wait_for(make_window, qtbot) -> None:
@@ -194,8 +197,9 @@ def test_strokes_do_not_restart_the_full_pass_they_wait_for(make_window, qtbot) 
 
 
 # ----- the real incremental renderer --------------------------------------------------------------
-def test_incremental_rendering_with_a_real_checkpoint_ends_equal_to_a_full_render(make_window, qtbot,
-                                                                                  tmp_path) -> None:
+def test_incremental_rendering_with_a_real_checkpoint_ends_equal_to_a_full_render(
+    make_window, qtbot, tmp_path
+) -> None:
     from model.checkpoint import make_random_checkpoint
     from model.render.full import Renderer
     from model.render.incremental import IncrementalRenderer
@@ -213,7 +217,9 @@ def test_incremental_rendering_with_a_real_checkpoint_ends_equal_to_a_full_rende
     window.state.set_brush_size(6)
     drag(window, [(100.0, 50.0), (110.0, 50.0), (120.0, 52.0)])
     # each connection to the cross-thread signal is its own queued event: wait for the test's own
-    qtbot.waitUntil(lambda: any(r.exact and r.version == window.document.version for r in results), timeout=30000)
+    qtbot.waitUntil(
+        lambda: any(r.exact and r.version == window.document.version for r in results), timeout=30000
+    )
     assert window.exact_version == window.document.version
     assert window.render_label.text().startswith("up to date")
     kinds = [r.kind for r in results]
@@ -319,8 +325,15 @@ def test_snapshots_stay_equal_to_the_document_under_random_edits_and_holds() -> 
         for _ in range(int(rng.integers(1, 6))):  # the dabs of one stroke
             x, y = rng.uniform(0, 300), rng.uniform(0, 200)
             label = int(rng.choice([ROAD, SIDEWALK, CAR]))
-            doc.apply(BrushDab([(x, y), (x + 5, y + 3)], float(rng.integers(1, 8)), label,
-                               label * 1000 if label == CAR else label, "Brush"))
+            doc.apply(
+                BrushDab(
+                    [(x, y), (x + 5, y + 3)],
+                    float(rng.integers(1, 8)),
+                    label,
+                    label * 1000 if label == CAR else label,
+                    "Brush",
+                )
+            )
         if step % 50 == 49:  # an undo writes through Delta.revert
             delta = doc.apply(BrushDab([(150.0, 100.0)], 30.0, CAR, 26999))
             assert delta is not None
@@ -373,7 +386,9 @@ def test_toggle_setting_defaults_on(tmp_path: Path, incremental: bool, qtbot) ->
 
 
 # ----- render size, progress, cache mode (issue 28) -----------------------------------------------
-def test_half_render_size_shows_document_size_and_export_stays_full_size(make_window, qtbot, tmp_path) -> None:
+def test_half_render_size_shows_document_size_and_export_stays_full_size(
+    make_window, qtbot, tmp_path
+) -> None:
     from model.scene_io import read_png
 
     renderer = FakeRenderer()
@@ -418,8 +433,9 @@ def test_status_bar_says_which_mode_the_activation_cache_is_in(make_window) -> N
     window.render_controls.set_incremental(incremental)
     assert window.render_controls.cache_label.text() == "cache float16: approximate updates"
     window.render_controls.set_scale(2)  # a quarter of the cache at ½ size
-    window.render_controls.set_incremental(SimpleNamespace(cache_limit_bytes=1000,
-                                                           estimate_cache_bytes=lambda h, w: h * w // 100))
+    window.render_controls.set_incremental(
+        SimpleNamespace(cache_limit_bytes=1000, estimate_cache_bytes=lambda h, w: h * w // 100)
+    )
     assert window.render_controls.cache_label.text() == "cache float32: exact updates"
     window.render_controls.set_incremental(None)
     assert window.render_controls.cache_label.text() == ""

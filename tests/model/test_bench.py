@@ -1,4 +1,5 @@
 """The bench: brush strokes on the sample scenes, its PSNRs, pooling and the JSON / table output."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,36 @@ def test_bench_json_keeps_its_keys_with_stroke_figures_under_incremental(capsys)
     from main import main
 
     # 256x128: at 128x64 the bundled model's 1/32-scale bottleneck is 4x2 positions
-    assert main(["bench", "--size", "256x128", "--json", "--strokes", "1", "--repeats", "1", "--scenes", "1",
-                 "--strokes-per-area", "2"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--size",
+                "256x128",
+                "--json",
+                "--strokes",
+                "1",
+                "--repeats",
+                "1",
+                "--scenes",
+                "1",
+                "--strokes-per-area",
+                "2",
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
-    for key in ("device", "size", "full_ms", "incremental", "preview_p50_ms", "preview_p95_ms",
-                "pooling_speedup", "cache_mb"):
+    for key in (
+        "device",
+        "size",
+        "full_ms",
+        "incremental",
+        "preview_p50_ms",
+        "preview_p95_ms",
+        "pooling_speedup",
+        "cache_mb",
+    ):
         assert key in data
     assert data["size"] == "256x128" and data["random_weights"] is False and len(data["scenes"]) == 1
     assert [round(e["area"], 4) for e in data["incremental"]] == list(EDIT_AREAS)
@@ -49,8 +75,19 @@ def test_bench_json_keeps_its_keys_with_stroke_figures_under_incremental(capsys)
 
 
 def test_random_weights_are_named_in_the_first_table_line() -> None:
-    result = run_bench(random_model(default_generator_config()), "tiny", 128, 64, strokes=0, repeats=1,
-                       exact=False, compare_module=False, random_weights=True, scenes=1, strokes_per_area=1)
+    result = run_bench(
+        random_model(default_generator_config()),
+        "tiny",
+        128,
+        64,
+        strokes=0,
+        repeats=1,
+        exact=False,
+        compare_module=False,
+        random_weights=True,
+        scenes=1,
+        strokes_per_area=1,
+    )
     lines = format_table(result).splitlines()
     assert lines[0] == random_weights_line("tiny")
     assert any(line.startswith("first pixels") for line in lines)

@@ -3,22 +3,28 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from support import REPO_ROOT
 
 from model.checkpoint import (
-    ModelConfig, infer_official_encoder, infer_official_generator, load_checkpoint, make_random_checkpoint,
+    ModelConfig,
+    infer_official_encoder,
+    infer_official_generator,
+    load_checkpoint,
+    make_random_checkpoint,
 )
 from model.errors import CheckpointError
 from model.labels import LabelSet, cityscapes
 from model.networks import FeatureEncoder, GeneratorConfig, build_generator
 from model.official_pickle import read_official_features
-from support import REPO_ROOT
 
 
 def test_native_round_trip(tmp_path):
     folder = make_random_checkpoint(tmp_path / "ck", seed=3)
     model = load_checkpoint(folder)
     again = load_checkpoint(folder)
-    for (k, a), (_, b) in zip(model.generator.state_dict().items(), again.generator.state_dict().items()):
+    for (k, a), (_, b) in zip(
+        model.generator.state_dict().items(), again.generator.state_dict().items(), strict=True
+    ):
         assert torch.equal(a, b), k
     assert model.config.feat_num == 3 and model.encoder is not None
     assert model.clusters[26].shape == (4, 3)
@@ -48,19 +54,33 @@ def test_missing_files(tmp_path):
 
 def test_wrong_label_set(tmp_path):
     folder = make_random_checkpoint(tmp_path / "ck")
-    other = LabelSet.from_json({"name": "two", "labels": [{"id": 0, "name": "a", "color": [0, 0, 0]},
-                                                          {"id": 1, "name": "b", "color": [9, 9, 9]}]})
+    other = LabelSet.from_json(
+        {
+            "name": "two",
+            "labels": [
+                {"id": 0, "name": "a", "color": [0, 0, 0]},
+                {"id": 1, "name": "b", "color": [9, 9, 9]},
+            ],
+        }
+    )
     with pytest.raises(CheckpointError, match="not 'two'"):
         load_checkpoint(folder, other)
     with pytest.raises(CheckpointError, match="39 input channels.*'two'"):
         ModelConfig(GeneratorConfig(input_nc=39), other, feat_num=3)
 
 
-@pytest.mark.parametrize("cfg", [
-    GeneratorConfig(36, ngf=8, n_downsample_global=3, n_blocks_global=2),
-    GeneratorConfig(36, ngf=4, n_downsample_global=2, n_blocks_global=1, n_local_enhancers=1, n_blocks_local=2),
-    GeneratorConfig(39, ngf=4, n_downsample_global=3, n_blocks_global=3, n_local_enhancers=2, n_blocks_local=1),
-])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        GeneratorConfig(36, ngf=8, n_downsample_global=3, n_blocks_global=2),
+        GeneratorConfig(
+            36, ngf=4, n_downsample_global=2, n_blocks_global=1, n_local_enhancers=1, n_blocks_local=2
+        ),
+        GeneratorConfig(
+            39, ngf=4, n_downsample_global=3, n_blocks_global=3, n_local_enhancers=2, n_blocks_local=1
+        ),
+    ],
+)
 def test_architecture_is_inferred_from_official_weights(cfg):
     assert infer_official_generator(build_generator(cfg).state_dict()) == cfg
 
@@ -130,7 +150,6 @@ def test_default_generator_config_describes_the_bundled_checkpoint():
     """bench and export-onnx fall back to default_generator_config() without a checkpoint; it must
     stay the architecture of checkpoints/default (session 11 changed the bundled width)."""
     import json
-    from pathlib import Path
 
     from model.render.random_models import default_generator_config
 

@@ -1,5 +1,6 @@
 """The evaluation protocol: the full-resolution judge (training, cache, crops), its scores and
 interval, the printed report with its references and verdicts, and appearance control."""
+
 from __future__ import annotations
 
 import logging
@@ -58,14 +59,24 @@ def test_training_crops_keep_photo_and_labels_aligned_at_native_resolution():
     from model.evaluate.judge import random_crops
 
     labels = torch.randint(0, 4, (3, 40, 72), generator=torch.Generator().manual_seed(0)).to(torch.int8)
-    photos = (labels.to(torch.uint8) * 60)[..., None].expand(3, 40, 72, 3).contiguous()  # grey spells the class
+    photos = (
+        (labels.to(torch.uint8) * 60)[..., None].expand(3, 40, 72, 3).contiguous()
+    )  # grey spells the class
     images, targets = random_crops(photos, labels, 16, 24, torch.Generator().manual_seed(1))
     assert images.shape == (16, 3, 24, 24) and targets.shape == (16, 24, 24)
     torch.testing.assert_close(images[:, 0], targets.float() * 60 / 127.5 - 1)  # no resampling, no blur
-    windows = {tuple(labels[i, y:y + 24, x:x + 24].flatten().tolist()) for i in range(3)
-               for y in range(17) for x in range(49)}
-    mirrored = {tuple(labels[i, y:y + 24, x:x + 24].flip(-1).flatten().tolist()) for i in range(3)
-                for y in range(17) for x in range(49)}
+    windows = {
+        tuple(labels[i, y : y + 24, x : x + 24].flatten().tolist())
+        for i in range(3)
+        for y in range(17)
+        for x in range(49)
+    }
+    mirrored = {
+        tuple(labels[i, y : y + 24, x : x + 24].flip(-1).flatten().tolist())
+        for i in range(3)
+        for y in range(17)
+        for x in range(49)
+    }
     for target in targets:
         assert tuple(target.flatten().tolist()) in windows | mirrored  # a true window, possibly mirrored
 
@@ -76,8 +87,10 @@ def test_the_judge_key_names_its_settings(tmp_path):
     from model.labels import cityscapes
 
     write_folder(tmp_path, "train", 2)
-    keys = {judge_key(tmp_path, cityscapes(), config)
-            for config in (JudgeConfig(), JudgeConfig(crop=64), JudgeConfig(steps=7), JudgeConfig(seed=1))}
+    keys = {
+        judge_key(tmp_path, cityscapes(), config)
+        for config in (JudgeConfig(), JudgeConfig(crop=64), JudgeConfig(steps=7), JudgeConfig(seed=1))
+    }
     assert len(keys) == 4
 
 
@@ -119,7 +132,7 @@ def test_the_report_gives_each_class_its_test_pixels_and_scenes_and_every_row(tm
     report = evaluate(renderer, data, cityscapes(), EvaluateConfig(judge=tiny_judge(2), cache_judge=False))
     dataset = PairedDataset(LoaderConfig(root=data, phase="test", resize="none", flip=False), cityscapes())
     labels = np.stack([dataset.load_arrays(i)[0] for i in range(3)])  # native size: the judge's size
-    for class_id, pixels, scenes in zip(report.classes, report.pixels, report.scenes_with):
+    for class_id, pixels, scenes in zip(report.classes, report.pixels, report.scenes_with, strict=True):
         assert pixels == (labels == class_id).sum()
         assert scenes == (labels == class_id).any(axis=(1, 2)).sum()
     assert list(report.rows) == ["photo", "render", "blur σ2", "blur σ3", "blur σ4", "flat"]
@@ -135,16 +148,51 @@ def test_evaluate_cli_prints_every_figure_and_writes_the_crop_sheet(tmp_path, ca
     write_folder(data, "test", 2, start=100)
     checkpoint = make_random_checkpoint(tmp_path / "ckpt", tiny=True, with_features=True)
     out = tmp_path / "out"
-    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--judge-crop", "16",
-                        "--judge-steps", "3", "--out", str(out), "--device", "cpu", "--appearance-scenes", "2"])
+    code = run_command(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--data",
+            str(data),
+            "--judge-crop",
+            "16",
+            "--judge-steps",
+            "3",
+            "--out",
+            str(out),
+            "--device",
+            "cpu",
+            "--appearance-scenes",
+            "2",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
-    for key in ("mIoU real", "mIoU generated", "ratio", "95% interval", "FID floor", "edge F1", "peak dB",
-                "render peaks along x", "ceiling blur σ2", "ceiling blur σ4", "flat", "blur σ3", "pixels",
-                "scenes", "below 1024×512", "adopt on ≥ 60", "crop sheet"):
+    for key in (
+        "mIoU real",
+        "mIoU generated",
+        "ratio",
+        "95% interval",
+        "FID floor",
+        "edge F1",
+        "peak dB",
+        "render peaks along x",
+        "ceiling blur σ2",
+        "ceiling blur σ4",
+        "flat",
+        "blur σ3",
+        "pixels",
+        "scenes",
+        "below 1024×512",
+        "adopt on ≥ 60",
+        "crop sheet",
+    ):
         assert key in printed, key
     assert sum(line.startswith("appearance     car") for line in printed.splitlines()) == 2  # both scenes
-    assert (out / "render_00.png").exists() and (out / "crops.png").exists() and (out / "report.json").exists()
+    assert (
+        (out / "render_00.png").exists() and (out / "crops.png").exists() and (out / "report.json").exists()
+    )
 
 
 def test_a_judge_that_cannot_see_blur_is_declared_unfit():
@@ -160,8 +208,16 @@ def test_a_judge_that_cannot_see_blur_is_declared_unfit():
         return RowScores(name, confusions, edges, 0.0, {("x", 2): 0.0})
 
     def report(sigma4: np.ndarray) -> Report:
-        rows = {n: row(n, c) for n, c in (("photo", real), ("render", worse), ("blur σ2", real),
-                                          ("blur σ4", sigma4), ("flat", worse))}
+        rows = {
+            n: row(n, c)
+            for n, c in (
+                ("photo", real),
+                ("render", worse),
+                ("blur σ2", real),
+                ("blur σ4", sigma4),
+                ("flat", worse),
+            )
+        }
         return Report([7, 8, 11], rows, 1.0, 0.1, (2048, 1024))
 
     blind = report(real)
@@ -207,8 +263,9 @@ def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_p
     assert coarse.stride == 4 * native.stride and x.shape[-2] % coarse.stride == 0
     with torch.inference_mode():
         small = coarse.generator(downsample_input(downsample_input(x)))
-        upsampled = torch.nn.functional.interpolate(small, size=x.shape[-2:], mode="bilinear",
-                                                    align_corners=False)
+        upsampled = torch.nn.functional.interpolate(
+            small, size=x.shape[-2:], mode="bilinear", align_corners=False
+        )
     expected = np.clip((upsampled[0, :, :60, :100].permute(1, 2, 0).numpy() + 1) / 2 * 255, 0, 255)
     assert np.array_equal(image, expected.astype(np.uint8))
     assert not np.array_equal(image, native.render(labels, instances))
@@ -216,9 +273,25 @@ def test_a_global_g_renders_from_its_pooled_input_upsampled_to_native_size(tmp_p
     data = tmp_path / "data"
     write_folder(data, "train", 4)
     write_folder(data, "test", 2, start=100)
-    code = run_command(["evaluate", "--checkpoint", str(checkpoint), "--data", str(data), "--judge-crop", "16",
-                        "--judge-steps", "3", "--device", "cpu", "--input-downsample", "2",
-                        "--out", str(tmp_path / "out")])
+    code = run_command(
+        [
+            "evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--data",
+            str(data),
+            "--judge-crop",
+            "16",
+            "--judge-steps",
+            "3",
+            "--device",
+            "cpu",
+            "--input-downsample",
+            "2",
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0 and "mIoU generated" in capsys.readouterr().out
 
 

@@ -1,4 +1,5 @@
 """The full-resolution quality measures: periodic artefacts, edge F1, domain FID, references, crop sheet."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -95,5 +96,5 @@ def test_the_crop_sheet_is_written_with_photo_and_render_side_by_side(tmp_path, 
     y0, x0, y1, x1 = road.box
     assert np.array_equal(road.photo, photos[road.scene][0][y0:y1, x0:x1])
     assert (photos[road.scene][1][y0:y1, x0:x1] == 7).mean() > 0.5  # the window is mostly road
-    first = sheet[HEADER:HEADER + 64, :64]
+    first = sheet[HEADER : HEADER + 64, :64]
     assert np.array_equal(first, picker.best[next(iter(c for c in SHEET_CLASSES if c in present))].photo)

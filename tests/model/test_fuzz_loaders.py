@@ -1,4 +1,5 @@
 """Seeded fuzzing: ≥200 mutated PNGs, style files and checkpoints; each loads or raises EditorError."""
+
 import io
 import json
 import shutil
@@ -28,7 +29,7 @@ def mutate(data: bytes, rng: np.random.Generator) -> bytes:
         buf[pos:pos] = bytes(rng.integers(0, 256, int(rng.integers(1, 32)), dtype=np.uint8))
     else:  # duplicate a slice
         a = int(rng.integers(0, max(1, len(buf))))
-        buf[a:a] = buf[a:a + int(rng.integers(1, 64))]
+        buf[a:a] = buf[a : a + int(rng.integers(1, 64))]
     return bytes(buf)
 
 
@@ -42,8 +43,11 @@ def test_fuzz_label_and_instance_pngs(tmp_path):
     rng = np.random.default_rng(RNG_SEED)
     labels = np.full((24, 32), 7, np.uint8)
     labels[5:12, 4:20] = 26
-    seeds = [png_bytes(labels), png_bytes(cityscapes().colorize(labels)),
-             png_bytes((labels.astype(np.uint16) * 1000))]
+    seeds = [
+        png_bytes(labels),
+        png_bytes(cityscapes().colorize(labels)),
+        png_bytes(labels.astype(np.uint16) * 1000),
+    ]
     outcomes = {"loaded": 0, "refused": 0}
     for i in range(150):
         path = tmp_path / f"f{i}.png"
@@ -70,7 +74,9 @@ def test_fuzz_style_json(tmp_path):
             assert "s.json" in str(exc)
 
 
-@pytest.mark.parametrize("target", ["config.json", "generator.safetensors", "encoder.safetensors", "clusters.npz"])
+@pytest.mark.parametrize(
+    "target", ["config.json", "generator.safetensors", "encoder.safetensors", "clusters.npz"]
+)
 def test_fuzz_checkpoint_files(tmp_path, target):
     rng = np.random.default_rng(RNG_SEED + hash(target) % 1000)
     original = make_random_checkpoint(tmp_path / "orig")

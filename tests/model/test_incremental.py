@@ -1,5 +1,6 @@
 """Incremental renderer: exact mode equals a full pass with the same frozen statistics; region
 geometry; cancellation; the latest-wins queue. Tiny seeded models on the CPU."""
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,14 @@ HEIGHT, WIDTH = 70, 100  # not a multiple of the stride: exercises the edge padd
 
 def tiny(n_local: int, features: bool = True, seed: int = 0) -> Renderer:
     feat = 3 if features else 0
-    config = GeneratorConfig(input_nc=35 + 1 + feat, ngf=4, n_downsample_global=2, n_blocks_global=2,
-                             n_local_enhancers=n_local, n_blocks_local=1)
+    config = GeneratorConfig(
+        input_nc=35 + 1 + feat,
+        ngf=4,
+        n_downsample_global=2,
+        n_blocks_global=2,
+        n_local_enhancers=n_local,
+        n_blocks_local=1,
+    )
     return Renderer(random_model(config, feat_num=feat, seed=seed), "cpu")
 
 
@@ -41,8 +48,13 @@ def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return street_scene(WIDTH, HEIGHT, seed=seed)
 
 
-def edit(labels: np.ndarray, instances: np.ndarray, box: tuple[int, int, int, int], class_id: int,
-         instance: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def edit(
+    labels: np.ndarray,
+    instances: np.ndarray,
+    box: tuple[int, int, int, int],
+    class_id: int,
+    instance: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     x0, y0, x1, y1 = box
     labels, instances = labels.copy(), instances.copy()
     labels[y0:y1, x0:x1] = class_id
@@ -58,8 +70,10 @@ def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:
         expected = renderer.generator(renderer.network_input(labels, instances, {}, 0))
     assert (incremental.output_tensor() - expected).abs().max() < TOL
     assert image.shape == (HEIGHT, WIDTH, 3)
-    assert np.array_equal(image, renderer.render(labels, instances, {}, 0)) or \
-        np.abs(image.astype(int) - renderer.render(labels, instances, {}, 0)).max() <= 1
+    assert (
+        np.array_equal(image, renderer.render(labels, instances, {}, 0))
+        or np.abs(image.astype(int) - renderer.render(labels, instances, {}, 0)).max() <= 1
+    )
 
 
 EDITS = [
@@ -200,13 +214,24 @@ def test_window_any_equals_max_pool_of_the_mask() -> None:
         h, w = int(rng.integers(kernel, 50)), int(rng.integers(kernel, 50))
         mask = torch.from_numpy(rng.random((h, w)) < rng.random() * 0.2)
         expected = torch.nn.functional.max_pool2d(mask.float()[None, None], kernel, stride)[0, 0] > 0
-        assert np.array_equal(window_any(mask.numpy(), kernel, stride), expected.numpy()), (kernel, stride, h, w)
+        assert np.array_equal(window_any(mask.numpy(), kernel, stride), expected.numpy()), (
+            kernel,
+            stride,
+            h,
+            w,
+        )
 
 
-@pytest.mark.parametrize("kind,kernel,stride,pad,mode", [
-    ("conv", 7, 1, 3, "reflect"), ("conv", 3, 1, 1, "reflect"), ("conv", 3, 2, 1, "zeros"),
-    ("convT", 3, 2, 1, "zeros"), ("pool", 3, 2, 1, "zeros"),
-])
+@pytest.mark.parametrize(
+    "kind,kernel,stride,pad,mode",
+    [
+        ("conv", 7, 1, 3, "reflect"),
+        ("conv", 3, 1, 1, "reflect"),
+        ("conv", 3, 2, 1, "zeros"),
+        ("convT", 3, 2, 1, "zeros"),
+        ("pool", 3, 2, 1, "zeros"),
+    ],
+)
 def test_propagate_matches_brute_force(kind: str, kernel: int, stride: int, pad: int, mode: str) -> None:
     torch.manual_seed(0)
     h, w = 24, 20
@@ -218,8 +243,9 @@ def test_propagate_matches_brute_force(kind: str, kernel: int, stride: int, pad:
             return F.conv_transpose2d(t, weight, stride=2, padding=1, output_padding=1)
         if kind == "pool":
             return downsample_input(t)
-        return F.conv2d(F.pad(t, (pad,) * 4, mode="reflect" if mode == "reflect" else "constant"), weight,
-                        stride=stride)
+        return F.conv2d(
+            F.pad(t, (pad,) * 4, mode="reflect" if mode == "reflect" else "constant"), weight, stride=stride
+        )
 
     out = layer(x)
     rng = np.random.default_rng(0)
@@ -230,12 +256,16 @@ def test_propagate_matches_brute_force(kind: str, kernel: int, stride: int, pad:
         if not mask.any():
             mask[0, 0] = True
         bump = torch.zeros(h, w, dtype=torch.bool)
-        bump[ry:ry + rh, rx:rx + rw] = mask
-        changed = (layer(x + bump.double() * torch.rand(1, 2, h, w, dtype=torch.float64)) - out).abs().amax(1)[0] > 0
-        region = propagate(Region(ry, rx, mask.numpy()), kind, kernel, stride, pad, mode, (h, w), tuple(out.shape[2:]))
+        bump[ry : ry + rh, rx : rx + rw] = mask
+        changed = (layer(x + bump.double() * torch.rand(1, 2, h, w, dtype=torch.float64)) - out).abs().amax(
+            1
+        )[0] > 0
+        region = propagate(
+            Region(ry, rx, mask.numpy()), kind, kernel, stride, pad, mode, (h, w), tuple(out.shape[2:])
+        )
         expected = torch.zeros_like(changed)
         assert region is not None
-        expected[region.y0:region.y1, region.x0:region.x1] = torch.from_numpy(region.mask)
+        expected[region.y0 : region.y1, region.x0 : region.x1] = torch.from_numpy(region.mask)
         assert torch.equal(changed, expected), f"{kind} region at {(ry, rx, rh, rw)}"
 
 
@@ -248,7 +278,7 @@ def test_cover_boxes_cover_every_set_position_and_split_at_gaps() -> None:
     assert len(boxes) == 2
     covered = torch.zeros_like(mask)
     for x0, y0, x1, y1 in boxes:
-        covered[y0 - 5:y1 - 5, x0 - 7:x1 - 7] = True
+        covered[y0 - 5 : y1 - 5, x0 - 7 : x1 - 7] = True
     assert bool((covered | ~mask).all())
 
 
@@ -292,7 +322,9 @@ def test_loop_update_then_exact_and_a_newer_request_cancels_the_exact_frame() ->
     results: list[RenderResult] = []
     loop = RenderLoop(IncrementalRenderer(renderer), results.append, RGB)
     loop.submit(request(1, labels, instances, Area.everything()))
-    assert loop.step(0) and results[-1].kind == "exact" and results[-1].area == Area.everything((WIDTH, HEIGHT))
+    assert (
+        loop.step(0) and results[-1].kind == "exact" and results[-1].area == Area.everything((WIDTH, HEIGHT))
+    )
     new_labels, new_instances = edit(labels, instances, (30, 30, 40, 40), 21)
     loop.submit(request(2, new_labels, new_instances, Area.of((30, 30, 40, 40))))
     loop.step(0)
@@ -498,8 +530,9 @@ def test_without_room_for_a_cache_every_update_renders_the_full_frame() -> None:
     assert np.array_equal(incremental.render(new_labels, new_instances, {}, 0), tile.image)
 
 
-
-@pytest.mark.parametrize(("kernel", "stride", "bias"), [(3, 1, True), (3, 2, True), (1, 1, False), (4, 2, False)])
+@pytest.mark.parametrize(
+    ("kernel", "stride", "bias"), [(3, 1, True), (3, 2, True), (1, 1, False), (4, 2, False)]
+)
 def test_box_gemm_equals_conv2d(kernel: int, stride: int, bias: bool) -> None:
     from model.render.box_gemm import conv2d_gemm
 
@@ -515,8 +548,14 @@ def test_box_gemm_equals_conv2d(kernel: int, stride: int, bias: bool) -> None:
 def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None:
     """A 512-channel bottleneck, as in official-size models: small update boxes go through the matrix
     product, the reference full pass through F.conv2d only."""
-    config = GeneratorConfig(input_nc=35 + 1, ngf=16, n_downsample_global=4, n_blocks_global=2,
-                             n_local_enhancers=1, n_blocks_local=1)  # G1: 32 → 512 channels
+    config = GeneratorConfig(
+        input_nc=35 + 1,
+        ngf=16,
+        n_downsample_global=4,
+        n_blocks_global=2,
+        n_local_enhancers=1,
+        n_blocks_local=1,
+    )  # G1: 32 → 512 channels
     renderer = Renderer(random_model(config, feat_num=0, seed=5), "cpu")
     incremental = IncrementalRenderer(renderer, epsilon=0.0)
     labels, instances = scene(seed=4)
@@ -528,6 +567,7 @@ def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None
         out = original(layer, store, box, weights)
         used.append(layer.kind == "conv" and incremental.plan.tensors[layer.src].channels >= 512)
         return out
+
     incremental.executor.raw_box = spy
     for k, box in enumerate([(47, 33, 48, 34), (0, 0, 9, 7), (80, 50, 100, 70)]):
         labels, instances = edit(labels, instances, box, 26, 26000 + k)
@@ -547,7 +587,15 @@ def test_channels_last_padding_equals_f_pad(reflect: bool) -> None:
 
     whole = torch.randn(1, 5, 12, 15).contiguous(memory_format=torch.channels_last)
     window = whole[:, :, 2:9, 3:14]  # a strided view, as the executor reads one
-    for pads in [(1, 0, 0, 0), (0, 2, 0, 0), (0, 0, 3, 0), (0, 0, 0, 1), (3, 3, 3, 3), (2, 0, 1, 3), (0, 1, 2, 0)]:
+    for pads in [
+        (1, 0, 0, 0),
+        (0, 2, 0, 0),
+        (0, 0, 3, 0),
+        (0, 0, 0, 1),
+        (3, 3, 3, 3),
+        (2, 0, 1, 3),
+        (0, 1, 2, 0),
+    ]:
         got = pad_channels_last(window, pads, reflect)
         expected = F.pad(window, pads, mode="reflect" if reflect else "constant")
         assert got.is_contiguous(memory_format=torch.channels_last)

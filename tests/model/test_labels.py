@@ -43,26 +43,37 @@ def test_check_ids_rejects_ids_outside_the_set():
 
 
 def test_custom_json_label_set(tmp_path):
-    data = {"name": "faces", "labels": [
-        {"id": 0, "name": "background", "color": [0, 0, 0]},
-        {"id": 1, "name": "skin", "color": [200, 150, 120]},
-        {"id": 2, "name": "eye", "color": [0, 0, 255], "is_thing": True},
-    ]}
+    data = {
+        "name": "faces",
+        "labels": [
+            {"id": 0, "name": "background", "color": [0, 0, 0]},
+            {"id": 1, "name": "skin", "color": [200, 150, 120]},
+            {"id": 2, "name": "eye", "color": [0, 0, 255], "is_thing": True},
+        ],
+    }
     path = tmp_path / "faces.json"
     path.write_text(json.dumps(data))
     ls = LabelSet.load(path)
-    assert ls.num_classes == 3 and ls.by_name("eye").is_thing and ls.thing_mask.tolist() == [False, False, True]
+    assert (
+        ls.num_classes == 3 and ls.by_name("eye").is_thing and ls.thing_mask.tolist() == [False, False, True]
+    )
     ls.save(tmp_path / "again.json")
     assert LabelSet.load(tmp_path / "again.json") == ls
 
 
-@pytest.mark.parametrize("text, match", [
-    ("{", "cannot read"),
-    ('{"labels": [{"id": 0, "name": "a", "color": [0, 0, 999]}]}', "outside 0..255"),
-    ('{"labels": [{"id": 0, "name": "a", "color": [0, 0, 0]}, {"id": 0, "name": "b", "color": [1, 1, 1]}]}', "repeats"),
-    ('{"labels": [{"id": 1, "name": "a", "color": [0, 0, 0]}]}', "unlabeled"),
-    ("[]", "not a valid label set"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("{", "cannot read"),
+        ('{"labels": [{"id": 0, "name": "a", "color": [0, 0, 999]}]}', "outside 0..255"),
+        (
+            '{"labels": [{"id": 0, "name": "a", "color": [0, 0, 0]}, {"id": 0, "name": "b", "color": [1, 1, 1]}]}',
+            "repeats",
+        ),
+        ('{"labels": [{"id": 1, "name": "a", "color": [0, 0, 0]}]}', "unlabeled"),
+        ("[]", "not a valid label set"),
+    ],
+)
 def test_bad_label_set_files_give_one_clear_error(tmp_path, text, match):
     path = tmp_path / "bad.json"
     path.write_text(text)
@@ -80,13 +91,19 @@ def test_instance_classes_and_agreement():
 
 
 def test_convert_labels_command_both_ways(tmp_path):
-    import main
     from PIL import Image
+
+    import main
 
     ids = np.array([[7, 8, 26, 26], [23, 21, 11, 0]], dtype=np.uint8)
     Image.fromarray(ids).save(tmp_path / "ids.png")
-    assert main.main(["convert-labels", str(tmp_path / "ids.png"), str(tmp_path / "c.png"), "--to", "color"]) == 0
+    assert (
+        main.main(["convert-labels", str(tmp_path / "ids.png"), str(tmp_path / "c.png"), "--to", "color"])
+        == 0
+    )
     colour = np.array(Image.open(tmp_path / "c.png"))
     assert colour.shape == (2, 4, 3) and tuple(colour[0, 2]) == (0, 0, 142)
-    assert main.main(["convert-labels", str(tmp_path / "c.png"), str(tmp_path / "back.png"), "--to", "ids"]) == 0
+    assert (
+        main.main(["convert-labels", str(tmp_path / "c.png"), str(tmp_path / "back.png"), "--to", "ids"]) == 0
+    )
     assert np.array_equal(np.array(Image.open(tmp_path / "back.png")), ids)

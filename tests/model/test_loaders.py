@@ -1,4 +1,5 @@
 """Dataset loaders on generated fixtures of each layout, and each bad-input case."""
+
 from __future__ import annotations
 
 import json
@@ -28,11 +29,11 @@ def _scene(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Left: road; right: two cars; top rows: sky. The photo's colour encodes the class."""
     rng = np.random.default_rng(seed)
     labels = np.full((H, W), ROAD, np.uint8)
-    labels[:, W // 2:] = CAR
+    labels[:, W // 2 :] = CAR
     labels[:4] = SKY
     inst = labels.astype(np.int32)
-    inst[4:, W // 2: 3 * W // 4] = CAR * 1000 + 1
-    inst[4:, 3 * W // 4:] = CAR * 1000 + int(rng.integers(2, 30))
+    inst[4:, W // 2 : 3 * W // 4] = CAR * 1000 + 1
+    inst[4:, 3 * W // 4 :] = CAR * 1000 + int(rng.integers(2, 30))
     image = np.zeros((H, W, 3), np.uint8)
     image[labels == ROAD] = (200, 0, 0)
     image[labels == CAR] = (0, 0, 200)
@@ -49,7 +50,9 @@ def cityscapes_tree(tmp_path: Path) -> Path:
             labels, inst, image = _scene(k)
             _save(root / "gtFine" / "train" / city / f"{stem}_gtFine_labelIds.png", labels)
             _save(root / "gtFine" / "train" / city / f"{stem}_gtFine_instanceIds.png", inst.astype(np.uint16))
-            _save(root / "gtFine" / "train" / city / f"{stem}_gtFine_color.png", cityscapes().colorize(labels))
+            _save(
+                root / "gtFine" / "train" / city / f"{stem}_gtFine_color.png", cityscapes().colorize(labels)
+            )
             _save(root / "leftImg8bit" / "train" / city / f"{stem}_leftImg8bit.png", image)
     return root
 
@@ -68,11 +71,16 @@ def p2p_tree(tmp_path: Path) -> Path:
 @pytest.fixture
 def plain_tree(tmp_path: Path) -> tuple[Path, LabelSet]:
     root = tmp_path / "plain"
-    ls = LabelSet.from_json({"name": "toy", "labels": [
-        {"id": 0, "name": "void", "color": [0, 0, 0]},
-        {"id": 1, "name": "grass", "color": [0, 255, 0]},
-        {"id": 2, "name": "rock", "color": [128, 128, 128], "is_thing": True},
-    ]})
+    ls = LabelSet.from_json(
+        {
+            "name": "toy",
+            "labels": [
+                {"id": 0, "name": "void", "color": [0, 0, 0]},
+                {"id": 1, "name": "grass", "color": [0, 255, 0]},
+                {"id": 2, "name": "rock", "color": [128, 128, 128], "is_thing": True},
+            ],
+        }
+    )
     (tmp_path / "toy.json").write_text(json.dumps(ls.to_json()))
     ls = LabelSet.load(tmp_path / "toy.json")
     for k in range(2):
@@ -103,7 +111,11 @@ def test_generated_dataset_loads(tmp_path: Path) -> None:
 def test_cityscapes_layout(cityscapes_tree: Path) -> None:
     assert detect_layout(cityscapes_tree, "train") == "cityscapes"
     samples = find_samples(cityscapes_tree)
-    assert [s.key for s in samples] == ["aachen_000000_000019", "aachen_000001_000019", "bremen_000000_000019"]
+    assert [s.key for s in samples] == [
+        "aachen_000000_000019",
+        "aachen_000001_000019",
+        "bremen_000000_000019",
+    ]
     assert all(s.inst is not None and s.inst.name.endswith("_gtFine_instanceIds.png") for s in samples)
     ds = PairedDataset(LoaderConfig(cityscapes_tree, resize="none", flip=False), cityscapes())
     item = ds[0]
@@ -145,7 +157,9 @@ def _check_joint(item: dict) -> None:
 
 
 def test_scale_width_keeps_ids_integer(cityscapes_tree: Path) -> None:
-    ds = PairedDataset(LoaderConfig(cityscapes_tree, resize="scale_width", load_size=(128, 64)), cityscapes(), seed=3)
+    ds = PairedDataset(
+        LoaderConfig(cityscapes_tree, resize="scale_width", load_size=(128, 64)), cityscapes(), seed=3
+    )
     item = ds[2]
     assert item["label"].shape == (64, 128)
     assert set(item["label"].unique().tolist()) <= {ROAD, CAR, SKY}
@@ -188,7 +202,9 @@ def test_unknown_label_value(p2p_tree: Path) -> None:
     with pytest.raises(ImageFileError, match="200") as err:
         ds[0]
     assert str(bad) in str(err.value)
-    ok = PairedDataset(LoaderConfig(p2p_tree, resize="none", flip=False, ignore_unknown=True), cityscapes())[0]
+    ok = PairedDataset(LoaderConfig(p2p_tree, resize="none", flip=False, ignore_unknown=True), cityscapes())[
+        0
+    ]
     assert ok["label"][5, 5].item() == 0 and ok["inst"][5, 5].item() == 0
 
 

@@ -1,10 +1,16 @@
 """Tiny-config shapes and the official pix2pixHD key layout."""
+
 import pytest
 import torch
 
 from model.encoding import generator_input, instance_edges, one_hot
 from model.networks import (
-    FeatureEncoder, GeneratorConfig, GlobalGenerator, LocalEnhancer, MultiscaleDiscriminator, build_generator,
+    FeatureEncoder,
+    GeneratorConfig,
+    GlobalGenerator,
+    LocalEnhancer,
+    MultiscaleDiscriminator,
+    build_generator,
     instance_average,
 )
 
@@ -12,8 +18,14 @@ from model.networks import (
 @pytest.mark.parametrize("n_local", [0, 1, 2])
 def test_generator_shapes(n_local):
     torch.manual_seed(0)
-    cfg = GeneratorConfig(input_nc=6, ngf=4, n_downsample_global=2, n_blocks_global=1,
-                          n_local_enhancers=n_local, n_blocks_local=1)
+    cfg = GeneratorConfig(
+        input_nc=6,
+        ngf=4,
+        n_downsample_global=2,
+        n_blocks_global=1,
+        n_local_enhancers=n_local,
+        n_blocks_local=1,
+    )
     g = build_generator(cfg)
     assert isinstance(g, LocalEnhancer if n_local else GlobalGenerator)
     x = torch.randn(2, 6, cfg.stride * 2, cfg.stride * 3)
@@ -75,8 +87,9 @@ OFFICIAL_1024P = {
 
 
 def test_official_label2city_1024p_key_layout():
-    cfg = GeneratorConfig(input_nc=36, ngf=32, n_downsample_global=4, n_blocks_global=9,
-                          n_local_enhancers=1, n_blocks_local=3)
+    cfg = GeneratorConfig(
+        input_nc=36, ngf=32, n_downsample_global=4, n_blocks_global=9, n_local_enhancers=1, n_blocks_local=3
+    )
     with torch.device("meta"):
         g = build_generator(cfg)
     state = g.state_dict()

@@ -1,7 +1,7 @@
 import subprocess
 import sys
-from support import REPO_ROOT
 
+from support import REPO_ROOT
 
 SCRIPT = """
 import importlib, pkgutil, sys
@@ -19,6 +19,8 @@ sys.exit(1 if qt else 0)
 
 def test_importing_model_editor_core_and_cli_loads_no_qt():
     """model/, editor/core/ and cli/ (every command module) import without Qt."""
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert int(proc.stdout.split()[0]) >= 10

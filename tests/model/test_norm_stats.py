@@ -1,4 +1,5 @@
 """Reference InstanceNorm statistics keep a style change local; live ones are the official pipeline's."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -16,8 +17,14 @@ CAR = 26
 
 
 def renderer(norm_stats: str) -> Renderer:
-    config = GeneratorConfig(input_nc=35 + 1 + 3, ngf=4, n_downsample_global=2, n_blocks_global=2,
-                             n_local_enhancers=1, n_blocks_local=1)
+    config = GeneratorConfig(
+        input_nc=35 + 1 + 3,
+        ngf=4,
+        n_downsample_global=2,
+        n_blocks_global=2,
+        n_local_enhancers=1,
+        n_blocks_local=1,
+    )
     return Renderer(random_model(config, feat_num=3, seed=4), "cpu", norm_stats=norm_stats)  # type: ignore[arg-type]
 
 
@@ -51,7 +58,9 @@ def test_reference_statistics_keep_a_style_change_local() -> None:
 
 def test_without_chosen_styles_reference_equals_live() -> None:
     labels, instances, _ = big_car_scene()
-    assert np.array_equal(renderer("reference").render(labels, instances, {}), renderer("live").render(labels, instances, {}))
+    assert np.array_equal(
+        renderer("reference").render(labels, instances, {}), renderer("live").render(labels, instances, {})
+    )
 
 
 def test_reference_render_uses_the_statistics_of_the_unstyled_scene() -> None:

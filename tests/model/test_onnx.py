@@ -1,5 +1,6 @@
 """ONNX export of a tiny generator matches torch (needs onnx and onnxruntime:
 the project's [onnx] extra). Without them the tests are reported as skipped with the reason."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -8,14 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from support.render_scenes import street_scene
 
 from model.checkpoint import make_random_checkpoint
 from model.render.full import Renderer
-from support.render_scenes import street_scene
 
 MISSING = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"BLOCKED: {', '.join(MISSING)} not installed "
-                                "(pip install -e '.[onnx]'); ONNX export is untested here")
+pytestmark = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"BLOCKED: {', '.join(MISSING)} not installed "
+    "(pip install -e '.[onnx]'); ONNX export is untested here",
+)
 
 
 @pytest.fixture(scope="module")

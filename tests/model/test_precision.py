@@ -76,7 +76,9 @@ def test_time_convs_uses_the_clock_and_conv_shapes_ranks_by_cost() -> None:
     ticks = iter(range(1000))
     ms = time_convs([(4, 4, 3)], torch.float32, size=(8, 8), repeats=2, clock=lambda: float(next(ticks)))
     assert ms == 1000.0  # each timed repeat spans one fake second
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 7), torch.nn.Conv2d(8, 64, 3), torch.nn.Conv2d(64, 64, 3))
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 8, 7), torch.nn.Conv2d(8, 64, 3), torch.nn.Conv2d(64, 64, 3)
+    )
     assert conv_shapes(model, limit=2) == [(64, 64, 3), (8, 64, 3)]
 
 

@@ -1,4 +1,5 @@
 """Procedural scenes: determinism, Cityscapes id validity, scaling, dataset writing and the CLI."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,7 +28,7 @@ SMALL = SceneConfig(width=256, height=128)
 def test_same_seed_same_bytes() -> None:
     a = generate_scene(7, 3, SMALL)
     b = generate_scene(7, 3, SMALL)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x.tobytes() == y.tobytes()
     c = generate_scene(7, 4, SMALL)
     d = generate_scene(8, 3, SMALL)
@@ -103,11 +104,15 @@ def test_written_files_are_cityscapes_pngs(tmp_path: Path) -> None:
 def test_cli_writes_a_tree(tmp_path: Path) -> None:
     parser = argparse.ArgumentParser()
     add_arguments(parser)
-    args = parser.parse_args(["--out", str(tmp_path), "--count", "2", "--size", "128x64", "--seed", "3",
-                              "--no-progress"])
+    args = parser.parse_args(
+        ["--out", str(tmp_path), "--count", "2", "--size", "128x64", "--seed", "3", "--no-progress"]
+    )
     assert run(args) == 0
     for kind in ("img", "label", "inst"):
-        assert sorted(p.name for p in (tmp_path / f"train_{kind}").iterdir()) == [scene_name(0), scene_name(1)]
+        assert sorted(p.name for p in (tmp_path / f"train_{kind}").iterdir()) == [
+            scene_name(0),
+            scene_name(1),
+        ]
     with Image.open(tmp_path / "train_img" / scene_name(0)) as im:
         assert im.size == (128, 64)
 

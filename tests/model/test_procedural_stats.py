@@ -1,5 +1,6 @@
 """Procedural scenes against real driving data (issue 24): class statistics on 40 scenes at 1024×512,
 the ego-vehicle hood, riders on two-wheelers, and `make-dataset --stats`."""
+
 from __future__ import annotations
 
 import argparse
@@ -75,7 +76,7 @@ def test_scene_is_the_same_whatever_else_was_generated() -> None:
     for i in range(3):  # other scenes in between change nothing
         generate_scene(3, i, config)
     again = generate_scene(3, 5, config)
-    for a, b in zip(first, again):
+    for a, b in zip(first, again, strict=True):
         assert np.array_equal(a, b)
 
 

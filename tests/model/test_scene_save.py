@@ -1,5 +1,6 @@
 """A scene save is one transaction: stopped at any step (a simulated kill or a full disk), Open finds the
 whole old scene or the whole new one, says what it healed, and the next save leaves no temporary file."""
+
 from __future__ import annotations
 
 import errno
@@ -31,9 +32,13 @@ def scene_of(seed: int, width: int = 48, height: int = 24) -> Scene:
 
 
 def same(a: Scene, b: Scene) -> bool:
-    return (a.labels.dtype == b.labels.dtype and np.array_equal(a.labels, b.labels)
-            and a.instances.dtype == b.instances.dtype and np.array_equal(a.instances, b.instances)
-            and a.styles == b.styles)
+    return (
+        a.labels.dtype == b.labels.dtype
+        and np.array_equal(a.labels, b.labels)
+        and a.instances.dtype == b.instances.dtype
+        and np.array_equal(a.instances, b.instances)
+        and a.styles == b.styles
+    )
 
 
 def listing(folder: Path) -> list[str]:
@@ -42,8 +47,12 @@ def listing(folder: Path) -> list[str]:
 
 # one save of a scene over another, as the hook sees it: three files staged, the folder synced, the record
 # staged and renamed into place (the commit point), three renames, the record removed
-STEPS = (["stage", "staged"] * 3 + ["synced", "stage", "staged", "commit", "committed"]
-         + ["rename", "renamed"] * 3 + ["finish", "finished"])
+STEPS = (
+    ["stage", "staged"] * 3
+    + ["synced", "stage", "staged", "commit", "committed"]
+    + ["rename", "renamed"] * 3
+    + ["finish", "finished"]
+)
 COMMIT = STEPS.index("commit")
 
 
@@ -81,6 +90,7 @@ def stop_at(index: int, error: BaseException):
         calls["n"] += 1
         if calls["n"] == index + 1:
             raise error
+
     return hook
 
 
@@ -119,8 +129,11 @@ def test_killed_at_every_step_opens_old_or_new_and_heals(tmp_path, hook) -> None
         assert listing(folder) == sorted(NAMES)
     print(f"\n{len(steps)} kill points: {yielded}")
     assert {y[1] for y in yielded} == {"old", "new"}
-    assert {y[2] for y in yielded} == {None, "an interrupted save was completed",
-                                       "an interrupted save was rolled back"}
+    assert {y[2] for y in yielded} == {
+        None,
+        "an interrupted save was completed",
+        "an interrupted save was rolled back",
+    }
 
 
 def test_killed_save_is_tidied_by_the_next_save_without_an_open(tmp_path, hook) -> None:
@@ -192,8 +205,13 @@ def test_files_of_other_tools_open_as_today_and_are_never_removed(tmp_path) -> N
     scene = scene_of(5)
     Image.fromarray(scene.labels).save(tmp_path / NAMES[0])
     Image.fromarray(scene.instances.astype(np.uint16)).save(tmp_path / NAMES[1])
-    foreign = [".s_labelIds.png.tmp", ".DS_Store", ".s_labelIds.png.abc.tmp", "notes.tmp",
-               ".x.p2p-12-ab.part"]
+    foreign = [
+        ".s_labelIds.png.tmp",
+        ".DS_Store",
+        ".s_labelIds.png.abc.tmp",
+        "notes.tmp",
+        ".x.p2p-12-ab.part",
+    ]
     for name in foreign:
         (tmp_path / name).write_bytes(b"not ours")
     old = time.time() - 10 * atomic_files.STALE_AFTER_S
@@ -287,8 +305,9 @@ def test_gtfine_names_and_formats_are_kept(tmp_path) -> None:
 
     label = tmp_path / "aachen_000000_000019_gtFine_labelIds.png"
     save_scene(scene_of(3), label)
-    assert listing(tmp_path) == sorted([label.name, "aachen_000000_000019_gtFine_instanceIds.png",
-                                        "aachen_000000_000019_gtFine_styles.json"])
+    assert listing(tmp_path) == sorted(
+        [label.name, "aachen_000000_000019_gtFine_instanceIds.png", "aachen_000000_000019_gtFine_styles.json"]
+    )
     with Image.open(label) as img:
         assert img.mode == "L"
     with Image.open(tmp_path / "aachen_000000_000019_gtFine_instanceIds.png") as img:

@@ -1,4 +1,5 @@
 """Style swatches: a crop with the scene's frozen statistics equals the full render's crop."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,10 +21,10 @@ def test_swatch_matches_the_full_render_of_the_scene_with_that_style() -> None:
     swatches = SwatchRenderer(renderer)  # the default margin
     crop = aligned_crop(box, swatches.margin, renderer.stride, 512, 256)
     assert crop != (0, 0, 512, 256)  # the swatch pass really is a crop
-    mask = scene.instances[box[1]:box[3], box[0]:box[2]] == car
+    mask = scene.instances[box[1] : box[3], box[0] : box[2]] == car
     for style in (0, 4):
         styles = {car: style}
-        full = renderer.render(scene.labels, scene.instances, styles)[box[1]:box[3], box[0]:box[2]]
+        full = renderer.render(scene.labels, scene.instances, styles)[box[1] : box[3], box[0] : box[2]]
         swatch = swatches.swatch(scene.labels, scene.instances, styles, box)
         assert swatch.shape == full.shape
         assert np.abs(swatch.astype(int) - full.astype(int))[mask].mean() < 1.0, style

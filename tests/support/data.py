@@ -1,4 +1,5 @@
 """Tiny synthetic street scenes and dataset folders shared by the training, feature and evaluation tests."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,13 +17,17 @@ def tiny_scene(index: int, height: int = 32, width: int = 64) -> tuple[np.ndarra
     rng = np.random.default_rng(index)
     labels = np.full((height, width), ROAD, np.uint8)
     labels[: height // 3] = SKY
-    labels[height // 3: height // 2, :] = BUILDING
+    labels[height // 3 : height // 2, :] = BUILDING
     instances = labels.astype(np.int32)
     for k in range(2):
-        x0 = int(rng.integers(0, width - 16)) if k == 0 else (width // 2 + int(rng.integers(0, width // 2 - 16)))
+        x0 = (
+            int(rng.integers(0, width - 16))
+            if k == 0
+            else (width // 2 + int(rng.integers(0, width // 2 - 16)))
+        )
         y0 = height // 2 + int(rng.integers(0, height // 4))
-        labels[y0:y0 + 8, x0:x0 + 12] = CAR
-        instances[y0:y0 + 8, x0:x0 + 12] = CAR * 1000 + k
+        labels[y0 : y0 + 8, x0 : x0 + 12] = CAR
+        instances[y0 : y0 + 8, x0 : x0 + 12] = CAR * 1000 + k
     image = np.zeros((height, width, 3), np.uint8)
     for class_id, colour in COLOURS.items():
         image[labels == class_id] = colour
@@ -47,7 +52,9 @@ class TinyScenes(Dataset):
         }
 
 
-def write_folder(root: Path, phase: str, count: int, start: int = 0, height: int = 32, width: int = 64) -> Path:
+def write_folder(
+    root: Path, phase: str, count: int, start: int = 0, height: int = 32, width: int = 64
+) -> Path:
     from model.scene_io import write_png
 
     for kind in ("label", "inst", "img"):
@@ -58,5 +65,3 @@ def write_folder(root: Path, phase: str, count: int, start: int = 0, height: int
         write_png(root / f"{phase}_inst" / f"s{i:03d}.png", instances.astype(np.uint16))
         write_png(root / f"{phase}_img" / f"s{i:03d}.png", image)
     return root
-
-

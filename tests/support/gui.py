@@ -1,20 +1,17 @@
 """Shared GUI test helpers: a fake renderer, a street scene, and mouse events sent to canvas.viewport()."""
+
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
-from PIL import Image
-from PySide6.QtCore import QEvent, QPoint, QPointF, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QWheelEvent
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
 
-from editor.canvas import ViewMode
 from editor.main_window import MainWindow
 from model.labels import cityscapes
-from model.scene_io import Scene, load_scene, save_scene
+from model.scene_io import Scene
 
 ROAD, SIDEWALK, BUILDING, SKY, CAR, TRUCK = 7, 8, 11, 23, 26, 27
 
@@ -42,7 +39,7 @@ class FakeRenderer:
         image = self.label_set.colorize(labels).copy()
         for inst, style in styles.items():
             if isinstance(style, int):
-                image[instances == inst] //= (style + 1)
+                image[instances == inst] //= style + 1
         return image
 
     def render_crop(self, labels, instances, styles, box, seed=0):
@@ -66,9 +63,15 @@ def view_point(window: MainWindow, x: float, y: float) -> QPointF:
     return QPointF(window.canvas.viewportTransform().map(QPointF(x, y)))
 
 
-def mouse(window: MainWindow, kind: QEvent.Type, x: float, y: float,
-          button: Qt.MouseButton = Qt.MouseButton.LeftButton, buttons: Qt.MouseButton | None = None,
-          modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+def mouse(
+    window: MainWindow,
+    kind: QEvent.Type,
+    x: float,
+    y: float,
+    button: Qt.MouseButton = Qt.MouseButton.LeftButton,
+    buttons: Qt.MouseButton | None = None,
+    modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+) -> None:
     viewport = window.canvas.viewport()
     pos = view_point(window, x, y)
     if buttons is None:
@@ -79,8 +82,12 @@ def mouse(window: MainWindow, kind: QEvent.Type, x: float, y: float,
     QApplication.sendEvent(viewport, event)
 
 
-def drag(window: MainWindow, points: list[tuple[float, float]], button=Qt.MouseButton.LeftButton,
-         modifiers=Qt.KeyboardModifier.NoModifier) -> None:
+def drag(
+    window: MainWindow,
+    points: list[tuple[float, float]],
+    button=Qt.MouseButton.LeftButton,
+    modifiers=Qt.KeyboardModifier.NoModifier,
+) -> None:
     mouse(window, QEvent.Type.MouseButtonPress, *points[0], button, modifiers=modifiers)
     for p in points[1:]:
         mouse(window, QEvent.Type.MouseMove, *p, button, buttons=button, modifiers=modifiers)
@@ -98,7 +105,8 @@ def maps(window: MainWindow) -> tuple[np.ndarray, np.ndarray, dict]:
 
 def same(window: MainWindow, snap: tuple[np.ndarray, np.ndarray, dict]) -> bool:
     doc = window.state.document
-    return bool(np.array_equal(doc.labels, snap[0]) and np.array_equal(doc.instances, snap[1])
-                and doc.styles == snap[2])
-
-
+    return bool(
+        np.array_equal(doc.labels, snap[0])
+        and np.array_equal(doc.instances, snap[1])
+        and doc.styles == snap[2]
+    )

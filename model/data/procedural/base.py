@@ -1,4 +1,5 @@
 """Scene state shared by every drawing stage: rng, camera, canvas, light, shadows, instance counters."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -62,10 +63,15 @@ class BuilderBase:
         low_sun = self.sky is pal.SKIES[3]
         elevation = np.radians(rng.uniform(15.0, 25.0) if low_sun else rng.uniform(35.0, 65.0))
         azimuth = np.radians(rng.uniform(20.0, 70.0)) * rng.choice([-1.0, 1.0]) + rng.choice([0.0, np.pi])
-        sun = np.array([np.cos(elevation) * np.sin(azimuth), np.sin(elevation),
-                        np.cos(elevation) * np.cos(azimuth)])
-        self.light = Light(sun=sun, ambient=self.sky.ambient, haze=np.asarray(self.sky.horizon, dtype=np.float32),
-                           haze_dist=float(rng.uniform(250.0, 500.0)) * (0.5 if self.sky.ambient > 0.8 else 1.0))
+        sun = np.array(
+            [np.cos(elevation) * np.sin(azimuth), np.sin(elevation), np.cos(elevation) * np.cos(azimuth)]
+        )
+        self.light = Light(
+            sun=sun,
+            ambient=self.sky.ambient,
+            haze=np.asarray(self.sky.horizon, dtype=np.float32),
+            haze_dist=float(rng.uniform(250.0, 500.0)) * (0.5 if self.sky.ambient > 0.8 else 1.0),
+        )
         self.street = make_street(rng)
         self._counters: dict[int, int] = {}
         self.objects: list[tuple[float, Callable[[], None]]] = []  # (depth, draw) for painter's order
@@ -77,8 +83,17 @@ class BuilderBase:
         self._counters[cls] = min(k + 1, INSTANCE_FACTOR - 1)
         return cls * INSTANCE_FACTOR + k
 
-    def prim(self, label: int, inst: int, color: object, normal: Normal = UP, material: int = Material.FLAT,
-             depth: float = 0.0, plane: float = 0.0, lit: float = 1.0) -> int:
+    def prim(
+        self,
+        label: int,
+        inst: int,
+        color: object,
+        normal: Normal = UP,
+        material: int = Material.FLAT,
+        depth: float = 0.0,
+        plane: float = 0.0,
+        lit: float = 1.0,
+    ) -> int:
         shade = self.light.shade(normal) * lit
         return self.canvas.add(label, inst, np.asarray(color) * shade, material, depth, plane)
 

@@ -1,4 +1,5 @@
 """Buildings stage: the distant skyline, facade blocks with windows and shops, parks, walls and fences."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -21,7 +22,9 @@ class BuildingStage(VegetationStage):
             w = float(rng.uniform(8, 30))
             top = float(rng.uniform(15, 55))
             style = pal.pick(rng, pal.FACADES)
-            p = self.prim(BUILDING, BUILDING, pal.jitter(rng, style.color), TOWARD_CAMERA, Material.PLASTER, z)
+            p = self.prim(
+                BUILDING, BUILDING, pal.jitter(rng, style.color), TOWARD_CAMERA, Material.PLASTER, z
+            )
             self.canvas.fill([rect_z(x, x + w, 0, top, z)], p)
             x += w
         if rng.random() < 0.6:  # a band of distant trees in front of the skyline
@@ -29,8 +32,17 @@ class BuildingStage(VegetationStage):
             colour = pal.jitter(rng, pal.pick(rng, pal.TREES[:3]))
             p = self.prim(VEGETATION, VEGETATION, colour, TOWARD_CAMERA, Material.FOLIAGE, zt)
             xs = np.arange(-zt, zt, 6.0)
-            blobs = [ellipse_poly(float(xx), float(rng.uniform(0, 4)), zt, float(rng.uniform(4, 8)),
-                                  float(rng.uniform(4, 9)), 14) for xx in xs]
+            blobs = [
+                ellipse_poly(
+                    float(xx),
+                    float(rng.uniform(0, 4)),
+                    zt,
+                    float(rng.uniform(4, 8)),
+                    float(rng.uniform(4, 9)),
+                    14,
+                )
+                for xx in xs
+            ]
             self.canvas.fill(blobs, p)
 
     def cross_street_facades(self) -> None:
@@ -105,13 +117,20 @@ class BuildingStage(VegetationStage):
 
         def quads(za: np.ndarray, zb: np.ndarray, ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
             xs = np.full_like(za, x)
-            return np.stack([
-                np.stack([xs, ya, za], 1), np.stack([xs, ya, zb], 1),
-                np.stack([xs, yb, zb], 1), np.stack([xs, yb, za], 1)], axis=1)
+            return np.stack(
+                [
+                    np.stack([xs, ya, za], 1),
+                    np.stack([xs, ya, zb], 1),
+                    np.stack([xs, yb, zb], 1),
+                    np.stack([xs, yb, za], 1),
+                ],
+                axis=1,
+            )
 
         frame = self.prim(BUILDING, BUILDING, pal.jitter(rng, style.frame), normal, Material.FLAT, depth)
-        glass = self.prim(BUILDING, BUILDING, pal.jitter(rng, pal.pick(rng, pal.GLASS)), normal,
-                          Material.GLASS, depth)
+        glass = self.prim(
+            BUILDING, BUILDING, pal.jitter(rng, pal.pick(rng, pal.GLASS)), normal, Material.GLASS, depth
+        )
         self.canvas.fill_batch(quads(zz - frame_w, zz + ww + frame_w, yy - frame_w, yy + wh + frame_w), frame)
         self.canvas.fill_batch(quads(zz, zz + ww, yy, yy + wh), glass)
         if rng.random() < 0.55:  # shop front on the ground floor
@@ -137,8 +156,15 @@ class BuildingStage(VegetationStage):
         """A railing (posts and rails) or a mesh construction fence in the plane X = x."""
         fence = self.prim(FENCE, FENCE, colour, LEFT_WALL if x > 0 else RIGHT_WALL, Material.FLAT, z0)
         if mesh:  # construction fence: filled panel with a frame, posts every 3.5 m
-            panel = self.prim(FENCE, FENCE, np.asarray(colour) * 1.3, LEFT_WALL if x > 0 else RIGHT_WALL,
-                              Material.PANEL, z0, plane=x)
+            panel = self.prim(
+                FENCE,
+                FENCE,
+                np.asarray(colour) * 1.3,
+                LEFT_WALL if x > 0 else RIGHT_WALL,
+                Material.PANEL,
+                z0,
+                plane=x,
+            )
             self.canvas.fill([rect_x(x, z0, z1, 0.15, height)], panel)
         for y in (height * 0.45, height - 0.06):
             self.canvas.fill([rect_x(x, z0, z1, y, y + 0.06)], fence)
@@ -153,8 +179,9 @@ class BuildingStage(VegetationStage):
             hh = float(rng.uniform(0.8, 1.4))
             colour = pal.jitter(rng, pal.TREES[1], 0.05)
             top = self.prim(VEGETATION, VEGETATION, colour, UP, Material.FOLIAGE, 30.0)
-            front = self.prim(VEGETATION, VEGETATION, colour, LEFT_WALL if side > 0 else RIGHT_WALL,
-                              Material.FOLIAGE, 30.0)
+            front = self.prim(
+                VEGETATION, VEGETATION, colour, LEFT_WALL if side > 0 else RIGHT_WALL, Material.FOLIAGE, 30.0
+            )
             self.canvas.fill([rect_ground(outer, outer + side * 1.0, NEAR, 300, hh)], top)
             self.canvas.fill([rect_x(outer, NEAR, 300, 0, hh)], front)
         else:  # low wall with a fence on top

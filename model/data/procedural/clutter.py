@@ -1,5 +1,6 @@
 """Clutter stage: Cityscapes "static" (bins, benches, bollards, advertising columns, utility boxes)
 and "dynamic" (wheelie bins, strollers, sandwich boards) objects on the sidewalks."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -37,8 +38,18 @@ class ClutterStage(BuilderBase):
                 draw = self.wheelie_bin if rng.random() < 0.6 else self.sandwich_board
                 self.later(z, partial(draw, x, z, side))
 
-    def box(self, label: int, x: float, z: float, w: float, d: float, h: float, colour: np.ndarray,
-            material: int = Material.FLAT, y0: float = 0.0) -> None:
+    def box(
+        self,
+        label: int,
+        x: float,
+        z: float,
+        w: float,
+        d: float,
+        h: float,
+        colour: np.ndarray,
+        material: int = Material.FLAT,
+        y0: float = 0.0,
+    ) -> None:
         """An axis-aligned box: its front, top and the side that faces the street centre."""
         lit = self.in_shadow(x, z)
         x0, x1 = x - w / 2, x + w / 2
@@ -46,11 +57,16 @@ class ClutterStage(BuilderBase):
             self.cast_shadow(np.array([[x0, z], [x1, z], [x1, z + d], [x0, z + d]]), h)
         side_x = x0 if x0 > 0 else x1
         normal = RIGHT_WALL if side_x == x0 else LEFT_WALL
-        self.canvas.fill([rect_x(side_x, z, z + d, y0, h)], self.prim(label, label, colour * 0.9, normal, material, z,
-                                                                       lit=lit))
-        self.canvas.fill([rect_ground(x0, x1, z, z + d, h)], self.prim(label, label, colour, UP, material, z, lit=lit))
-        self.canvas.fill([rect_z(x0, x1, y0, h, z)], self.prim(label, label, colour, TOWARD_CAMERA, material, z,
-                                                               lit=lit))
+        self.canvas.fill(
+            [rect_x(side_x, z, z + d, y0, h)],
+            self.prim(label, label, colour * 0.9, normal, material, z, lit=lit),
+        )
+        self.canvas.fill(
+            [rect_ground(x0, x1, z, z + d, h)], self.prim(label, label, colour, UP, material, z, lit=lit)
+        )
+        self.canvas.fill(
+            [rect_z(x0, x1, y0, h, z)], self.prim(label, label, colour, TOWARD_CAMERA, material, z, lit=lit)
+        )
 
     def advertising_column(self, x: float, z: float, side: int) -> None:
         rng = self.rng
@@ -69,9 +85,19 @@ class ClutterStage(BuilderBase):
 
     def utility_box(self, x: float, z: float, side: int) -> None:
         rng = self.rng
-        colour = pal.jitter(rng, pal.pick(rng, ((0.55, 0.57, 0.52), (0.70, 0.70, 0.66), (0.35, 0.42, 0.36))), 0.03)
-        self.box(STATIC, x, z, float(rng.uniform(0.6, 1.2)), 0.4, float(rng.uniform(1.0, 1.5)), colour,
-                 Material.PANEL)
+        colour = pal.jitter(
+            rng, pal.pick(rng, ((0.55, 0.57, 0.52), (0.70, 0.70, 0.66), (0.35, 0.42, 0.36))), 0.03
+        )
+        self.box(
+            STATIC,
+            x,
+            z,
+            float(rng.uniform(0.6, 1.2)),
+            0.4,
+            float(rng.uniform(1.0, 1.5)),
+            colour,
+            Material.PANEL,
+        )
 
     def bench(self, x: float, z: float, side: int) -> None:
         wood = pal.jitter(self.rng, (0.45, 0.30, 0.18), 0.04)
@@ -79,7 +105,9 @@ class ClutterStage(BuilderBase):
         self.box(STATIC, x + side * 0.2, z, 0.08, 1.8, 0.9, wood * 0.9, y0=0.45)
 
     def street_bin(self, x: float, z: float, side: int) -> None:
-        colour = pal.jitter(self.rng, pal.pick(self.rng, ((0.85, 0.40, 0.08), (0.15, 0.35, 0.20), (0.3, 0.3, 0.32))))
+        colour = pal.jitter(
+            self.rng, pal.pick(self.rng, ((0.85, 0.40, 0.08), (0.15, 0.35, 0.20), (0.3, 0.3, 0.32)))
+        )
         p = self.prim(STATIC, STATIC, (0.3, 0.3, 0.32), TOWARD_CAMERA, Material.FLAT, z)
         self.canvas.fill([rect_z(x - 0.04, x + 0.04, 0, 0.6, z)], p)
         self.box(STATIC, x, z, 0.45, 0.35, 1.0, colour, y0=0.45)
@@ -92,19 +120,32 @@ class ClutterStage(BuilderBase):
         self.canvas.fill([ellipse_poly(x, 0.85, z, 0.5, 0.35, 14)], p)
 
     def bollard(self, x: float, z: float) -> None:
-        p = self.prim(STATIC, STATIC, (0.22, 0.22, 0.24), TOWARD_CAMERA, Material.FLAT, z, lit=self.in_shadow(x, z))
+        p = self.prim(
+            STATIC, STATIC, (0.22, 0.22, 0.24), TOWARD_CAMERA, Material.FLAT, z, lit=self.in_shadow(x, z)
+        )
         self.canvas.fill([rect_z(x - 0.07, x + 0.07, 0, 0.9, z)], p)
         q = self.prim(STATIC, STATIC, (0.9, 0.9, 0.9), TOWARD_CAMERA, Material.FLAT, z)
         self.canvas.fill([rect_z(x - 0.07, x + 0.07, 0.7, 0.78, z)], q)
 
     def wheelie_bin(self, x: float, z: float, side: int) -> None:
         rng = self.rng
-        colour = pal.jitter(rng, pal.pick(rng, ((0.2, 0.45, 0.2), (0.15, 0.25, 0.6), (0.5, 0.3, 0.15),
-                                                (0.3, 0.3, 0.3), (0.85, 0.75, 0.1))), 0.03)
+        colour = pal.jitter(
+            rng,
+            pal.pick(
+                rng,
+                ((0.2, 0.45, 0.2), (0.15, 0.25, 0.6), (0.5, 0.3, 0.15), (0.3, 0.3, 0.3), (0.85, 0.75, 0.1)),
+            ),
+            0.03,
+        )
         self.box(DYNAMIC, x, z, 0.6, 0.7, 1.05, colour, Material.BODY)
         p = self.prim(DYNAMIC, DYNAMIC, (0.05, 0.05, 0.05), TOWARD_CAMERA, Material.FLAT, z)
-        self.canvas.fill([ellipse_poly(x - 0.22, 0.1, z - 0.01, 0.1, 0.1, 10),
-                          ellipse_poly(x + 0.22, 0.1, z - 0.01, 0.1, 0.1, 10)], p)
+        self.canvas.fill(
+            [
+                ellipse_poly(x - 0.22, 0.1, z - 0.01, 0.1, 0.1, 10),
+                ellipse_poly(x + 0.22, 0.1, z - 0.01, 0.1, 0.1, 10),
+            ],
+            p,
+        )
 
     def sandwich_board(self, x: float, z: float, side: int) -> None:
         rng = self.rng

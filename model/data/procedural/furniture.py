@@ -1,4 +1,5 @@
 """Street furniture stage: lamp posts, traffic signs (fronts and backs) and traffic lights."""
+
 from __future__ import annotations
 
 from functools import partial

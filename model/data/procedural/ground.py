@@ -1,4 +1,5 @@
 """Ground stage: terrain, sidewalks, kerbs, road, parking strips, bare ground, cross street, markings."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,15 +28,17 @@ class GroundStage(BuilderBase):
                 p = self.prim(TERRAIN, TERRAIN, grass, UP, Material.GRASS, -1)
                 self.canvas.fill([rect_ground(min(inner, kerb), max(inner, kerb), NEAR, FAR)], p)
             p = self.prim(SIDEWALK, SIDEWALK, np.full(3, 0.78), UP, Material.FLAT, -1)
-            self.canvas.fill([rect_ground(min(kerb, kerb + side * 0.2), max(kerb, kerb + side * 0.2), NEAR, FAR,
-                                          0.12)], p)
+            self.canvas.fill(
+                [rect_ground(min(kerb, kerb + side * 0.2), max(kerb, kerb + side * 0.2), NEAR, FAR, 0.12)], p
+            )
         asphalt = np.full(3, rng.uniform(0.26, 0.36)) + rng.uniform(-0.01, 0.01, 3)
         road = self.prim(ROAD, ROAD, asphalt, UP, Material.ASPHALT, -1)
         self.canvas.fill([rect_ground(st.road_left, st.road_right, NEAR, FAR)], road)
         for side in (-1, 1):  # kerb faces
             kerb = st.side_edge(side)
-            p = self.prim(SIDEWALK, SIDEWALK, np.full(3, 0.62), RIGHT_WALL if side > 0 else LEFT_WALL,
-                          Material.FLAT, -1)
+            p = self.prim(
+                SIDEWALK, SIDEWALK, np.full(3, 0.62), RIGHT_WALL if side > 0 else LEFT_WALL, Material.FLAT, -1
+            )
             self.canvas.fill([rect_x(kerb, NEAR, FAR, 0.0, 0.12)], p)
         self.parking_strips()
         self.bare_ground(walk_colour)
@@ -57,7 +60,9 @@ class GroundStage(BuilderBase):
             z1 = z0 + float(rng.uniform(15.0, 60.0))
             colour = pal.jitter(rng, (0.45, 0.43, 0.42), 0.04)
             p = self.prim(PARKING, PARKING, colour, UP, Material.PAVING, -1)
-            self.canvas.fill([rect_ground(min(kerb, kerb - side * 2.2), max(kerb, kerb - side * 2.2), z0, z1)], p)
+            self.canvas.fill(
+                [rect_ground(min(kerb, kerb - side * 2.2), max(kerb, kerb - side * 2.2), z0, z1)], p
+            )
 
     def bare_ground(self, walk_colour: np.ndarray) -> None:
         """Cityscapes "ground": unpaved or cobbled patches by the buildings, traffic islands."""
@@ -69,17 +74,37 @@ class GroundStage(BuilderBase):
             width = float(rng.uniform(2.0, 4.0))
             colour = pal.jitter(rng, pal.pick(rng, pal.GROUNDS), 0.04)
             p = self.prim(GROUND, GROUND, colour, UP, Material.GRASS, -1)
-            self.canvas.fill([rect_ground(min(outer, outer - side * width), max(outer, outer - side * width),
-                                          z0, z0 + float(rng.uniform(12.0, 50.0)))], p)
+            self.canvas.fill(
+                [
+                    rect_ground(
+                        min(outer, outer - side * width),
+                        max(outer, outer - side * width),
+                        z0,
+                        z0 + float(rng.uniform(12.0, 50.0)),
+                    )
+                ],
+                p,
+            )
 
         if rng.random() < 0.4:  # a front lawn between the sidewalk and the buildings
             side = -1 if rng.random() < 0.5 else 1
             _, outer = st.walk_range(side)
             width = float(rng.uniform(1.0, 2.5))
-            grass = self.prim(TERRAIN, TERRAIN, pal.jitter(rng, pal.pick(rng, pal.GRASS)), UP, Material.GRASS, -1)
+            grass = self.prim(
+                TERRAIN, TERRAIN, pal.jitter(rng, pal.pick(rng, pal.GRASS)), UP, Material.GRASS, -1
+            )
             z0 = float(rng.uniform(NEAR, 20.0))
-            self.canvas.fill([rect_ground(min(outer, outer - side * width), max(outer, outer - side * width),
-                                          z0, z0 + float(rng.uniform(10.0, 60.0)))], grass)
+            self.canvas.fill(
+                [
+                    rect_ground(
+                        min(outer, outer - side * width),
+                        max(outer, outer - side * width),
+                        z0,
+                        z0 + float(rng.uniform(10.0, 60.0)),
+                    )
+                ],
+                grass,
+            )
 
     def markings(self) -> None:
         rng, st = self.rng, self.street
@@ -120,8 +145,9 @@ class GroundStage(BuilderBase):
         assert st.cross is not None
         paint = self.prim(ROAD, ROAD, (0.88, 0.88, 0.85), UP, Material.PAINT, -1)
         z0 = st.cross[0]
-        self.canvas.fill([rect_ground(st.road_left + st.lane * st.lanes_left, st.road_right, z0 - 0.9, z0 - 0.5)],
-                         paint)
+        self.canvas.fill(
+            [rect_ground(st.road_left + st.lane * st.lanes_left, st.road_right, z0 - 0.9, z0 - 0.5)], paint
+        )
 
     def tram_tracks(self) -> None:
         """Two pairs of steel rails in the middle of the road."""

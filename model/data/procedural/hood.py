@@ -1,5 +1,6 @@
 """Ego-vehicle stage: the camera car's bonnet and badge at the bottom of the frame, and the
 Cityscapes border bands (rectification border wedges, the out-of-roi frame)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -25,14 +26,18 @@ class HoodStage(BuilderBase):
         rise = float(rng.uniform(0.045, 0.11))  # bonnet height at its crest, share of the frame height
         curve = float(rng.uniform(0.01, 0.07))
         corner = float(rng.uniform(0.0, 0.12))  # some bonnets fall away steeply at the frame corners
-        top = h * (1.0 - rise + curve * u ** 2 + corner * u ** 8)
+        top = h * (1.0 - rise + curve * u**2 + corner * u**8)
         poly = np.concatenate([np.stack([xs, top], 1), [[w, h + 2.0], [0.0, h + 2.0]]])
         _, paint, _ = pal.pick(rng, pal.CAR_PAINTS, tuple(c[2] for c in pal.CAR_PAINTS))
         paint = pal.jitter(rng, paint, 0.02)
         self.canvas.fill_px([poly], self.canvas.add(EGO_VEHICLE, EGO_VEHICLE, paint, Material.HOOD, 1.0))
         columns = np.arange(w) + 0.5
-        self.hood = HoodLook(np.interp(columns, xs, top).astype(np.float32), paint,
-                             float(rng.uniform(0.25, 0.6)), float(rng.uniform(1.5, 3.0)))
+        self.hood = HoodLook(
+            np.interp(columns, xs, top).astype(np.float32),
+            paint,
+            float(rng.uniform(0.25, 0.6)),
+            float(rng.uniform(1.5, 3.0)),
+        )
         if rng.random() < 0.6:  # a badge standing on the bonnet's crest
             bx = w * (0.5 + float(rng.uniform(-0.02, 0.02)))
             by = float(np.interp(bx, xs, top))
@@ -42,7 +47,9 @@ class HoodStage(BuilderBase):
             chrome = self.canvas.add(EGO_VEHICLE, EGO_VEHICLE, (0.85, 0.86, 0.88), Material.CHROME, 1.0)
             self.canvas.fill_px([ring], chrome)
             inner = self.canvas.add(EGO_VEHICLE, EGO_VEHICLE, (0.15, 0.15, 0.17), Material.FLAT, 1.0)
-            self.canvas.fill_px([np.stack([bx + 0.7 * r * np.cos(t), by - r * 0.9 + 0.7 * r * np.sin(t)], 1)], inner)
+            self.canvas.fill_px(
+                [np.stack([bx + 0.7 * r * np.cos(t), by - r * 0.9 + 0.7 * r * np.sin(t)], 1)], inner
+            )
         self.rectification_border()
 
     def rectification_border(self) -> None:
@@ -51,7 +58,9 @@ class HoodStage(BuilderBase):
         w, h = self.canvas.width, self.canvas.height
         if rng.random() > 0.65:
             return
-        void = self.canvas.add(RECTIFICATION_BORDER, RECTIFICATION_BORDER, (0.0, 0.0, 0.0), Material.VOID, 0.5)
+        void = self.canvas.add(
+            RECTIFICATION_BORDER, RECTIFICATION_BORDER, (0.0, 0.0, 0.0), Material.VOID, 0.5
+        )
         sides = [s for s in (-1, 1) if rng.random() < 0.65] or [int(rng.choice([-1, 1]))]
         for side in sides:
             width = w * float(rng.uniform(0.025, 0.09))
@@ -69,8 +78,8 @@ def roi_frame(labels: np.ndarray, instances: np.ndarray) -> None:
     band = np.zeros((h, w), dtype=bool)
     band[:m] = True
     band[:, :m] = True
-    band[:, w - m:] = True
-    band[h - m:] = True
+    band[:, w - m :] = True
+    band[h - m :] = True
     band &= labels != EGO_VEHICLE
     band &= labels != RECTIFICATION_BORDER
     labels[band] = OUT_OF_ROI

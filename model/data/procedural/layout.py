@@ -11,6 +11,7 @@ Everything depends only on (seed, index) and the config: scene i is the same wha
 Geometry is placed in metres and projected with a camera whose focal length scales with the output
 size, so any size gives the same scene at a different resolution.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,9 @@ from model.data.procedural.vehicles import VehicleStage
 GENERATOR_VERSION = 2  # bump whenever the scenes drawn for a given (seed, index, config) change
 
 
-class SceneBuilder(GroundStage, BuildingStage, FurnitureStage, ClutterStage, VehicleStage, PeopleStage,
-                   HoodStage):
+class SceneBuilder(
+    GroundStage, BuildingStage, FurnitureStage, ClutterStage, VehicleStage, PeopleStage, HoodStage
+):
     """All drawing stages over one shared scene state."""
 
     def build(self) -> None:
@@ -64,8 +66,9 @@ def _rng(seed: int, index: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([int(seed) & 0xFFFFFFFFFFFF, int(index), stream])
 
 
-def generate_scene(seed: int, index: int,
-                   config: SceneConfig | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def generate_scene(
+    seed: int, index: int, config: SceneConfig | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One scene → (image H×W×3 uint8 RGB, labels H×W uint8 Cityscapes labelIds, instances H×W int32).
 
     Instances follow Cityscapes: a thing pixel holds class*1000+k, a stuff pixel its class id.

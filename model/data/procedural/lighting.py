@@ -1,4 +1,5 @@
 """One sun and a sky: face shading, cast-shadow offsets and distance haze parameters."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """People stage: pedestrians and crowds, bicycles and motorcycles (parked or ridden) and their riders."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -43,8 +44,12 @@ class PeopleStage(BuilderBase):
         skin = pal.jitter(rng, pal.pick(rng, pal.SKIN), 0.02)
         hair = pal.pick(rng, pal.HAIR)
         if not riding:
-            self.cast_shadow(np.array([[x - 0.2, z - 0.15], [x + 0.2, z - 0.15], [x + 0.2, z + 0.15],
-                                       [x - 0.2, z + 0.15]]), h * 0.8)
+            self.cast_shadow(
+                np.array(
+                    [[x - 0.2, z - 0.15], [x + 0.2, z - 0.15], [x + 0.2, z + 0.15], [x - 0.2, z + 0.15]]
+                ),
+                h * 0.8,
+            )
 
         def P(color: object) -> int:
             return self.prim(cls, inst, color, TOWARD_CAMERA, Material.FLAT, z, lit=lit)
@@ -53,27 +58,65 @@ class PeopleStage(BuilderBase):
         hip = y + 0.48 * h
         stride = float(rng.uniform(0.0, 0.12))
         if riding:  # seated: legs bent down to the pedals
-            legs = [np.array([[x - 0.2, hip, z], [x + 0.02, hip, z], [x + 0.12, y + 0.12, z], [x, y + 0.12, z]])]
+            legs = [
+                np.array([[x - 0.2, hip, z], [x + 0.02, hip, z], [x + 0.12, y + 0.12, z], [x, y + 0.12, z]])
+            ]
         else:
-            legs = [np.array([[x - 0.15, hip, z], [x - 0.01, hip, z], [x - 0.03 - stride, y, z],
-                              [x - 0.15 - stride, y, z]]),
-                    np.array([[x + 0.01, hip, z], [x + 0.15, hip, z], [x + 0.15 + stride, y, z],
-                              [x + 0.03 + stride, y, z]])]
+            legs = [
+                np.array(
+                    [
+                        [x - 0.15, hip, z],
+                        [x - 0.01, hip, z],
+                        [x - 0.03 - stride, y, z],
+                        [x - 0.15 - stride, y, z],
+                    ]
+                ),
+                np.array(
+                    [
+                        [x + 0.01, hip, z],
+                        [x + 0.15, hip, z],
+                        [x + 0.15 + stride, y, z],
+                        [x + 0.03 + stride, y, z],
+                    ]
+                ),
+            ]
         self.canvas.fill(legs, P(trousers))
         shoulder = y + 0.82 * h
-        torso = np.array([[x - 0.17, hip - 0.03, z], [x + 0.17, hip - 0.03, z], [x + 0.21, shoulder, z],
-                          [x - 0.21, shoulder, z]])
-        arms = [np.array([[x - 0.28, y + 0.45 * h, z], [x - 0.19, y + 0.45 * h, z], [x - 0.18, shoulder, z],
-                          [x - 0.25, shoulder - 0.02, z]]),
-                np.array([[x + 0.19, y + 0.45 * h, z], [x + 0.28, y + 0.45 * h, z], [x + 0.25, shoulder - 0.02, z],
-                          [x + 0.18, shoulder, z]])]
+        torso = np.array(
+            [
+                [x - 0.17, hip - 0.03, z],
+                [x + 0.17, hip - 0.03, z],
+                [x + 0.21, shoulder, z],
+                [x - 0.21, shoulder, z],
+            ]
+        )
+        arms = [
+            np.array(
+                [
+                    [x - 0.28, y + 0.45 * h, z],
+                    [x - 0.19, y + 0.45 * h, z],
+                    [x - 0.18, shoulder, z],
+                    [x - 0.25, shoulder - 0.02, z],
+                ]
+            ),
+            np.array(
+                [
+                    [x + 0.19, y + 0.45 * h, z],
+                    [x + 0.28, y + 0.45 * h, z],
+                    [x + 0.25, shoulder - 0.02, z],
+                    [x + 0.18, shoulder, z],
+                ]
+            ),
+        ]
         ps = P(shirt)
         self.canvas.fill([torso], ps)
         self.canvas.fill(arms, ps)
         self.canvas.fill([rect_z(x - 0.05, x + 0.05, shoulder - 0.02, shoulder + 0.06, z)], P(skin))
         self.canvas.fill([ellipse_poly(x, y + 0.92 * h, z, 0.085, 0.11, 14)], P(skin))
         helmet = riding and rng.random() < 0.6
-        top = ellipse_poly(x, y + 0.95 * h, z, 0.11 if helmet else 0.09, 0.1 if helmet else 0.08, 14, 0, np.pi)
+        top = ellipse_poly(
+            x, y + 0.95 * h, z, 0.11 if helmet else 0.09, 0.1 if helmet else 0.08, 14, 0, np.pi
+        )
         self.canvas.fill([top], P(pal.pick(rng, pal.SHIRTS) if helmet else hair))
 
     # ----- two-wheelers ----------------------------------------------------------------------
@@ -111,14 +154,25 @@ class PeopleStage(BuilderBase):
         lit = self.in_shadow(x, z)
         p = self.prim(BICYCLE, inst, colour, TOWARD_CAMERA, Material.FLAT, z, lit=lit)
         tyre = self.prim(BICYCLE, inst, (0.05, 0.05, 0.05), TOWARD_CAMERA, Material.FLAT, z)
-        self.cast_shadow(np.array([[x - 0.9, z - 0.05], [x + 0.9, z - 0.05], [x + 0.9, z + 0.05],
-                                   [x - 0.9, z + 0.05]]), 0.6)
+        self.cast_shadow(
+            np.array([[x - 0.9, z - 0.05], [x + 0.9, z - 0.05], [x + 0.9, z + 0.05], [x - 0.9, z + 0.05]]),
+            0.6,
+        )
         spokes = self.prim(BICYCLE, inst, (0.42, 0.42, 0.43), TOWARD_CAMERA, Material.FLAT, z, lit=lit)
         for wx in (x - 0.55, x + 0.55):  # labelled as a whole disc, as annotators outline a wheel
             self.canvas.fill([ellipse_poly(wx, r, z, r, r, 20)], tyre)
             self.canvas.fill([ellipse_poly(wx, r, z, r - 0.05, r - 0.05, 20)], spokes)
-        frame = np.array([[x - 0.55, r, z], [x - 0.1, r, z], [x + 0.35, 0.85, z], [x - 0.2, 0.85, z],
-                          [x - 0.55, r, z], [x - 0.2, 0.85, z], [x - 0.1, r, z]])
+        frame = np.array(
+            [
+                [x - 0.55, r, z],
+                [x - 0.1, r, z],
+                [x + 0.35, 0.85, z],
+                [x - 0.2, 0.85, z],
+                [x - 0.55, r, z],
+                [x - 0.2, 0.85, z],
+                [x - 0.1, r, z],
+            ]
+        )
         self.canvas.stroke(frame, p, 0.05)
         self.canvas.stroke(np.array([[x + 0.55, r, z], [x + 0.35, 0.85, z], [x + 0.32, 1.0, z]]), p, 0.05)
         self.canvas.fill([rect_z(x - 0.3, x - 0.1, 0.9, 0.95, z)], tyre)
@@ -128,11 +182,15 @@ class PeopleStage(BuilderBase):
     def motorcycle(self, x: float, z: float, rider: bool) -> None:
         rng = self.rng
         inst = self.instance(MOTORCYCLE)
-        colour = pal.jitter(rng, pal.pick(rng, ((0.08, 0.08, 0.09), (0.7, 0.08, 0.06), (0.85, 0.85, 0.85),
-                                                (0.1, 0.2, 0.5))), 0.03)
+        colour = pal.jitter(
+            rng,
+            pal.pick(rng, ((0.08, 0.08, 0.09), (0.7, 0.08, 0.06), (0.85, 0.85, 0.85), (0.1, 0.2, 0.5))),
+            0.03,
+        )
         lit = self.in_shadow(x, z)
-        self.cast_shadow(np.array([[x - 1.0, z - 0.2], [x + 1.0, z - 0.2], [x + 1.0, z + 0.2],
-                                   [x - 1.0, z + 0.2]]), 0.9)
+        self.cast_shadow(
+            np.array([[x - 1.0, z - 0.2], [x + 1.0, z - 0.2], [x + 1.0, z + 0.2], [x - 1.0, z + 0.2]]), 0.9
+        )
         tyre = self.prim(MOTORCYCLE, inst, (0.04, 0.04, 0.04), TOWARD_CAMERA, Material.FLAT, z, lit=lit)
         body = self.prim(MOTORCYCLE, inst, colour, TOWARD_CAMERA, Material.BODY, z, lit=lit)
         metal = self.prim(MOTORCYCLE, inst, (0.55, 0.56, 0.58), TOWARD_CAMERA, Material.FLAT, z, lit=lit)
@@ -142,8 +200,17 @@ class PeopleStage(BuilderBase):
             self.canvas.fill([ellipse_poly(wx, r, z, r * 0.45, r * 0.45, 12)], metal)
         engine = np.array([[x - 0.3, 0.25, z], [x + 0.3, 0.25, z], [x + 0.4, 0.6, z], [x - 0.35, 0.6, z]])
         self.canvas.fill([engine], metal)
-        shell = np.array([[x - 0.85, 0.6, z], [x - 0.2, 0.55, z], [x + 0.45, 0.62, z], [x + 0.75, 0.9, z],
-                          [x + 0.5, 0.98, z], [x - 0.1, 0.82, z], [x - 0.8, 0.8, z]])
+        shell = np.array(
+            [
+                [x - 0.85, 0.6, z],
+                [x - 0.2, 0.55, z],
+                [x + 0.45, 0.62, z],
+                [x + 0.75, 0.9, z],
+                [x + 0.5, 0.98, z],
+                [x - 0.1, 0.82, z],
+                [x - 0.8, 0.8, z],
+            ]
+        )
         self.canvas.fill([shell], body)
         self.canvas.stroke(np.array([[x + 0.72, r, z], [x + 0.55, 1.05, z], [x + 0.4, 1.1, z]]), metal, 0.05)
         if rider:

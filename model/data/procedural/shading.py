@@ -1,5 +1,6 @@
 """Shading: texture, shade, haze and expose the primitive raster into the photo; the sky; the
 ego vehicle's glossy bonnet, which mirrors the scene above it."""
+
 from __future__ import annotations
 
 import cv2
@@ -143,7 +144,9 @@ def _bonnet(b: BuilderBase, planes: list[np.ndarray], mask: np.ndarray) -> None:
         planes[c][ys, xs] = base * (1.0 - fade) + mirrored * fade + 0.5
 
 
-def _sky(b: BuilderBase, rng: np.random.Generator, mask: np.ndarray) -> tuple[int, np.ndarray, list[np.ndarray]] | None:
+def _sky(
+    b: BuilderBase, rng: np.random.Generator, mask: np.ndarray
+) -> tuple[int, np.ndarray, list[np.ndarray]] | None:
     """Sky colour planes (gradient from horizon to zenith, soft clouds) over the rows holding sky."""
     rows_with_sky = np.nonzero(mask.any(axis=1))[0]
     if not len(rows_with_sky):

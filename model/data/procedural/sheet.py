@@ -1,4 +1,5 @@
 """A contact sheet of procedural scenes: each scene's colourised labels above its photo."""
+
 from __future__ import annotations
 
 import cv2
@@ -20,7 +21,9 @@ def contact_sheet(seed: int, count: int, config: SceneConfig, columns: int = 4, 
         image, labels, _ = generate_scene(seed, i, config)
         r, c = divmod(i, columns)
         y, x = gap + r * (cell_h + gap), gap + c * (w + gap)
-        sheet[y:y + h, x:x + w] = colours.colorize(labels)
-        sheet[y + h + gap:y + 2 * h + gap, x:x + w] = image
-        cv2.putText(sheet, str(i), (x + 4, y + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        sheet[y : y + h, x : x + w] = colours.colorize(labels)
+        sheet[y + h + gap : y + 2 * h + gap, x : x + w] = image
+        cv2.putText(
+            sheet, str(i), (x + 4, y + 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA
+        )
     return sheet

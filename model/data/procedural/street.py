@@ -1,4 +1,5 @@
 """Street cross-section, cross streets and the camera: the layout decisions made before drawing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,8 +76,23 @@ def make_street(rng: np.random.Generator) -> Street:
         z0 = float(rng.uniform(14.0, 45.0))
         cross = (z0, z0 + float(rng.uniform(9.0, 16.0)))
     tram = bool(rng.random() < 0.2)
-    return Street(lane, lanes_left, lanes_right, road_left, road_right, verge[0], verge[1], walk[0], walk[1],
-                  park[0], park[1], parking[0], parking[1], cross, tram)
+    return Street(
+        lane,
+        lanes_left,
+        lanes_right,
+        road_left,
+        road_right,
+        verge[0],
+        verge[1],
+        walk[0],
+        walk[1],
+        park[0],
+        park[1],
+        parking[0],
+        parking[1],
+        cross,
+        tram,
+    )
 
 
 def make_camera(rng: np.random.Generator, width: int, height: int) -> Camera:
@@ -84,7 +100,8 @@ def make_camera(rng: np.random.Generator, width: int, height: int) -> Camera:
     f = float(rng.uniform(620.0, 760.0))  # base-frame focal length (1024×512)
     bend = float(rng.uniform(0.002, 0.006)) * float(rng.choice([-1.0, 1.0])) if rng.random() < 0.3 else 0.0
     return Camera(
-        fx=f * width / tex.BASE_W, fy=f * height / tex.BASE_H,
+        fx=f * width / tex.BASE_W,
+        fy=f * height / tex.BASE_H,
         cx=width * (0.5 + float(rng.uniform(-0.04, 0.04))),
         cy=height * float(rng.uniform(0.38, 0.49)),  # pitch: the horizon row moves up or down
         height=float(rng.uniform(1.15, 1.75)),

@@ -1,4 +1,5 @@
 """Vegetation stage: street trees along the kerb, and the tree drawing the park stage reuses."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -44,7 +45,10 @@ class VegetationStage(BuilderBase):
         n = int(4 + density * 6)
         offs = rng.uniform(-0.6, 0.6, (n, 2)) * radius
         rs = rng.uniform(0.45, 0.7, n) * radius
-        blobs = [ellipse_poly(x + ox, cy + oy * 0.8, z, r, r * 0.9, 18) for (ox, oy), r in zip(offs, rs)]
+        blobs = [
+            ellipse_poly(x + ox, cy + oy * 0.8, z, r, r * 0.9, 18)
+            for (ox, oy), r in zip(offs, rs, strict=True)
+        ]
         blobs.append(ellipse_poly(x, cy, z, radius * 0.75, radius * 0.7, 20))
         for blob in blobs:  # separate calls: overlapping contours in one call would cut holes
             self.canvas.fill([blob], p)

@@ -1,4 +1,5 @@
 """Vehicles stage: moving and parked cars (near ones cut by the frame edge), trucks, buses and trams."""
+
 from __future__ import annotations
 
 from functools import partial
@@ -91,47 +92,93 @@ class VehicleStage(BuilderBase):
             pw = P(tyre, normal)
             axles = (z + 0.9, z1 - 0.9) if kind != "tram" else (z + 2.0, z + 4.0, z1 - 4.0, z1 - 2.0)
             for wz in axles:
-                self.canvas.fill([np.stack([np.full(len(wheel), side_x), wheel[:, 1], wz + wheel[:, 0]], axis=1)], pw)
+                self.canvas.fill(
+                    [np.stack([np.full(len(wheel), side_x), wheel[:, 1], wz + wheel[:, 0]], axis=1)], pw
+                )
             if kind == "car":
-                cab = np.array([[side_x, body_top, z + 0.6], [side_x, body_top, z1 - 0.8],
-                                [side_x, cab_top, z1 - 1.5], [side_x, cab_top, z + 1.2]])
+                cab = np.array(
+                    [
+                        [side_x, body_top, z + 0.6],
+                        [side_x, body_top, z1 - 0.8],
+                        [side_x, cab_top, z1 - 1.5],
+                        [side_x, cab_top, z + 1.2],
+                    ]
+                )
                 self.canvas.fill([cab], P(paint, normal, Material.BODY))
-                inset = np.array([[side_x, body_top + 0.05, z + 0.8], [side_x, body_top + 0.05, z1 - 1.0],
-                                  [side_x, cab_top - 0.06, z1 - 1.55], [side_x, cab_top - 0.06, z + 1.3]])
+                inset = np.array(
+                    [
+                        [side_x, body_top + 0.05, z + 0.8],
+                        [side_x, body_top + 0.05, z1 - 1.0],
+                        [side_x, cab_top - 0.06, z1 - 1.55],
+                        [side_x, cab_top - 0.06, z + 1.3],
+                    ]
+                )
                 self.canvas.fill([inset], P(glass, normal, Material.GLASS))
             elif kind in ("bus", "tram"):
-                self.canvas.fill([rect_x(side_x, z + 0.5, z1 - 0.3, 1.3, 2.6)], P(glass, normal, Material.GLASS))
+                self.canvas.fill(
+                    [rect_x(side_x, z + 0.5, z1 - 0.3, 1.3, 2.6)], P(glass, normal, Material.GLASS)
+                )
                 if kind == "tram":
                     stripe = P(np.asarray(paint) * 0.45, normal)
                     self.canvas.fill([rect_x(side_x, z, z1, 0.5, 0.8)], stripe)
         if kind == "car":  # roof and boot lid seen from above, cabin back
-            self.canvas.fill([rect_ground(x0 + 0.15, x1 - 0.15, z + 1.2, z1 - 1.5, cab_top)],
-                             P(paint, UP, Material.BODY))
-            cab = np.array([[x0 + 0.08, body_top, z + 0.6], [x1 - 0.08, body_top, z + 0.6],
-                            [x1 - 0.2, cab_top, z + 1.2], [x0 + 0.2, cab_top, z + 1.2]])
+            self.canvas.fill(
+                [rect_ground(x0 + 0.15, x1 - 0.15, z + 1.2, z1 - 1.5, cab_top)], P(paint, UP, Material.BODY)
+            )
+            cab = np.array(
+                [
+                    [x0 + 0.08, body_top, z + 0.6],
+                    [x1 - 0.08, body_top, z + 0.6],
+                    [x1 - 0.2, cab_top, z + 1.2],
+                    [x0 + 0.2, cab_top, z + 1.2],
+                ]
+            )
             self.canvas.fill([cab], P(paint, TOWARD_CAMERA, Material.BODY))
-            win = np.array([[x0 + 0.18, body_top + 0.05, z + 0.65], [x1 - 0.18, body_top + 0.05, z + 0.65],
-                            [x1 - 0.28, cab_top - 0.06, z + 1.15], [x0 + 0.28, cab_top - 0.06, z + 1.15]])
+            win = np.array(
+                [
+                    [x0 + 0.18, body_top + 0.05, z + 0.65],
+                    [x1 - 0.18, body_top + 0.05, z + 0.65],
+                    [x1 - 0.28, cab_top - 0.06, z + 1.15],
+                    [x0 + 0.28, cab_top - 0.06, z + 1.15],
+                ]
+            )
             self.canvas.fill([win], P(glass, TOWARD_CAMERA, Material.GLASS))
             self.canvas.fill([rect_ground(x0, x1, z, z + 0.6, body_top)], P(paint * 1.05, UP, Material.BODY))
         if kind == "tram":  # pantograph on the roof
             pole = P((0.2, 0.2, 0.22), TOWARD_CAMERA)
-            self.canvas.stroke(np.array([[cx - 0.5, cab_top, z + 3], [cx, cab_top + 1.0, z + 3],
-                                         [cx + 0.5, cab_top, z + 3]]), pole, 0.05)
+            self.canvas.stroke(
+                np.array(
+                    [[cx - 0.5, cab_top, z + 3], [cx, cab_top + 1.0, z + 3], [cx + 0.5, cab_top, z + 3]]
+                ),
+                pole,
+                0.05,
+            )
             self.canvas.fill([rect_z(cx - 0.8, cx + 0.8, cab_top + 1.0, cab_top + 1.06, z + 3)], pole)
         # rear (or front) face
         pt = P(tyre, TOWARD_CAMERA)
-        self.canvas.fill([rect_z(x0 + 0.05, x0 + 0.3, 0, wheel_r, z + 0.3),
-                          rect_z(x1 - 0.3, x1 - 0.05, 0, wheel_r, z + 0.3)], pt)
+        self.canvas.fill(
+            [
+                rect_z(x0 + 0.05, x0 + 0.3, 0, wheel_r, z + 0.3),
+                rect_z(x1 - 0.3, x1 - 0.05, 0, wheel_r, z + 0.3),
+            ],
+            pt,
+        )
         self.canvas.fill([rect_z(x0, x1, 0.25, body_top, z)], P(paint, TOWARD_CAMERA, Material.BODY))
         self.canvas.fill([rect_z(x0, x1, 0.25, 0.42, z)], P(np.array([0.12, 0.12, 0.13]), TOWARD_CAMERA))
         if kind in ("bus", "tram"):
-            self.canvas.fill([rect_z(x0 + 0.2, x1 - 0.2, 1.4, 2.7, z)], P(glass, TOWARD_CAMERA, Material.GLASS))
+            self.canvas.fill(
+                [rect_z(x0 + 0.2, x1 - 0.2, 1.4, 2.7, z)], P(glass, TOWARD_CAMERA, Material.GLASS)
+            )
         elif kind == "truck":
-            self.canvas.fill([rect_z(cx - 0.02, cx + 0.02, 0.5, body_top - 0.2, z)], P(paint * 0.6, TOWARD_CAMERA))
+            self.canvas.fill(
+                [rect_z(cx - 0.02, cx + 0.02, 0.5, body_top - 0.2, z)], P(paint * 0.6, TOWARD_CAMERA)
+            )
         light = np.array([1.0, 0.95, 0.8]) if front else np.array([0.75, 0.05, 0.05])
         ly = 0.55 if kind != "car" else body_top - 0.25
         pl = self.canvas.add(cls, inst, light * lit, Material.FLAT, z)
-        self.canvas.fill([rect_z(x0 + 0.08, x0 + 0.4, ly, ly + 0.14, z), rect_z(x1 - 0.4, x1 - 0.08, ly, ly + 0.14, z)],
-                         pl)
-        self.canvas.fill([rect_z(cx - 0.26, cx + 0.26, 0.45, 0.57, z)], P(np.array([0.9, 0.9, 0.85]), TOWARD_CAMERA))
+        self.canvas.fill(
+            [rect_z(x0 + 0.08, x0 + 0.4, ly, ly + 0.14, z), rect_z(x1 - 0.4, x1 - 0.08, ly, ly + 0.14, z)], pl
+        )
+        self.canvas.fill(
+            [rect_z(cx - 0.26, cx + 0.26, 0.45, 0.57, z)], P(np.array([0.9, 0.9, 0.85]), TOWARD_CAMERA)
+        )

@@ -1,4 +1,5 @@
 """Writing a procedural dataset: pix2pixHD folders plus a small JSON saying which generator made it."""
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,9 @@ def read_dataset_record(out: Path) -> dict:
     return data
 
 
-def write_dataset(out: Path, count: int, config: SceneConfig, seed: int, split: str = "train",
-                  progress: bool = True) -> None:
+def write_dataset(
+    out: Path, count: int, config: SceneConfig, seed: int, split: str = "train", progress: bool = True
+) -> None:
     """Write `count` scenes as {split}_img/, {split}_label/ (8-bit), {split}_inst/ (16-bit), and record
     the generator version, seed and size per split in procedural_dataset.json.
 
@@ -66,14 +68,22 @@ def write_dataset(out: Path, count: int, config: SceneConfig, seed: int, split: 
 
     out = Path(out)
     record = read_dataset_record(out)
-    entry = {"generator_version": GENERATOR_VERSION, "seed": int(seed), "width": config.width,
-             "height": config.height, "count": int(count)}
+    entry = {
+        "generator_version": GENERATOR_VERSION,
+        "seed": int(seed),
+        "width": config.width,
+        "height": config.height,
+        "count": int(count),
+    }
     old = record.get("splits", {}).get(split)
     if isinstance(old, dict):
         for key in ("generator_version", "seed", "width", "height"):
             if old.get(key) != entry[key]:
-                raise DatasetError(f"the {split} scenes here were made with {key} {old.get(key)}, not {entry[key]}; "
-                                   f"write to a new folder", out / DATASET_JSON)
+                raise DatasetError(
+                    f"the {split} scenes here were made with {key} {old.get(key)}, not {entry[key]}; "
+                    f"write to a new folder",
+                    out / DATASET_JSON,
+                )
         entry["count"] = max(int(count), int(old.get("count", 0)))
     dirs = {kind: out / f"{split}_{kind}" for kind in ("img", "label", "inst")}
     for d in dirs.values():

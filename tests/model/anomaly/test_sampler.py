@@ -1,4 +1,5 @@
 """AIAS's jump is DDIM η = 1, which equals composing ancestral DDPM steps with x̂₀ held fixed."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """Compositing leaves every pixel outside mask + feather band untouched; export round-trips; bad input."""
+
 from __future__ import annotations
 
 import cv2
@@ -41,9 +42,10 @@ def test_pixels_outside_mask_and_feather_band_are_untouched(method: str) -> None
 def test_export_round_trip(tmp_path) -> None:
     frame = np.zeros((64, 128, 3), np.uint8)
     labels = np.full((64, 128), 11, np.uint8)
-    labels[32:] = 7   # road
-    image, label, placed = synthesize_frame(frame, labels, 2, SynthesisConfig(method="paste", min_size=0.2,
-                                                                                 max_size=0.3), seed=3)
+    labels[32:] = 7  # road
+    image, label, placed = synthesize_frame(
+        frame, labels, 2, SynthesisConfig(method="paste", min_size=0.2, max_size=0.3), seed=3
+    )
     assert placed
     pair = AnomalyPair(image, label, "paste", 3, 10, placed)
     write_pair(tmp_path, "f0", pair)
