@@ -37,17 +37,17 @@ from editor.core.photo_style import has_encoder
 from editor.files import FileController
 from editor.history_panel import HistoryPanel
 from editor.icons import icon
-from editor.label_palette import LabelPalette, frequent_ids
 from editor.model_loader import DEFAULT_CHECKPOINT, ModelBundle, ModelLoader
 from editor.panels.class_chooser import choose_class
+from editor.panels.label_palette import LabelPalette, frequent_ids
 from editor.panels.photo_style import PhotoStyleDialog
+from editor.panels.style_palette import StylePalette
 from editor.pyside_guard import protect_singletons
 from editor.render_controls import RenderControls
 from editor.render_status import RenderStatus
 from editor.render_worker import RenderRequest, RenderResult, RenderWorker, base_renderer
 from editor.side_view import RenderMirror
 from editor.state import EditorState, InstanceMode, class_id
-from editor.style_palette import StylePalette
 from editor.tool_options import ToolOptions
 from editor.tools import TOOL_CLASSES, Tool
 from model.errors import EditorError
