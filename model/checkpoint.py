@@ -147,7 +147,7 @@ def save_clusters(
     arrays = {f"class_{int(k)}": np.asarray(v, dtype=np.float32) for k, v in clusters.items()}
     arrays.update({f"members_{int(k)}": np.asarray(v, dtype=np.int64) for k, v in (members or {}).items()})
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, allow_pickle=False, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -262,7 +262,8 @@ def _official_state(path: Path) -> dict[str, torch.Tensor]:
 
 def _sequence_layers(state: Mapping[str, torch.Tensor], prefix: str) -> tuple[list[int], list[int]]:
     """Indices in ``prefix.N`` of plain conv weights, and of ResNet blocks, in order."""
-    convs, blocks = set(), set()
+    convs: set[int] = set()
+    blocks: set[int] = set()
     pattern = re.compile(rf"{re.escape(prefix)}\.(\d+)\.(conv_block\.)?")
     for key in state:
         match = pattern.match(key)

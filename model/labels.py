@@ -181,7 +181,9 @@ class LabelSet:
 
 
 def _rgb_triple(value: object) -> tuple[int, int, int]:
-    r, g, b = (int(v) for v in value)  # type: ignore[union-attr]
+    if not isinstance(value, list | tuple):
+        raise TypeError(f"colour {value!r} is not a list of three numbers")
+    r, g, b = (int(v) for v in value)
     if not all(0 <= c <= 255 for c in (r, g, b)):
         raise ValueError(f"colour {value} is outside 0..255")
     return (r, g, b)

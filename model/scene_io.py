@@ -61,12 +61,13 @@ def read_png(path: str | Path) -> np.ndarray:
                 raise ImageFileError(
                     f"image is {width}×{height}, above the limit of {MAX_PIXELS} pixels", path
                 )
+            decoded: Image.Image = img
             if img.mode == "P":
-                img = img.convert("RGB")
+                decoded = img.convert("RGB")
             elif img.mode == "I;16B":
-                img = img.convert("I;16")
-            img.load()
-            return np.asarray(img).copy()
+                decoded = img.convert("I;16")
+            decoded.load()
+            return np.asarray(decoded).copy()
     except ImageFileError:
         raise
     except FileNotFoundError:

@@ -6,7 +6,9 @@ so that per-class k-means on encoded features later finds these modes as cluster
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -84,7 +86,10 @@ SKIES: tuple[SkyStyle, ...] = (
 )
 
 
-def pick(rng: np.random.Generator, options: tuple, weights: tuple[float, ...] | None = None):
+T = TypeVar("T")
+
+
+def pick(rng: np.random.Generator, options: Sequence[T], weights: tuple[float, ...] | None = None) -> T:
     """One element of options, optionally weighted."""
     if weights is None:
         return options[int(rng.integers(len(options)))]

@@ -80,9 +80,9 @@ class ResizeConv(nn.Module):
         weight = self.folded_weight().detach()
         layer = nn.ConvTranspose2d(weight.shape[0], weight.shape[1], 4, stride=2, padding=1)
         layer = layer.to(device=weight.device, dtype=weight.dtype)
+        assert self.conv.bias is not None and layer.bias is not None  # both built with bias=True
         with torch.no_grad():
             layer.weight.copy_(weight)
-            assert self.conv.bias is not None
             layer.bias.copy_(self.conv.bias)
         return layer
 
@@ -107,5 +107,5 @@ class ResnetBlock(nn.Module):
             norm(channels),
         )
 
-    def forward(self, x):  # type: ignore[no-untyped-def]
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.conv_block(x)

@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Mapping, Sized
 from pathlib import Path
-from typing import cast
+from typing import NoReturn, cast
 
 import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
+from tqdm import tqdm
 
 from model.checkpoint import ModelConfig
 from model.errors import CheckpointError
@@ -436,7 +437,5 @@ def _stop_on_sigterm() -> threading.Event:
     return event
 
 
-def _progress(start: int, stop: int, name: str, enabled: bool):  # type: ignore[no-untyped-def]
-    from tqdm import tqdm
-
+def _progress(start: int, stop: int, name: str, enabled: bool) -> tqdm[NoReturn]:
     return tqdm(total=stop, initial=start, desc=name, unit="step", disable=not enabled, dynamic_ncols=True)

@@ -28,8 +28,8 @@ class HoodStage(BuilderBase):
         corner = float(rng.uniform(0.0, 0.12))  # some bonnets fall away steeply at the frame corners
         top = h * (1.0 - rise + curve * u**2 + corner * u**8)
         poly = np.concatenate([np.stack([xs, top], 1), [[w, h + 2.0], [0.0, h + 2.0]]])
-        _, paint, _ = pal.pick(rng, pal.CAR_PAINTS, tuple(c[2] for c in pal.CAR_PAINTS))
-        paint = pal.jitter(rng, paint, 0.02)
+        _, mode, _ = pal.pick(rng, pal.CAR_PAINTS, tuple(c[2] for c in pal.CAR_PAINTS))
+        paint = pal.jitter(rng, mode, 0.02)
         self.canvas.fill_px([poly], self.canvas.add(EGO_VEHICLE, EGO_VEHICLE, paint, Material.HOOD, 1.0))
         columns = np.arange(w) + 0.5
         self.hood = HoodLook(
