@@ -29,11 +29,12 @@ from model.train.settings import at_least, positive, setting, within
 log = logging.getLogger(__name__)
 
 Size = tuple[int, int]  # (width, height)
+DISCRIMINATORS: tuple[str, ...] = ("multiscale", "oasis")
 
 
 @dataclass
 class ArchConfig:
-    """The networks: G (global or local), the feature encoder E and the multi-scale D."""
+    """The networks: G (global or local), the feature encoder E and D (multi-scale or segmentation)."""
 
     netG: str = setting(
         "global", "generator: a GlobalGenerator, or a LocalEnhancer around one", choices=("global", "local")
@@ -71,23 +72,43 @@ class ArchConfig:
     ndf: int = setting(64, "D's filters in its first layer", check=at_least(1))
     n_layers_D: int = setting(3, "stride-2 layers per D scale", check=at_least(1))
     num_d: int = setting(3, "D scales, each on the input pooled once more", check=at_least(1))
+    discriminator: str = setting(
+        "multiscale",
+        "D: pix2pixHD's multi-scale PatchGAN (ndf, n_layers_D, num_d), or OASIS's per-pixel "
+        "(N+1)-class segmenter (oasis_ndf, oasis_levels)",
+        choices=DISCRIMINATORS,
+    )
+    oasis_ndf: int = setting(
+        32, "oasis D: channels of its first level, doubling per level", check=at_least(1)
+    )
+    oasis_levels: int = setting(
+        4, "oasis D: stride-2 levels of its U-Net (D's input sides: multiples of 2^levels)", check=at_least(1)
+    )
 
 
 @dataclass
 class LossConfig:
-    """The objective: LSGAN/hinge + D feature matching + optional VGG, L1 and code-colour terms."""
+    """The objective: LSGAN/hinge (or, with the oasis D, its class-balanced cross-entropy) + D feature
+    matching + optional VGG, L1, LabelMix and code-colour terms."""
 
-    gan_mode: str = setting("lsgan", "adversarial loss", choices=("lsgan", "hinge"))
+    gan_mode: str = setting(
+        "lsgan", "adversarial loss of the multiscale D (the oasis D has its own)", choices=("lsgan", "hinge")
+    )
     lambda_gan: float = setting(
         1.0, "adversarial term (0 with lambda_feat 0: no D, a regression warm-up)", check=at_least(0)
     )
-    lambda_feat: float = setting(10.0, "D feature-matching term", check=at_least(0))
+    lambda_feat: float = setting(
+        10.0, "D feature-matching term (oasis D: its decoder features; not in OASIS)", check=at_least(0)
+    )
     lambda_vgg: float = setting(
         10.0, "VGG perceptual term, used when vgg_weights is given", check=at_least(0)
     )
     vgg_weights: Path | None = setting(None, "torchvision vgg19 state dict; turns the VGG term on")
     lambda_l1: float = setting(
         0.0, "L1 reconstruction (not in pix2pixHD; converges much faster on a CPU)", check=at_least(0)
+    )
+    lambda_labelmix: float = setting(
+        0.0, "LabelMix consistency term of the oasis D (OASIS uses 10; 0: off)", check=at_least(0)
     )
     lambda_code_colour: float = setting(
         0.0,
@@ -141,6 +162,20 @@ class DataConfig:
     flip: bool = setting(True, "random horizontal flips")
     batch_size: int = setting(1, "pairs per step and process", check=at_least(1))
     num_workers: int = setting(1, "data-loading processes", check=at_least(0))
+    rare_classes: str = setting(
+        "", "comma-separated class names (e.g. person,rider,bicycle) whose scenes rare_repeat favours"
+    )
+    rare_repeat: float = setting(
+        1.0,
+        "draw a scene with rare_full_share of its pixels in rare_classes this many times as often as "
+        "one with none, less in between (1: every scene once per epoch)",
+        check=at_least(1),
+    )
+    rare_full_share: float = setting(
+        0.02,
+        "share of the frame in rare_classes at which a scene gets the full rare_repeat",
+        check=within(0, 1, low_open=True),
+    )
 
 
 @dataclass
@@ -223,6 +258,10 @@ class TrainConfig:
             raise EditorError("a run needs a name: --name NAME or run.name in the recipe")
         if self.loss.lambda_code_colour and not self.arch.instance_feat:
             raise EditorError("loss.lambda_code_colour reads E's codes: set arch.instance_feat=true")
+        if self.data.rare_repeat != 1.0 and not self.data.rare_classes.strip():
+            raise EditorError("data.rare_repeat favours data.rare_classes: name them, e.g. person,rider")
+        if self.loss.lambda_labelmix and self.arch.discriminator != "oasis":
+            raise EditorError("loss.lambda_labelmix needs the segmentation D: set arch.discriminator=oasis")
         adversarial = self.loss.lambda_gan > 0 or self.loss.lambda_feat > 0
         if not (adversarial or self.loss.lambda_l1 or self.loss.vgg_weights is not None):
             raise EditorError(
@@ -235,6 +274,13 @@ class TrainConfig:
         for what, (w, h) in (("image", size), ("crop", self.data.crop_size or size)):
             if w % stride or h % stride:
                 raise EditorError(f"{what} size {w}x{h} is not a multiple of {stride} (the network's stride)")
+        if self.arch.discriminator == "oasis":  # D sees G's output: the crop, or the pooled image
+            d_stride = 2**self.arch.oasis_levels
+            pooled_size = (size[0] >> self.arch.input_downsample, size[1] >> self.arch.input_downsample)
+            crop_size = self.data.crop_size or pooled_size
+            w, h = min(crop_size[0], pooled_size[0]), min(crop_size[1], pooled_size[1])
+            if w % d_stride or h % d_stride:
+                raise EditorError(f"D's input {w}x{h} is not a multiple of {d_stride} (2^arch.oasis_levels)")
         pooled = 2**self.arch.encoder_downsample
         if self.arch.instance_feat and (size[0] % pooled or size[1] % pooled):
             raise EditorError(

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from model.checkpoint import ModelConfig
+from model.data.folders import PairedDataset
 from model.errors import CheckpointError
 from model.features import instance_colours, linear_fit_error, pooled_instances
 from model.input_pyramid import Window, crop
@@ -32,11 +33,24 @@ from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
 from model.networks.discriminator import MultiscaleDiscriminator
 from model.networks.encoder import EncoderConfig, FeatureEncoder
 from model.networks.generator import GlobalGenerator, LocalEnhancer, build_generator, downsample_input
+from model.networks.segmentation_discriminator import (
+    SegmentationDiscriminator,
+    SegmentationDiscriminatorConfig,
+    segmentation_logits,
+)
 from model.scene_io import write_png
 from model.train.config import Size, TrainConfig
 from model.train.distributed import Dist, setup_distributed
 from model.train.run_state import Trainable, export_checkpoint, load_state, save_state
-from model.train.sampler import StepSampler, step_generator
+from model.train.sampler import StepSampler, class_aware_weights, step_generator
+from model.train.segmentation_loss import (
+    class_balance_weights,
+    discriminator_loss,
+    generator_loss,
+    labelmix_loss,
+    labelmix_mask,
+    mix,
+)
 from model.train.stack import GeneratorStack
 from model.train.weights import global_parameters, load_global_into_local, load_run_or_checkpoint
 from model.weight_average import WeightAverage
@@ -96,8 +110,9 @@ class Trainer:
             arch.input_downsample,
             arch.encoder_downsample,
         ).to(self.device)
-        d_input = label_set.num_classes + int(arch.use_edges) + 3
-        self.D = MultiscaleDiscriminator(d_input, arch.ndf, arch.n_layers_D, arch.num_d).to(self.device)
+        self.segmenting_d = arch.discriminator == "oasis"
+        self.D = build_discriminator(config, label_set).to(self.device)
+        self.scene_weights = self.class_aware_order()
 
         # objective
         self.gan_loss = GANLoss(loss.gan_mode)
@@ -138,6 +153,24 @@ class Trainer:
         self.global_fixed: bool | None = None
 
     # ----- setup helpers ------------------------------------------------------------------------
+    def class_aware_order(self) -> torch.Tensor | None:
+        """Per-scene draw weights for ``data.rare_classes``, or None for the plain order."""
+        data = self.config.data
+        if data.rare_repeat == 1.0:
+            return None
+        if not isinstance(self.dataset, PairedDataset):
+            raise TypeError("data.rare_classes reads the label maps of a PairedDataset")
+        weights = class_aware_weights(self.dataset, data.rare_classes, data.rare_repeat, data.rare_full_share)
+        if weights is not None:
+            log.info(
+                "class-aware order for %s: weights %.2f–%.2f, %.0f%% of draws on scenes above weight 1.5",
+                data.rare_classes,
+                float(weights.min()),
+                float(weights.max()),
+                100.0 * float(weights[weights > 1.5].sum() / weights.sum()),
+            )
+        return weights
+
     def load_init_weights(self, path: Path) -> None:
         """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
         source, loaded = load_run_or_checkpoint(path)
@@ -247,8 +280,15 @@ class Trainer:
 
         # discriminator: fake (detached) and real in one batch; skipped in a regression-only warm-up
         zero = fake.new_zeros((), dtype=torch.float32)
-        loss_d_fake = loss_d_real = loss_g_gan = loss_g_feat = zero
-        if self.adversarial:
+        loss_d_fake = loss_d_real = loss_d_mix = loss_g_gan = loss_g_feat = zero
+        if self.adversarial and self.segmenting_d:
+            class_map = pooled_instances(labels, arch.input_downsample)
+            if box is not None:
+                class_map = crop(class_map, box)
+            loss_d_real, loss_d_fake, loss_d_mix, loss_g_gan, loss_g_feat = self.segmentation_terms(
+                class_map, fake, real
+            )
+        elif self.adversarial:
             with self.autocast():
                 scores = self.d_train(
                     torch.cat([torch.cat([g_input, fake.detach()], 1), torch.cat([g_input, real], 1)])
@@ -296,8 +336,42 @@ class Trainer:
             "G_code": loss_g_code,
             "D_real": loss_d_real,
             "D_fake": loss_d_fake,
+            **({"D_labelmix": loss_d_mix} if self.segmenting_d else {}),
         }
         return {**{k: float(v.detach()) for k, v in values.items()}, "lr": lr}
+
+    def segmentation_terms(
+        self, labels: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
+    ) -> tuple[torch.Tensor, ...]:
+        """OASIS's step for the segmentation D: D's loss (real, fake, LabelMix) is backpropagated
+        here; returns those three and G's (adversarial, feature-matching) terms, D left frozen."""
+        loss = self.config.loss
+        num_classes = self.label_set.num_classes
+        weights = class_balance_weights(labels, num_classes)
+        n = labels.shape[0]
+        with self.autocast():
+            scores = self.d_train(torch.cat([fake.detach(), real]))
+        logits = segmentation_logits(scores)
+        d_real, d_fake = discriminator_loss(logits[n:], logits[:n], labels, weights)
+        d_mix = fake.new_zeros((), dtype=torch.float32)
+        if loss.lambda_labelmix:
+            gen = step_generator(self.config.run.seed, self.step, self.dist.rank, stream=1)
+            mask = labelmix_mask(labels, num_classes, gen).to(real.dtype)
+            with self.autocast():
+                mixed = segmentation_logits(self.d_train(mix(mask, real, fake.detach())))
+            d_mix = loss.lambda_labelmix * labelmix_loss(mixed, logits[n:], logits[:n], mask)
+        self.opt_D.zero_grad(set_to_none=True)
+        self.scaler_D.scale(d_real + d_fake + d_mix).backward()
+
+        pred_real = [[f[n:].detach() for f in scores[0]]]
+        self.D.requires_grad_(False)
+        with self.autocast():
+            scores_g = self.D(fake)
+        g_gan = loss.lambda_gan * generator_loss(segmentation_logits(scores_g), labels, weights)
+        g_feat = d_mix.new_zeros(())
+        if loss.lambda_feat:
+            g_feat = loss.lambda_feat * feature_matching_loss(scores_g, pred_real)
+        return d_real, d_fake, d_mix, g_gan, g_feat
 
     # ----- the loop -----------------------------------------------------------------------------
     def train(self) -> None:
@@ -313,6 +387,7 @@ class Trainer:
             config.run.seed,
             self.dist.rank,
             self.dist.world,
+            self.scene_weights,
         )
         loader = DataLoader(
             self.dataset,
@@ -427,6 +502,18 @@ class Trainer:
         self.step, saved_average = restored
         log.info("resumed %s at step %d", self.config.run_dir, self.step)
         return saved_average
+
+
+def build_discriminator(config: TrainConfig, label_set: LabelSet) -> nn.Module:
+    """The D that ``arch.discriminator`` names: the multi-scale PatchGAN sees the label channels
+    beside the image; the segmentation D sees the image alone and predicts the classes."""
+    arch = config.arch
+    if arch.discriminator == "oasis":
+        return SegmentationDiscriminator(
+            SegmentationDiscriminatorConfig(label_set.num_classes, arch.oasis_ndf, arch.oasis_levels)
+        )
+    d_input = label_set.num_classes + int(arch.use_edges) + 3
+    return MultiscaleDiscriminator(d_input, arch.ndf, arch.n_layers_D, arch.num_d)
 
 
 def _stop_on_sigterm() -> threading.Event:
