@@ -5,8 +5,8 @@ from any folder. The same relative paths (``checkpoints/default``, ``assets/scen
 one of two roots, tried in this order:
 
 1. installed (a wheel: ``pip install .``, ``pipx install .``): the build maps the repository's
-   top-level ``checkpoints/default`` and ``assets/scenes`` into the ``pix2pixhd_editor`` package
-   (see setup.py), found here with ``importlib.resources``;
+   top-level ``checkpoints/default``, ``checkpoints/inpainter`` and ``assets/scenes`` into the
+   ``pix2pixhd_editor`` package (see setup.py), found here with ``importlib.resources``;
 2. a checkout (plain, or an editable install): the repository itself, the folder that holds the
    ``model`` package and a ``pyproject.toml``.
 
@@ -20,6 +20,7 @@ from pathlib import Path
 
 BUNDLE_PACKAGE = "pix2pixhd_editor"  # the package a wheel carries the bundled files in
 DEFAULT_CHECKPOINT = ("checkpoints", "default")  # relative to a bundle root
+INPAINTER_CHECKPOINT = ("checkpoints", "inpainter")  # the anomaly inpainter (issue 23)
 SAMPLE_SCENES = ("assets", "scenes")
 
 
@@ -62,6 +63,11 @@ def bundled(*parts: str) -> Path:
 def default_checkpoint_dir() -> Path:
     """The bundled default model's folder (native checkpoint: safetensors + JSON)."""
     return bundled(*DEFAULT_CHECKPOINT)
+
+
+def inpainter_dir() -> Path:
+    """The bundled anomaly inpainter's folder (safetensors + JSON, see ``model.anomaly.inpainter``)."""
+    return bundled(*INPAINTER_CHECKPOINT)
 
 
 def sample_scenes_dir() -> Path:

@@ -10,6 +10,7 @@ band 255 (void, SegmentMeIfYouCan's convention), everything else 0.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -24,6 +25,7 @@ from model.anomaly.sampler import SamplerConfig, aias_sample
 from model.errors import EditorError
 
 METHODS: tuple[str, ...] = ("paste", "perlin", "diffusion")
+MIN_STEPS, MAX_STEPS = 2, 50  # AIAS network evaluations offered to users
 ANOMALY, NORMAL, VOID = 1, 0, 255
 
 
@@ -90,8 +92,17 @@ def check_mask(frame: np.ndarray, mask: np.ndarray) -> None:
         raise AnomalyError("anomaly mask is empty")
 
 
+StepCallback = Callable[[int, int], None]  # (network evaluations done, of) for one inpaint
+
+
 def inpaint_window(
-    model: Inpainter, window: np.ndarray, mask: np.ndarray, steps: int, seed: int, use_farm: bool = True
+    model: Inpainter,
+    window: np.ndarray,
+    mask: np.ndarray,
+    steps: int,
+    seed: int,
+    use_farm: bool = True,
+    on_step: StepCallback | None = None,
 ) -> np.ndarray:
     """Diffusion content for a square float [0,1] window: resize to the crop, AIAS, resize back."""
     crop = model.config.crop
@@ -103,7 +114,7 @@ def inpaint_window(
     bg = torch.from_numpy(small).permute(2, 0, 1)[None] * 2 - 1
     m = torch.from_numpy(small_mask.astype(np.float32))[None, None]
     gen = torch.Generator().manual_seed(seed)
-    out = aias_sample(model, bg, m, SamplerConfig(steps=steps, use_farm=use_farm), gen)
+    out = aias_sample(model, bg, m, SamplerConfig(steps=steps, use_farm=use_farm), gen, on_step)
     rgb = ((out[0].permute(1, 2, 0).numpy() + 1) / 2).astype(np.float32)
     return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
@@ -115,10 +126,12 @@ def fill_mask(
     seed: int,
     inpainter: Inpainter | None = None,
     content: np.ndarray | None = None,
+    on_step: StepCallback | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Put an anomaly of ``config.method`` inside ``mask`` (H×W bool) of ``frame`` (H×W×3 uint8).
 
     ``content`` (H×W×3 float [0,1]) gives the object's own colours (paste of a known object).
+    ``on_step`` follows the diffusion sampler (it may raise to stop it).
     Returns the new frame (uint8) and the label (0 normal, 1 anomaly, 255 feather band).
     """
     check_mask(frame, mask)
@@ -140,7 +153,7 @@ def fill_mask(
         filled = fill_perlin(window, wmask, frame, rng)
     else:
         assert inpainter is not None
-        filled = inpaint_window(inpainter, window, wmask, config.steps, seed, config.use_farm)
+        filled = inpaint_window(inpainter, window, wmask, config.steps, seed, config.use_farm, on_step)
     alpha = feather_alpha(mask, config.feather)[sl][..., None]
     out = frame.copy()
     out[sl] = np.round((alpha * filled + (1 - alpha) * window) * 255).clip(0, 255).astype(np.uint8)
@@ -196,6 +209,51 @@ def place_masks(
         taken |= grown
         out.append((mask, Placed(family, mask_box(mask)), content))
     return out
+
+
+def check_steps(steps: int) -> None:
+    if not MIN_STEPS <= steps <= MAX_STEPS:
+        raise AnomalyError(f"steps must be {MIN_STEPS}..{MAX_STEPS}, not {steps}")
+
+
+def fill_masks(
+    frame: np.ndarray,
+    masks: list[np.ndarray],
+    config: SynthesisConfig,
+    seed: int,
+    inpainter: Inpainter | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[Placed]]:
+    """Fill each of ``masks`` (H×W bool, drawn by hand or scattered) in turn: the editor's Apply.
+
+    Anomaly k uses seed ``seed * 1009 + k`` as :func:`synthesize_frame` does. ``on_progress``
+    gets (units done, units in all); a unit is one sampler step (diffusion) or one mask (the others).
+    Returns (image, label 0 / 1 / 255, one record per mask: method and box).
+    """
+    if not masks:
+        raise AnomalyError("there are no anomaly masks to fill (draw or scatter some first)")
+    check_steps(config.steps)
+    for mask in masks:
+        check_mask(frame, mask)
+    if config.method == "diffusion" and inpainter is None:
+        raise AnomalyError("the diffusion method needs an inpainter checkpoint")
+    per_mask = config.steps if config.method == "diffusion" else 1  # AIAS: one evaluation per step
+    total = per_mask * len(masks)
+    image, label = frame, np.zeros(frame.shape[:2], np.uint8)
+    placed: list[Placed] = []
+    for k, mask in enumerate(masks):
+
+        def step(done: int, _of: int, k: int = k) -> None:
+            if on_progress is not None:
+                on_progress(k * per_mask + done, total)
+
+        image, one = fill_mask(image, mask, config, seed * 1009 + k, inpainter, on_step=step)
+        label[(one == VOID) & (label == NORMAL)] = VOID
+        label[one == ANOMALY] = ANOMALY
+        placed.append(Placed(config.method, mask_box(mask)))
+        if config.method != "diffusion":
+            step(1, 1)
+    return image, label, placed
 
 
 def synthesize_frame(
