@@ -734,9 +734,11 @@ class MainWindow(QMainWindow):
         if not has_encoder(renderer):
             self.files.error("This model has no feature encoder, so it cannot take styles from a photo")
             return False
-        dialog = PhotoStyleDialog(renderer, self.state.describe_instance(sel), self)
+        dialog = PhotoStyleDialog(renderer, self.state.describe_instance(sel), self, class_id(sel))
         if dialog.exec() != QDialog.DialogCode.Accepted or dialog.code is None:
             return False
+        if dialog.mismatch:  # the user chose "Use anyway"
+            self.statusBar().showMessage("Another class's code: it may look wrong (Ctrl+Z undoes it)", 8000)
         return self.state.set_style(sel, dialog.code)
 
     # ----- exports ------------------------------------------------------------------------------

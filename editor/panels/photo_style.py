@@ -4,6 +4,11 @@ the selected object's style (an explicit code vector, stored in the scene's styl
 pix2pixHD's own UI offers only the k-means centres; this takes any object's look from a photo, in
 the spirit of SEAN's per-region reference styles. The encoding (``editor.core.photo_style``) runs
 on a thread; the dialog shows the photo with the picked object outlined.
+
+Encoder codes are learned per class: a car's code on a truck does not give a car-coloured truck,
+the generator reads it as some unrelated truck look (often green). So the photo's objects of the
+target's class are outlined as the ones to click, and picking another class says so in one line
+and turns the button into "Use anyway", leaving the choice to the user.
 """
 
 from __future__ import annotations
@@ -32,6 +37,19 @@ from model.errors import EditorError, LabelSetError
 from model.labels import LabelSet, class_of_instance
 
 log = logging.getLogger(__name__)
+
+CANDIDATE = QColor(0, 200, 255)  # outline of the photo's objects of the target's class
+WARNING = "#f0b040"
+
+
+def outlines(mask: np.ndarray) -> list[QPolygonF]:
+    """The outer contours of a boolean mask as polygons in pixel-centre coordinates."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return [
+        QPolygonF([QPointF(float(px) + 0.5, float(py) + 0.5) for px, py in c[:, 0, :]])
+        for c in contours
+        if len(c) > 1
+    ]
 
 
 class EncodeThread(QThread):
@@ -64,7 +82,8 @@ class PhotoView(QWidget):
         self.setMinimumSize(480, 240)
         self.image: QImage | None = None
         self._buffer: np.ndarray | None = None
-        self.outline: list[QPolygonF] = []
+        self.outline: list[QPolygonF] = []  # the picked object
+        self.candidates: list[QPolygonF] = []  # the objects of the target's class
         self.setCursor(Qt.CursorShape.CrossCursor)
 
     def set_photo(self, photo: np.ndarray) -> None:
@@ -72,6 +91,7 @@ class PhotoView(QWidget):
         h, w = self._buffer.shape[:2]
         self.image = QImage(self._buffer.data, w, h, self._buffer.strides[0], QImage.Format.Format_RGB888)
         self.outline = []
+        self.candidates = []
         self.update()
 
     def scale(self) -> tuple[float, float, float]:
@@ -112,6 +132,11 @@ class PhotoView(QWidget):
         painter.scale(s, s)
         painter.drawImage(0, 0, self.image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        pen = QPen(CANDIDATE, 1.0, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        for polygon in self.candidates:
+            painter.drawPolygon(polygon)
         for colour, width in ((QColor(0, 0, 0), 3.0), (QColor(255, 220, 0), 1.5)):
             pen = QPen(colour, width)
             pen.setCosmetic(True)
@@ -121,16 +146,22 @@ class PhotoView(QWidget):
 
 
 class PhotoStyleDialog(QDialog):
-    """Modal: ``code`` holds the picked object's code when accepted."""
+    """Modal: ``code`` holds the picked object's code when accepted. ``target_class``: the class of
+    the object that gets the style (its class name is the start of ``target``); ``mismatch`` is
+    True while the picked object is of another class."""
 
-    def __init__(self, renderer: Any, target: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, renderer: Any, target: str, parent: QWidget | None = None, target_class: int | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Style from a photo")
         self.renderer = renderer
         self.label_set: LabelSet = renderer.label_set
+        self.target_class = target_class
         self.codes: PhotoCodes | None = None
         self.code: tuple[float, ...] | None = None
         self.picked_instance: int | None = None
+        self.mismatch = False
         self._thread: EncodeThread | None = None
         self.view = PhotoView()
         self.open_button = QPushButton("Open photo…")
@@ -186,11 +217,41 @@ class PhotoStyleDialog(QDialog):
         self.open_button.setEnabled(True)
         self.info.setText(f"<span style='color:#f08080'>error: {message}</span>")
 
+    def class_name(self, class_id: int) -> str:
+        try:
+            return self.label_set.by_id(class_id).name
+        except LabelSetError:
+            return f"class {class_id}"
+
+    def matching_instances(self) -> list[int]:
+        """The photo's encoded instances of the target's class (all of them without a target class)."""
+        if self.codes is None:
+            return []
+        ids = np.fromiter(self.codes.codes, np.int64, len(self.codes.codes))
+        if self.target_class is not None:
+            ids = ids[class_of_instance(ids) == self.target_class]
+        return sorted(ids.tolist())
+
     def set_codes(self, codes: PhotoCodes) -> None:
         self.open_button.setEnabled(True)
         self.codes = codes
         self.view.set_photo(codes.photo)
-        self.info.setText(f"{len(codes.codes)} objects and regions encoded. Click one to take its style.")
+        if self.target_class is None:
+            self.info.setText(f"{len(codes.codes)} objects and regions encoded. Click one to take its style.")
+            return
+        name = self.class_name(self.target_class)
+        matches = self.matching_instances()
+        self.view.candidates = outlines(np.isin(codes.instances, matches)) if matches else []
+        self.view.update()
+        if matches:
+            self.info.setText(
+                f"{len(matches)} × {name} in this photo (dashed outlines). Click one to take its style."
+            )
+        else:
+            self.info.setText(
+                f"<span style='color:{WARNING}'>This photo has no {name}; codes are learned per class, "
+                f"so another class's code will not look right on a {name}.</span>"
+            )
 
     def pick(self, x: int, y: int) -> None:
         if self.codes is None:
@@ -198,23 +259,26 @@ class PhotoStyleDialog(QDialog):
         instance, code = self.codes.code_at(x, y)
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         cls = int(class_of_instance(np.asarray(instance)))
-        try:
-            name = self.label_set.by_id(cls).name
-        except LabelSetError:
-            name = f"class {cls}"
+        name = self.class_name(cls)
         if code is None:
             self.info.setText(f"{name}: too small to have a code at the encoder's resolution")
             ok.setEnabled(False)
             return
         self.code, self.picked_instance = code, instance
-        self.info.setText(f"Picked <b>{name}</b> (id {instance}). Use this style, or click another object.")
-        mask = (self.codes.instances == instance).astype(np.uint8)
-        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        self.view.outline = [
-            QPolygonF([QPointF(float(px) + 0.5, float(py) + 0.5) for px, py in c[:, 0, :]])
-            for c in contours
-            if len(c) > 1
-        ]
+        self.mismatch = self.target_class is not None and cls != self.target_class
+        if self.mismatch:
+            target = self.class_name(int(self.target_class or 0))
+            self.info.setText(
+                f"<span style='color:{WARNING}'>⚠ A {name}'s code on a {target} will look wrong "
+                f"(codes are per class). Click a {target}, or use it anyway.</span>"
+            )
+            ok.setText("Use anyway")
+        else:
+            self.info.setText(
+                f"Picked <b>{name}</b> (id {instance}). Use this style, or click another object."
+            )
+            ok.setText("Use this style")
+        self.view.outline = outlines(self.codes.instances == instance)
         self.view.update()
         ok.setEnabled(True)
 

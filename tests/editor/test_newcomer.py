@@ -248,3 +248,88 @@ def test_style_from_a_photo_becomes_a_code_in_the_styles_file(make_window, qtbot
     styles = read_styles(tmp_path / "scene_styles.json")
     assert np.allclose(styles[CAR * 1000], dialog.code, atol=1e-5)
     dialog.done(0)
+
+
+def car_and_truck_photo(width: int = 320, height: int = 160):
+    """A street photo with a car (26000) and a truck (27000), and a code for every instance."""
+    from editor.core.photo_style import PhotoCodes
+
+    scene = street_scene(width, height)
+    truck = (slice(int(height * 0.6), int(height * 0.85)), slice(int(width * 0.6), int(width * 0.85)))
+    scene.labels[truck] = TRUCK
+    scene.instances[truck] = TRUCK * 1000
+    photo = cityscapes().colorize(scene.labels)
+    ids = np.unique(scene.instances).tolist()
+    codes = {i: (float(i % 7), 0.5, -0.5) for i in ids}
+    return scene, PhotoCodes(photo, scene.labels, scene.instances, codes)
+
+
+def test_photo_style_outlines_the_targets_class_and_warns_on_another(qtbot) -> None:
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from editor.panels.photo_style import PhotoStyleDialog
+
+    _scene, codes = car_and_truck_photo()
+    dialog = PhotoStyleDialog(FakeRenderer(), "truck · object 27001", target_class=TRUCK)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    dialog.set_codes(codes)
+    assert dialog.matching_instances() == [TRUCK * 1000]
+    assert len(dialog.view.candidates) == 1  # the truck is outlined as the one to click
+    assert "1 × truck" in dialog.info.text()
+    dialog.pick(100, 110)  # the car
+    assert dialog.picked_instance == CAR * 1000 and dialog.mismatch
+    assert "car" in dialog.info.text() and "truck" in dialog.info.text() and "⚠" in dialog.info.text()
+    assert ok.isEnabled() and ok.text() == "Use anyway"  # the user may still choose it
+    dialog.pick(230, 115)  # the truck
+    assert dialog.picked_instance == TRUCK * 1000 and not dialog.mismatch
+    assert "⚠" not in dialog.info.text() and ok.text() == "Use this style"
+
+
+def test_photo_style_without_the_targets_class_says_so(qtbot) -> None:
+    from editor.panels.photo_style import PhotoStyleDialog
+
+    _scene, codes = car_and_truck_photo()
+    dialog = PhotoStyleDialog(FakeRenderer(), "bus · object 28000", target_class=28)
+    qtbot.addWidget(dialog)
+    dialog.set_codes(codes)
+    assert dialog.matching_instances() == [] and dialog.view.candidates == []
+    assert "no bus" in dialog.info.text()
+
+
+def test_style_from_a_photo_of_another_class_warns_in_the_window(make_window, monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QDialog
+
+    from editor.panels.photo_style import PhotoStyleDialog
+
+    class EncoderRenderer(FakeRenderer):
+        feat_num = 3
+        model = SimpleNamespace(encoder=object())
+
+    scene, codes = car_and_truck_photo()
+    opened: list[PhotoStyleDialog] = []
+    clicks = [(100, 110), (230, 115)]  # first the photo's car, then its truck
+
+    class ClickingDialog(PhotoStyleDialog):
+        def exec(self) -> int:
+            opened.append(self)
+            self.set_codes(codes)
+            self.pick(*clicks[len(opened) - 1])
+            return QDialog.DialogCode.Accepted
+
+    monkeypatch.setattr("editor.main_window.PhotoStyleDialog", ClickingDialog)
+    window = make_window(EncoderRenderer())
+    window.state.reset_document(scene.labels, scene.instances, {}, None)
+    window.set_tool("select")
+    click(window, 230, 115)  # the scene's truck
+    assert window.state.selection == TRUCK * 1000
+    assert window.photo_style_dialog()
+    assert opened[0].target_class == TRUCK
+    assert "may look wrong" in window.statusBar().currentMessage()
+    assert window.document.styles[TRUCK * 1000] == codes.codes[CAR * 1000]  # used anyway, as chosen
+    window.statusBar().clearMessage()
+    assert window.photo_style_dialog()
+    assert "may look wrong" not in window.statusBar().currentMessage()
+    assert window.document.styles[TRUCK * 1000] == codes.codes[TRUCK * 1000]
