@@ -28,7 +28,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors_bytes
 from torch import nn
 
-from model.atomic_files import atomic_write_bytes
+from model.atomic_files import atomic_write_bytes, atomic_write_files
 from model.errors import CheckpointError, read_json_file
 from model.labels import LabelSet, cityscapes
 from model.networks.encoder import EncoderConfig, FeatureEncoder
@@ -122,33 +122,54 @@ def save_checkpoint(
     encoder: nn.Module | None = None,
     clusters: Mapping[int, np.ndarray] | None = None,
 ) -> Path:
+    """Write a native checkpoint into ``folder`` as one atomic set (see model.atomic_files): after a
+    crash, its files are all old or all new, never a new G beside an old config."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    _save_tensors(generator, folder / GENERATOR_FILE)
-    if encoder is not None:
-        _save_tensors(encoder, folder / ENCODER_FILE)
-    if clusters is not None:
-        save_clusters(folder / CLUSTERS_FILE, clusters)
-    atomic_write_bytes(folder / CONFIG_FILE, json.dumps(config.to_json(), indent=1).encode("utf-8"))
+    atomic_write_files(checkpoint_files(folder, config, generator, encoder, clusters))
     return folder
 
 
-def _save_tensors(module: nn.Module, path: Path) -> None:
+def checkpoint_files(
+    folder: Path,
+    config: ModelConfig,
+    generator: nn.Module,
+    encoder: nn.Module | None = None,
+    clusters: Mapping[int, np.ndarray] | None = None,
+) -> dict[Path, bytes]:
+    """A native checkpoint's files in ``folder`` and their bytes, for a caller to write as one set."""
+    files = {folder / GENERATOR_FILE: _tensor_bytes(generator)}
+    if encoder is not None:
+        files[folder / ENCODER_FILE] = _tensor_bytes(encoder)
+    if clusters is not None:
+        files[folder / CLUSTERS_FILE] = clusters_bytes(clusters)
+    files[folder / CONFIG_FILE] = json.dumps(config.to_json(), indent=1).encode("utf-8")
+    return files
+
+
+def _tensor_bytes(module: nn.Module) -> bytes:
     state = {k: v.detach().to("cpu").contiguous() for k, v in module.state_dict().items()}
-    atomic_write_bytes(path, save_tensors_bytes(state))
+    return save_tensors_bytes(state)
 
 
 def save_clusters(
     path: str | Path, clusters: Mapping[int, np.ndarray], members: Mapping[int, np.ndarray] | None = None
 ) -> None:
     """Centres as ``class_<id>``; ``members`` (instances per centre) as ``members_<id>``."""
+    atomic_write_bytes(path, clusters_bytes(clusters, members))
+
+
+def clusters_bytes(
+    clusters: Mapping[int, np.ndarray], members: Mapping[int, np.ndarray] | None = None
+) -> bytes:
+    """The .npz bytes of ``save_clusters`` (no pickled objects)."""
     import io
 
     arrays = {f"class_{int(k)}": np.asarray(v, dtype=np.float32) for k, v in clusters.items()}
     arrays.update({f"members_{int(k)}": np.asarray(v, dtype=np.int64) for k, v in (members or {}).items()})
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **arrays)
-    atomic_write_bytes(path, buffer.getvalue())
+    return buffer.getvalue()
 
 
 def load_clusters(path: str | Path) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:

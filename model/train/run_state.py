@@ -1,9 +1,14 @@
 """What a run writes and reads back: the exported checkpoint and the state that resuming needs.
 
-The training state is two files written as one set (``model.scene_io.atomic_write_files``):
-``state.safetensors`` holds G/E (``G.``), D (``D.``), the weight average (``A.``) and both
-optimisers' tensors (``optG.``/``optD.``); ``state.json`` the step, the optimisers' param groups
-and the config. Nothing is pickled.
+Every save goes through ``model.atomic_files``, each folder's files as one set, so that a run killed
+at any instant leaves each set all old or all new:
+
+- ``checkpoint/``: the native checkpoint and ``training.json`` (the step and the config);
+- ``saves/step_N/`` (with ``run.keep_saves``): the same files again;
+- the training state: ``state.safetensors`` holds G/E (``G.``), D (``D.``), the weight average
+  (``A.``) and both optimisers' tensors (``optG.``/``optD.``); ``state.json`` the step, the
+  optimisers' param groups and the config. Resuming reads them through ``reading``, which first
+  completes a save that was killed after its commit point. Nothing is pickled.
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ import torch
 from safetensors.torch import load, save
 from torch import nn
 
-from model.checkpoint import ModelConfig, save_checkpoint
+from model.atomic_files import atomic_write_files, reading
+from model.checkpoint import ModelConfig, checkpoint_files
 from model.errors import CheckpointError
-from model.scene_io import atomic_write_bytes, atomic_write_files
 from model.train.config import TrainConfig
 
 log = logging.getLogger(__name__)
@@ -38,14 +43,18 @@ def export_checkpoint(
     config: TrainConfig, model_config: ModelConfig, generator: nn.Module, encoder: nn.Module | None, step: int
 ) -> Path:
     """The native checkpoint in ``run_dir/checkpoint`` (and a copy in ``saves/`` when kept)."""
-    folder = save_checkpoint(config.run_dir / CHECKPOINT_DIR, model_config, generator, encoder)
+    folder = config.run_dir / CHECKPOINT_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    files = checkpoint_files(folder, model_config, generator, encoder)
     record = {"step": step, "train": config.to_json()}
-    atomic_write_bytes(folder / TRAINING_JSON, json.dumps(record, indent=1).encode("utf-8"))
+    files[folder / TRAINING_JSON] = json.dumps(record, indent=1).encode("utf-8")
+    atomic_write_files(files)
     if config.run.keep_saves:
         kept = config.run_dir / SAVES_DIR / f"step_{step:07d}"
         if kept.exists():
             shutil.rmtree(kept)
-        shutil.copytree(folder, kept)
+        kept.mkdir(parents=True)
+        atomic_write_files({kept / path.name: data for path, data in files.items()})
     return folder
 
 
@@ -115,18 +124,27 @@ def save_state(run_dir: Path, step: int, config: TrainConfig, parts: Trainable) 
 def load_state(run_dir: Path, parts: Trainable) -> tuple[int, dict[str, torch.Tensor]] | None:
     """Restore ``parts`` from ``run_dir/state.*``: (the saved step, the saved weight average, empty
     when the run kept none), or None when there is no state to resume."""
-    if not (run_dir / STATE_FILE).exists() or not (run_dir / STATE_JSON).exists():
-        return None
+    paths = (run_dir / STATE_FILE, run_dir / STATE_JSON)
     try:
-        meta = json.loads((run_dir / STATE_JSON).read_text(encoding="utf-8"))
-        tensors = load((run_dir / STATE_FILE).read_bytes())
+        with reading(paths) as recovery:  # a save killed after its commit point is completed first
+            if recovery.notice:
+                log.warning("%s: %s", run_dir, recovery.notice)
+            if not all(path.exists() for path in paths):
+                return None
+            state_json = paths[1].read_bytes()
+            state_bytes = paths[0].read_bytes()
+    except OSError as exc:
+        raise CheckpointError(f"cannot resume ({exc.strerror or exc})", run_dir) from None
+    try:
+        meta = json.loads(state_json.decode("utf-8"))
+        tensors = load(state_bytes)
         parts.stack.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("G.")})
         parts.D.load_state_dict({k[2:]: v for k, v in tensors.items() if k.startswith("D.")})
         restore_optimizer(parts.opt_G, tensors, "optG", meta["param_groups_G"])
         restore_optimizer(parts.opt_D, tensors, "optD", meta["param_groups_D"])
         saved_average = {k[2:]: v for k, v in tensors.items() if k.startswith("A.")}
         step = int(meta["step"])
-    except (OSError, KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
+    except (KeyError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
         raise CheckpointError(
             f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})", run_dir
         ) from None

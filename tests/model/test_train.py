@@ -12,6 +12,7 @@ import torch
 from safetensors.torch import load_file
 from support.data import BUILDING, CAR, COLOURS, ROAD, SKY, TinyScenes, tiny_scene, write_folder  # noqa: F401
 
+from model import atomic_files
 from model.checkpoint import load_checkpoint
 from model.errors import CheckpointError, EditorError
 from model.labels import cityscapes
@@ -182,6 +183,47 @@ def test_resume_equals_uninterrupted(tmp_path, ema_decay):
     assert (tmp_path / "resumed" / "loss_log.csv").exists()
 
 
+class Killed(BaseException):
+    """Stands for SIGKILL at one step of a save: nothing after it runs (no except clause catches it)."""
+
+
+@pytest.mark.parametrize(
+    "kill_at, resumed_step",
+    [
+        ("commit", 1),  # before the state's commit point: the old state stays whole
+        ("renamed", 2),  # after it, with state.safetensors new and state.json old: resuming completes it
+    ],
+)
+def test_a_save_killed_mid_write_resumes_a_whole_state(tmp_path, kill_at, resumed_step):
+    label_set = cityscapes()
+    Trainer(local_config(tmp_path, "straight", max_steps=2), TinyScenes(3), label_set, Dist()).train()
+    Trainer(local_config(tmp_path, "killed", max_steps=1), TinyScenes(3), label_set, Dist()).train()
+    run = tmp_path / "killed"
+    step_one = load_file(str(run / STATE_FILE))
+
+    def kill(step: str, path: Path) -> None:
+        if step == kill_at and path.name.startswith((STATE_FILE, "." + STATE_FILE)):
+            raise Killed
+
+    atomic_files.step_hook = kill
+    try:
+        with pytest.raises(Killed):
+            Trainer(local_config(tmp_path, "killed", max_steps=2), TinyScenes(3), label_set, Dist()).train()
+    finally:
+        atomic_files.step_hook = None
+    assert any(p.name.startswith(".") for p in run.iterdir())  # the kill left its staged files
+    resumed = Trainer(local_config(tmp_path, "killed", max_steps=2), TinyScenes(3), label_set, Dist())
+    assert resumed.step == resumed_step
+    expected = load_file(str(tmp_path / "straight" / STATE_FILE)) if resumed_step == 2 else step_one
+    state = load_file(str(run / STATE_FILE))
+    assert state.keys() == expected.keys()
+    for key in expected:
+        torch.testing.assert_close(state[key], expected[key], rtol=0, atol=1e-6, msg=key)
+    assert json.loads((run / "checkpoint" / TRAINING_JSON).read_text())["step"] == 2  # exported before
+    resumed.train()
+    assert [p.name for p in run.iterdir() if p.name.startswith(".")] == []  # nothing left behind
+
+
 def test_keep_saves_keeps_every_save_and_the_latest_stays_in_checkpoint(tmp_path):
     label_set = cityscapes()
     for steps in (1, 2):  # two runs of one save each: the second resumes the first
@@ -310,6 +352,7 @@ def _ddp_worker(rank: int, world: int, port: int, root: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_ddp_two_gloo_processes_agree(tmp_path):
     import torch.multiprocessing as mp
 
