@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from support import REPO_ROOT
 from support.gui import CAR, SIDEWALK, drag, maps
+from support.scenes import scene_of
 
 from editor.autosave_ui import RecoveryChoice, RecoveryDialog, ask_recovery
 from editor.core.autosave import (
@@ -32,15 +33,6 @@ from model.labels import cityscapes
 from model.scene_io import Scene
 
 ROOT = REPO_ROOT
-
-
-def scene_of(seed: int, width: int = 64, height: int = 32) -> Scene:
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(np.array([7, 8, 11, 23], np.uint8), size=(height, width))
-    instances = labels.astype(np.int32)
-    labels[5:9, 10:20] = CAR
-    instances[5:9, 10:20] = CAR * 1000 + seed
-    return Scene(labels, instances, {CAR * 1000 + seed: seed % 4, 7: (0.5, -1.0, 2.0)})
 
 
 def same_scene(a: Scene, b: Scene) -> bool:

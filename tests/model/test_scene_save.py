@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from support.scenes import scene_of
 
 from model import atomic_files
 from model.atomic_files import Lock, folder_lock, tidy_folder
@@ -18,17 +19,7 @@ from model.errors import ImageFileError
 from model.labels import cityscapes
 from model.scene_io import Scene, atomic_write_bytes, load_scene, open_scene, save_scene, write_pngs
 
-CAR = 26
 NAMES = ("s_labelIds.png", "s_instanceIds.png", "s_styles.json")
-
-
-def scene_of(seed: int, width: int = 48, height: int = 24) -> Scene:
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(np.array([7, 8, 11, 23], np.uint8), size=(height, width))
-    instances = labels.astype(np.int32)
-    labels[4:9, 6:20] = CAR
-    instances[4:9, 6:20] = CAR * 1000 + seed
-    return Scene(labels, instances, {CAR * 1000 + seed: seed % 5, 7: (0.25, -1.0, float(seed))})
 
 
 def same(a: Scene, b: Scene) -> bool:
