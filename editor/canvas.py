@@ -98,6 +98,7 @@ class Canvas(QGraphicsView):
         self.label_opacity = 0.45
         self.stale_render = False  # the render shown is the previous model's: dimmed, with a note
         self.tool = None  # editor.tools.Tool
+        self.overlays: list = []  # callables(painter) drawing layers over the image (anomaly masks)
         self.hover: QPointF | None = None
         self._palette = bgra_palette(state.label_set.palette)
         self._label_buf = np.zeros((1, 1, 4), np.uint8)
@@ -280,6 +281,8 @@ class Canvas(QGraphicsView):
                 for polygon in self._outline:
                     painter.drawPolygon(polygon)
             painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        for paint in self.overlays:
+            paint(painter)
         if self.tool is not None:
             self.tool.paint_overlay(painter, self)
         if (

@@ -103,6 +103,7 @@ class FileController(QObject):
         self.pending_export: Path | None = None
         self.export_source = None  # callable(version) -> image or None, set by the main window
         self.before_save = None  # callable() run before a save writes: the main window's recovery copy
+        self.scene_saver = save_scene  # (scene, label path) -> paths written as one set (+ anomaly layer)
         self.tidy_recent_folders()
 
     # ----- prompts ------------------------------------------------------------------------------
@@ -198,7 +199,7 @@ class FileController(QObject):
         if self.before_save is not None:
             self.before_save()  # a save killed half-way must not lose the work: it is in the recovery copy
         try:
-            written = save_scene(self.state.document.to_scene(), label_path)
+            written = self.scene_saver(self.state.document.to_scene(), label_path)
         except EditorError as exc:
             self.error(str(exc))
             return False

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.anomaly_controller import AnomalyController
 from editor.autosave_ui import AutosaveController, ask_recovery, offer_recovery
 from editor.canvas import STALE_TEXT, Canvas, ViewMode
 from editor.core.document import Document
@@ -115,6 +116,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_menus_and_toolbar()
         self._connect()
+        self.anomaly = AnomalyController(self)  # the Anomaly tool, its panel, worker and layer (issue 23)
         self.worker.start()
         self.set_tool("brush")
         self.set_view(self.saved_view_mode())
@@ -849,6 +851,7 @@ class MainWindow(QMainWindow):
                     pass
         self.autosave.close(clear=False)
         self.style_palette.shutdown()
+        self.anomaly.shutdown()
         self.worker.stop()
         if self._loader is not None:
             self._loader.wait(30000)
