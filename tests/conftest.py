@@ -8,6 +8,9 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("P2P_LOG_DIR", tempfile.mkdtemp(prefix="p2p-test-logs-"))
 os.environ.setdefault("P2P_RECOVERY_DIR", tempfile.mkdtemp(prefix="p2p-test-recovery-"))
+# Renders in float32 unless a test asks otherwise: "auto" would measure this machine, and the
+# suite's expected values must not depend on which CPU runs it (tests/model/test_precision.py).
+os.environ.setdefault("P2P_PRECISION", "fp32")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: model, editor, cli
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/: the shared support package
 

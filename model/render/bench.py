@@ -20,6 +20,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import cv2
@@ -158,7 +159,7 @@ def check_memory(incremental: IncrementalRenderer, width: int, height: int) -> i
     return need
 
 
-def _time_ms(fn, repeats: int = 1) -> tuple[float, object]:
+def _time_ms(fn: Callable[[], object], repeats: int = 1) -> tuple[float, object]:
     times, out = [], None
     for _ in range(repeats):
         start = time.perf_counter()

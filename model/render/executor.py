@@ -5,6 +5,11 @@ store, clipped to the image and padded the way the layer pads (reflection or zer
 the image border gives exactly what the whole-image layer gives there. Transposed convs read the
 input rows that scatter into the box. The average-pool pyramid divides by the count of in-image
 taps (count_include_pad=False).
+
+Precision: layers run in the executor's ``dtype`` (float32, or bfloat16 where
+model.render.precision chose it). InstanceNorm statistics are always measured and applied in
+float32, and the folded weights are folded in float32 before they are rounded to ``dtype``; the
+output layer is kept in float32.
 """
 
 from __future__ import annotations
@@ -53,7 +58,8 @@ class Executor:
     """Computes layer outputs on boxes. ``band_pixels`` and ``band_macs`` (multiply-adds) bound the
     work between two cancellation checks of a full pass, so a wide bottleneck layer is split too;
     ``gemm_max_positions``: boxes up to this many outputs with many channels go through
-    :func:`~model.render.box_gemm.conv2d_gemm` on the CPU (0: never)."""
+    :func:`~model.render.box_gemm.conv2d_gemm` on the CPU (0: never); ``dtype``: what the layers
+    compute and the activations are stored in."""
 
     def __init__(
         self,
@@ -62,20 +68,32 @@ class Executor:
         band_pixels: int = 1 << 17,
         band_macs: int = 1 << 31,
         gemm_max_positions: int = GEMM_MAX_POSITIONS,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.plan = plan
         self.device = device
+        self.dtype = dtype
         self.band_pixels = band_pixels
         self.band_macs = band_macs
         self.gemm_max_positions = gemm_max_positions if device.type == "cpu" else 0
         self.input_like = {spec.id for spec in plan.tensors if spec.is_input_like}
-        self.raw = {
+        # float32 weights, which statistics are folded into; ``raw``: the same in ``dtype``
+        self.master = {
             layer.dst: FoldedWeights(
                 layer.weight.to(device) if layer.weight is not None else None,
                 layer.bias.to(device) if layer.bias is not None else None,
             )
             for layer in plan.layers
         }
+        self.raw = {dst: self._cast(weights) for dst, weights in self.master.items()}
+
+    def _cast(self, weights: FoldedWeights) -> FoldedWeights:
+        if self.dtype == torch.float32:
+            return weights
+        return FoldedWeights(
+            weights.weight.to(self.dtype) if weights.weight is not None else None,
+            weights.bias.to(self.dtype) if weights.bias is not None else None,
+        )
 
     # ----- reading windows ----------------------------------------------------------------------
     def fetch(
@@ -86,11 +104,11 @@ class Executor:
         cy0, cy1, cx0, cx1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
         if tensor == 0:
             window, idx = store.inputs.window(cy0, cy1, cx0, cx1)
-            window = window.to(self.device)
+            window = window.to(self.device, self.dtype)
         else:
             window = store.tensors[tensor][:, :, cy0:cy1, cx0:cx1]
-            if window.dtype != torch.float32:
-                window = window.float()
+            if window.dtype != self.dtype:
+                window = window.to(self.dtype)
             idx = None
             if tensor in self.input_like:  # pyramid levels: only the channels of classes present
                 present = store.inputs.present_channels()
@@ -112,6 +130,7 @@ class Executor:
             iy0, iy1 = max(0, -((-(y0 + p - k + 1)) // s)), min(h, (y1 - 1 + p) // s + 1)
             ix0, ix1 = max(0, -((-(x0 + p - k + 1)) // s)), min(w, (x1 - 1 + p) // s + 1)
             window, _ = self.fetch(store, layer.src, iy0, iy1, ix0, ix1, "zeros")
+            assert weights.weight is not None
             out = F.conv_transpose2d(
                 window.contiguous(memory_format=CHANNELS_LAST), weights.weight, weights.bias, stride=s
             )
@@ -134,11 +153,12 @@ class Executor:
             )
             h, w = store.shapes[layer.src]
             counts = _tap_counts(y0, y1, h, k, s, p)[:, None] * _tap_counts(x0, x1, w, k, s, p)[None, :]
-            out = summed / counts.to(summed.device)
+            out = summed / counts.to(summed.device, summed.dtype)
             if idx is not None:  # back to every input channel (absent classes are zero)
                 channels = store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels
                 out = scatter_channels(out.contiguous(memory_format=CHANNELS_LAST), idx, channels)
             return out.contiguous(memory_format=CHANNELS_LAST)
+        assert weights.weight is not None
         weight = weights.weight if idx is None else weights.weight[:, idx]
         if prefers_gemm(window.shape[1], y1 - y0, x1 - x0, self.gemm_max_positions):
             return conv2d_gemm(
@@ -163,7 +183,7 @@ class Executor:
         skip = None
         if layer.skip is not None:
             x0, y0, x1, y1 = box
-            skip = store.tensors[layer.skip][:, :, y0:y1, x0:x1].float()
+            skip = store.tensors[layer.skip][:, :, y0:y1, x0:x1].to(out.dtype)
         return self.finish(layer, out, skip)
 
     # ----- whole passes ---------------------------------------------------------------------------
@@ -197,7 +217,9 @@ class Executor:
 
         With ``frozen`` (folded weights per layer) the statistics are not measured: that is the
         reference an incremental pass must equal. Otherwise InstanceNorm uses live statistics,
-        which are returned. Raises RenderCancelled between bands when ``cancelled()`` is true.
+        which are returned; a normalised layer is assembled and normalised in float32, then stored
+        in ``cache_dtype`` (the output layer always in float32). Raises RenderCancelled between
+        bands when ``cancelled()`` is true.
         ``keep=False`` frees each activation after its last reader (only the output stays): the
         peak memory of a plain render instead of the whole cache. ``progress`` is called after every
         band with the fraction of the pass's multiply-adds done (:meth:`layer_costs`), ending at 1.
@@ -226,8 +248,16 @@ class Executor:
             weights = frozen[layer.dst] if frozen is not None and layer.dst in frozen else self.raw[layer.dst]
             bands = self.bands(height, width, costs[index] / max(1, height))
             dst = None
-            if len(bands) > 1:
-                dst = torch.empty(1, channels, height, width, device=self.device, memory_format=CHANNELS_LAST)
+            if len(bands) > 1 or live:
+                dst = torch.empty(
+                    1,
+                    channels,
+                    height,
+                    width,
+                    dtype=torch.float32 if live else self.dtype,
+                    device=self.device,
+                    memory_format=CHANNELS_LAST,
+                )
             moments = []  # per band: (pixels, mean, biased variance), while the band is in cache
             band_cost = costs[index] / len(bands)
             for box in bands:
@@ -255,16 +285,18 @@ class Executor:
                 skip = store.tensors[layer.skip].float() if layer.skip is not None else None
                 self.finish(layer, dst, skip)
             store.rms[layer.dst] = float(dst[:, :, ::4, ::4].float().pow(2).mean().sqrt())
-            store.tensors[layer.dst] = (
-                dst if cache_dtype == torch.float32 or layer.dst == self.plan.output else dst.to(cache_dtype)
-            )
+            wanted = torch.float32 if layer.dst == self.plan.output else cache_dtype
+            store.tensors[layer.dst] = dst if dst.dtype == wanted else dst.to(wanted)
         return stats
 
     def fold_all(self, stats: dict[int, NormStats]) -> dict[int, FoldedWeights]:
+        """Each layer's weights with its frozen statistics folded in (in float32), in ``dtype``."""
         folded = {}
         for layer in self.plan.layers:
-            raw = self.raw[layer.dst]
-            folded[layer.dst] = fold(layer, raw, stats[layer.dst]) if layer.norm is not None else raw
+            if layer.norm is None:
+                folded[layer.dst] = self.raw[layer.dst]
+            else:
+                folded[layer.dst] = self._cast(fold(layer, self.master[layer.dst], stats[layer.dst]))
         return folded
 
 

@@ -46,8 +46,8 @@ class NormStats:
 def combine(moments: list[tuple[int, torch.Tensor, torch.Tensor]], norm: NormSpec) -> NormStats:
     """Whole-image statistics from per-band (pixels, mean, biased variance), as InstanceNorm's."""
     total = sum(n for n, _, _ in moments)
-    mean = sum(m * (n / total) for n, m, _ in moments)
-    var = sum((v + (m - mean) ** 2) * (n / total) for n, m, v in moments)
+    mean = torch.stack([m * (n / total) for n, m, _ in moments]).sum(0)
+    var = torch.stack([(v + (m - mean) ** 2) * (n / total) for n, m, v in moments]).sum(0)
     return NormStats(mean, torch.rsqrt(var + norm.eps), norm)
 
 

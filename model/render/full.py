@@ -1,8 +1,9 @@
 """Full-frame rendering: label map + instance map + styles → RGB image.
 
 ``Renderer`` owns a loaded generator and everything needed to feed it: the label set, the
-instance-feature cluster table and the device. Sizes that are not a multiple of the network's
-stride are padded (edge-replicated) and the output is cropped back.
+instance-feature cluster table, the device and the precision (model.render.precision: in bfloat16
+the generator runs as a bfloat16 copy whose InstanceNorms compute in float32). Sizes that are not
+a multiple of the network's stride are padded (edge-replicated) and the output is cropped back.
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ from model.labels import LabelSet
 from model.render.device import choose_device, configure_cpu_threads
 from model.render.inputs import feature_map
 from model.render.norm_stats import NORM_MODES, NormMode, forward_with_moments, measure_moments
+from model.render.precision import (
+    DTYPES,
+    FP32,
+    PrecisionChoice,
+    choose_precision,
+    conv_shapes,
+    lowered_copy,
+    psnr,
+    requested_precision,
+    time_convs,
+)
 from model.render.styles import StyleTable
 from model.scene_io import Style
 
@@ -37,12 +49,27 @@ def pad_amounts(height: int, width: int, stride: int) -> tuple[int, int]:
     return (-height) % stride, (-width) % stride
 
 
+def padded_maps(labels: np.ndarray, instances: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray]:
+    """Both maps edge-padded at the bottom and right to a multiple of ``stride``."""
+    height, width = labels.shape
+    pad_h, pad_w = pad_amounts(height, width, stride)
+    if pad_h or pad_w:
+        labels = np.pad(labels, ((0, pad_h), (0, pad_w)), mode="edge")
+        instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
+    return labels, instances
+
+
 class Renderer:
     def __init__(
-        self, model: LoadedModel, device: str | torch.device | None = None, norm_stats: NormMode = "reference"
+        self,
+        model: LoadedModel,
+        device: str | torch.device | None = None,
+        norm_stats: NormMode = "reference",
+        precision: PrecisionChoice = FP32,
     ) -> None:
         """``norm_stats``: "reference" (styles stay local; default) or "live" (the official pipeline's
-        statistics); see model.render.norm_stats."""
+        statistics); see model.render.norm_stats. ``precision``: what the generator computes in
+        (``from_checkpoint`` chooses it by measurement)."""
         if norm_stats not in NORM_MODES:
             raise ValueError(f"norm_stats must be one of {NORM_MODES}")
         self.norm_stats = norm_stats
@@ -51,6 +78,13 @@ class Renderer:
         if self.device.type == "cpu":
             configure_cpu_threads()
         self.generator = model.generator.to(self.device).eval()
+        self.precision = precision
+        # what renders run: the generator itself, or its lowered-precision copy
+        self.network = (
+            self.generator
+            if precision.dtype == torch.float32
+            else lowered_copy(self.generator, precision.dtype)
+        )
         config = model.config
         self.label_set: LabelSet = config.label_set
         self.stride = config.generator.stride
@@ -71,10 +105,18 @@ class Renderer:
         device: str | torch.device | None = None,
         label_set: LabelSet | None = None,
         norm_stats: NormMode = "reference",
+        precision: str | None = None,
     ) -> Renderer:
-        """Load a checkpoint onto ``device``; an unavailable device is refused before any weights are read."""
+        """Load a checkpoint onto ``device`` in ``precision`` ("auto", "fp32" or "bf16"; None: the
+        ``P2P_PRECISION`` environment variable, else "auto"). An unavailable device or an unknown
+        precision is refused before any weights are read."""
         checked = choose_device(str(device) if device is not None else None)
-        return cls(load_checkpoint(path, label_set), checked, norm_stats)
+        request = requested_precision(precision)
+        model = load_checkpoint(path, label_set)
+        choice = choose_precision(
+            request, checked, lambda: measure_precision(model, checked), model_identity(model)
+        )
+        return cls(model, checked, norm_stats, choice)
 
     def needs_reference(self, styles: Mapping[int, Style] | None) -> bool:
         """True when the statistics must come from a separate reference pass: reference statistics,
@@ -100,10 +142,7 @@ class Renderer:
         self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int = 0
     ) -> torch.Tensor:
         """1×C×H'×W' input on the device, padded to the stride."""
-        pad_h, pad_w = pad_amounts(*labels.shape, self.stride)
-        if pad_h or pad_w:
-            labels = np.pad(labels, ((0, pad_h), (0, pad_w)), mode="edge")
-            instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
+        labels, instances = padded_maps(labels, instances, self.stride)
         features = None
         if self.feat_num:
             codes = feature_map(self.styles, instances.astype(np.int64, copy=False), styles, seed)
@@ -119,10 +158,18 @@ class Renderer:
     # ----- rendering ----------------------------------------------------------------------------
     @torch.inference_mode()
     def render_tensor(self, x: torch.Tensor, reference: torch.Tensor | None = None) -> torch.Tensor:
-        """G(x); with ``reference``, every InstanceNorm uses the statistics measured on G(reference)."""
+        """G(x) in float32, computed in the renderer's precision; with ``reference``, every
+        InstanceNorm uses the statistics measured on G(reference)."""
+        dtype = self.precision.dtype
+        if dtype != torch.float32:
+            x = x.to(dtype=dtype, memory_format=torch.channels_last)
+            if reference is not None:
+                reference = reference.to(dtype=dtype, memory_format=torch.channels_last)
         if reference is None:
-            return self.generator(x)
-        return forward_with_moments(self.generator, x, measure_moments(self.generator, reference))
+            out = self.network(x)
+        else:
+            out = forward_with_moments(self.network, x, measure_moments(self.network, reference))
+        return out.float()
 
     def render(
         self,
@@ -152,3 +199,53 @@ class Renderer:
         x0, x1 = max(0, x0), min(width, x1)
         y0, y1 = max(0, y0), min(height, y1)
         return self.render(labels[y0:y1, x0:x1], instances[y0:y1, x0:x1], styles, seed)
+
+
+def model_identity(model: LoadedModel) -> str:
+    """What a cached precision decision is valid for: the architecture and the weights' file."""
+    parameters = sum(p.numel() for p in model.generator.parameters())
+    source = model.source
+    stamp = ""
+    if source is not None:
+        try:
+            stat = source.stat()
+            stamp = f"{stat.st_size}:{stat.st_mtime_ns}"
+        except OSError:
+            pass
+    return f"{model.config.generator}|{parameters}|{source}|{stamp}"
+
+
+PROBE_SIZE = (512, 256)  # width, height of the scene the bf16 render is checked on
+
+
+@torch.inference_mode()
+def measure_precision(model: LoadedModel, device: torch.device) -> tuple[float, float, float]:
+    """(fp32 ms, bf16 ms, PSNR of bf16 against fp32) for ``choose_precision``: the model's own most
+    expensive conv shapes timed in both precisions, and a bundled sample scene (or, without one, a
+    synthetic layout) rendered in both at 512×256."""
+    from model.render.samples import load_samples
+
+    shapes = conv_shapes(model.generator)
+    fp32_ms = time_convs(shapes, torch.float32)
+    bf16_ms = time_convs(shapes, torch.bfloat16)
+    fp32 = Renderer(model, device, precision=FP32)
+    bf16 = Renderer(model, device, precision=PrecisionChoice("bf16", "probe"))
+    width, height = PROBE_SIZE
+    try:
+        sample = load_samples(width, height, fp32.label_set)[0]
+        labels, instances = sample.labels, sample.instances
+    except Exception:  # noqa: BLE001 - no samples (or another label set): a striped layout will do
+        ids = np.flatnonzero(fp32.label_set.valid_mask)
+        labels = ids[(np.arange(height)[:, None] // 16 + np.arange(width)[None, :] // 32) % len(ids)]
+        instances = labels.astype(np.int32)
+    x = fp32.network_input(labels, instances, {})
+    quality = psnr(fp32.render_tensor(x), bf16.render_tensor(x))
+    log.info("precision probe: fp32 %.1f ms, bf16 %.1f ms, bf16 %.1f dB", fp32_ms, bf16_ms, quality)
+    return fp32_ms, bf16_ms, quality
+
+
+def precision_choice(name: str) -> PrecisionChoice:
+    """An explicit precision ("fp32" or "bf16") as a choice, e.g. for tests and the bench."""
+    if name not in DTYPES:
+        raise ValueError(f"unknown precision {name!r}")
+    return PrecisionChoice(name, f"asked for {name}")  # type: ignore[arg-type]

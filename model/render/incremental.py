@@ -32,10 +32,12 @@ The API (one worker thread owns the object; ``model.render.loop.RenderLoop`` dri
 ``hint`` (a ``model.box.Area``) says where the maps may differ from the cache: the comparison runs
 only inside it (``Area.everything()``: compare the whole maps).
 
-Memory: the cache is every layer's activation (about 365 MB for the bundled default at 2048×1024,
-2.1 GB for the released 1024p generator). Above ``cache_limit_bytes`` (default:
-``model.render.memory.cache_budget_bytes()``) it is stored in float16: updates then stay close
-but are no longer exact.
+Precision: passes run in the renderer's precision (``Renderer.precision``, model.render.precision);
+in bfloat16 the cache is stored in bfloat16 too, half the bytes of float32.
+
+Memory: the cache is every layer's activation (``estimate_cache_bytes``). Above
+``cache_limit_bytes`` (default: ``model.render.memory.cache_budget_bytes()``) a float32 cache is
+stored in float16: updates then stay close but are no longer exact.
 """
 
 from __future__ import annotations
@@ -53,10 +55,10 @@ import torch
 
 from model.box import Area, Box, union_box
 from model.errors import ImageFileError
-from model.render.device import device_settings
+from model.labels import LabelSet
 from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
 from model.render.frozen_norm import FoldedWeights, NormStats
-from model.render.full import Renderer, pad_amounts, to_uint8
+from model.render.full import Renderer, pad_amounts, padded_maps, to_uint8
 from model.render.inputs import InputMaps, feature_map
 from model.render.memory import cache_budget_bytes
 from model.render.plan import Layer, Plan, build_plan
@@ -139,7 +141,8 @@ class IncrementalRenderer:
         self.cache_limit_bytes = cache_budget_bytes() if cache_limit_bytes is None else cache_limit_bytes
         self._warned: set[tuple[int, int, int]] = set()  # (height, width, limit) whose cache mode was logged
         self.plan: Plan = build_plan(renderer.generator)
-        self.executor = Executor(self.plan, self.device)
+        self.compute_dtype = renderer.precision.dtype
+        self.executor = Executor(self.plan, self.device, dtype=self.compute_dtype)
         self._store: Store | None = None
         self._frozen: dict[int, FoldedWeights] = {}
         self._stats: dict[int, NormStats] = {}
@@ -147,9 +150,8 @@ class IncrementalRenderer:
         self._styles: dict[int, Style] = {}
         self._seed = 0
         self._size: tuple[int, int] = (0, 0)  # unpadded H, W
-        self.cache_dtype = torch.float32
+        self.cache_dtype = self.compute_dtype
         self.last_stats = UpdateStats()
-        self.settings = device_settings(self.device)
         self.relative_epsilon = False  # True: epsilon is a fraction of each tensor's RMS
         self.keep_journal = False  # True: ``revert_last()`` can undo the last update (benchmarks)
         self._last_journal: _Journal | None = None
@@ -161,7 +163,7 @@ class IncrementalRenderer:
         return self.renderer
 
     @property
-    def label_set(self):
+    def label_set(self) -> LabelSet:
         return self.renderer.label_set
 
     def num_styles(self, class_id: int) -> int:
@@ -230,11 +232,12 @@ class IncrementalRenderer:
         )
         return self._store.nbytes() + extra
 
-    def estimate_cache_bytes(self, height: int, width: int, dtype: torch.dtype = torch.float32) -> int:
-        """The activation cache's size for an H×W frame (input maps not included)."""
+    def estimate_cache_bytes(self, height: int, width: int, dtype: torch.dtype | None = None) -> int:
+        """The activation cache's size for an H×W frame in ``dtype`` (default: the compute precision's;
+        input maps not included)."""
         ph, pw = pad_amounts(height, width, self.renderer.stride)
         shapes = tensor_shapes(self.plan, height + ph, width + pw)
-        size = torch.tensor([], dtype=dtype).element_size()
+        size = torch.tensor([], dtype=dtype or self.compute_dtype).element_size()
         return sum(
             spec.channels
             * shapes[spec.id][0]
@@ -257,11 +260,7 @@ class IncrementalRenderer:
 
     # ----- inputs ---------------------------------------------------------------------------------
     def _padded(self, labels: np.ndarray, instances: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        pad_h, pad_w = pad_amounts(*labels.shape, self.renderer.stride)
-        if pad_h or pad_w:
-            labels = np.pad(labels, ((0, pad_h), (0, pad_w)), mode="edge")
-            instances = np.pad(instances, ((0, pad_h), (0, pad_w)), mode="edge")
-        return labels, instances
+        return padded_maps(labels, instances, self.renderer.stride)
 
     def _input_maps(
         self, labels: np.ndarray, instances: np.ndarray, styles: Mapping[int, Style], seed: int
@@ -323,24 +322,23 @@ class IncrementalRenderer:
         keep = dtype is not None
         folded = None
         try:
-            with self.settings.autocast():
-                if self.renderer.needs_reference(styles):
-                    stats = self._reference_stats(labels, instances, seed, cancelled)
-                    folded = self.executor.fold_all(stats)
-                    self.executor.full_pass(
-                        store,
-                        cancelled,
-                        frozen=folded,
-                        cache_dtype=dtype or torch.float32,
-                        keep=keep,
-                        progress=progress,
-                    )
-                else:  # live statistics (and, without chosen styles, the reference ones: remember them)
-                    stats = self.executor.full_pass(
-                        store, cancelled, cache_dtype=dtype or torch.float32, keep=keep, progress=progress
-                    )
-                    if self.renderer.norm_stats == "reference" and not styles:
-                        self._reference = (layout_key(labels, instances, seed), stats)
+            if self.renderer.needs_reference(styles):
+                stats = self._reference_stats(labels, instances, seed, cancelled)
+                folded = self.executor.fold_all(stats)
+                self.executor.full_pass(
+                    store,
+                    cancelled,
+                    frozen=folded,
+                    cache_dtype=dtype or self.compute_dtype,
+                    keep=keep,
+                    progress=progress,
+                )
+            else:  # live statistics (and, without chosen styles, the reference ones: remember them)
+                stats = self.executor.full_pass(
+                    store, cancelled, cache_dtype=dtype or self.compute_dtype, keep=keep, progress=progress
+                )
+                if self.renderer.norm_stats == "reference" and not styles:
+                    self._reference = (layout_key(labels, instances, seed), stats)
         except RenderCancelled:
             log.debug("full render cancelled")
             return None
@@ -355,6 +353,7 @@ class IncrementalRenderer:
             return to_uint8(store.tensors[self.plan.output][:, :, :height, :width])
         self._store, self._stats, self._styles, self._seed = store, stats, styles, seed
         self._frozen = folded if folded is not None else self.executor.fold_all(stats)
+        assert dtype is not None  # ``keep``
         self.cache_dtype = dtype
         self.last_stats = UpdateStats(ms=(time.perf_counter() - start) * 1e3, full=True)
         return self.image()
@@ -369,16 +368,17 @@ class IncrementalRenderer:
             )
 
     def _choose_dtype(self, height: int, width: int) -> torch.dtype | None:
-        """float32 when the cache fits the limit, float16 when only that fits, None: keep no cache."""
+        """The compute precision when the cache fits the limit; for a float32 cache that does not,
+        float16 when only that fits; None: keep no cache."""
         if self.estimate_cache_bytes(height, width) <= self.cache_limit_bytes:
-            return torch.float32
+            return self.compute_dtype
         half = self.estimate_cache_bytes(height, width, torch.float16)
         key = (height, width, self.cache_limit_bytes)
         warn = log.info if key in self._warned else log.warning  # once per size; the editor's UI says it too
         self._warned.add(key)
         if half > self.cache_limit_bytes:
             warn(
-                "activation cache for %dx%d (%.0f MB even in float16) exceeds the %.0f MB limit: "
+                "activation cache for %dx%d (%.0f MB even at 16 bits) exceeds the %.0f MB limit: "
                 "no incremental updates, every edit renders the full frame",
                 width,
                 height,
@@ -577,10 +577,9 @@ class IncrementalRenderer:
         try:
             with self._update_thread_count():
                 self._write_maps(labels, instances, styles, changed, journal)
-                with self.settings.autocast():
-                    out_box = self._propagate(
-                        changed, eps, journal, stats, cancelled, between_layers=between_layers
-                    )
+                out_box = self._propagate(
+                    changed, eps, journal, stats, cancelled, between_layers=between_layers
+                )
         except RenderCancelled:
             self._rollback(journal)
             log.debug("update cancelled after %.1f ms", (time.perf_counter() - start) * 1e3)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -75,9 +75,10 @@ def using_moments(module: nn.Module, moments: Moments) -> Iterator[None]:
 
     def replace(norm: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> torch.Tensor:
         mean, var = next(calls)
-        out = (inputs[0].float() - mean) * torch.rsqrt(var + norm.eps)  # type: ignore[operator]
-        if norm.affine:
-            out = out * norm.weight.view(1, -1, 1, 1) + norm.bias.view(1, -1, 1, 1)  # type: ignore[union-attr]
+        layer = cast(nn.InstanceNorm2d, norm)
+        out = (inputs[0].float() - mean) * torch.rsqrt(var + layer.eps)
+        if layer.affine:
+            out = out * layer.weight.view(1, -1, 1, 1) + layer.bias.view(1, -1, 1, 1)
         return out.to(output.dtype)
 
     with _hooks(module, replace):

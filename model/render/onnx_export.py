@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -86,6 +88,7 @@ def export_onnx(
                         output_names=["image"],
                         dynamic_shapes={"x": {0: batch, 2: h, 3: w}},
                     )
+                    assert program is not None  # the dynamo exporter returns its program
                     program.save(str(tmp))
                 else:
                     import warnings
@@ -119,7 +122,7 @@ def export_onnx(
     raise OnnxError("ONNX export failed: " + " | ".join(errors), out)
 
 
-def onnx_session(path: str | Path, threads: int | None = None):
+def onnx_session(path: str | Path, threads: int | None = None) -> Any:
     ort = _require("onnxruntime")
     options = ort.SessionOptions()  # type: ignore[attr-defined]
     if threads:
@@ -147,7 +150,7 @@ def check_onnx(
     torch_ms = ort_ms = None
     if timing:
         x_cl = x.contiguous(memory_format=torch.channels_last)
-        generator_cl = generator.to(memory_format=torch.channels_last)
+        generator_cl = generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         with torch.inference_mode():
             torch_ms = _median_ms(lambda: generator_cl(x_cl), repeats)
         feed = {session.get_inputs()[0].name: x.numpy()}
@@ -155,7 +158,7 @@ def check_onnx(
     return OnnxCheck(Path(path), (width, height), error, torch_ms, ort_ms, threads)
 
 
-def _median_ms(fn, repeats: int) -> float:
+def _median_ms(fn: Callable[[], object], repeats: int) -> float:
     fn()  # warm-up
     times = []
     for _ in range(repeats):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import torch
 from torch import nn
@@ -214,7 +214,7 @@ def build_plan(generator: nn.Module) -> Plan:
     """Flatten a GlobalGenerator or LocalEnhancer into layers (weights are copied, on the CPU or not)."""
     if isinstance(generator, LocalEnhancer):
         first = generator.model[1]
-        builder = _Builder(first.in_channels)
+        builder = _Builder(cast(nn.Conv2d, first).in_channels)
         levels = generator.n_local_enhancers
         pyramid = [0]
         for level in range(1, levels + 1):
@@ -225,7 +225,7 @@ def build_plan(generator: nn.Module) -> Plan:
             summed = builder.sequence(front, pyramid[levels - n], f"model{n}_1", final_skip=out)
             out = builder.sequence(back, summed, f"model{n}_2")
     elif isinstance(generator, GlobalGenerator):
-        builder = _Builder(generator.model[1].in_channels)
+        builder = _Builder(cast(nn.Conv2d, generator.model[1]).in_channels)
         builder.sequence(generator.model, 0, "model")
     else:
         raise UnsupportedGeneratorError(f"not a pix2pixHD generator: {type(generator).__name__}")

@@ -20,6 +20,7 @@ import os
 import platform
 import time
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -64,6 +65,39 @@ class PrecisionChoice:
         return f"{self.precision} ({self.reason})"
 
 
+FP32 = PrecisionChoice("fp32", "the default")
+
+
+class Float32Norm(nn.Module):
+    """Runs a normalisation layer in float32 inside a lower-precision network: its statistics are
+    measured and applied in float32, and the result is rounded back to the input's dtype. The
+    wrapped layer stays a submodule, so forward hooks on it (model.render.norm_stats) still fire."""
+
+    def __init__(self, norm: nn.Module) -> None:
+        super().__init__()
+        self.norm = norm.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.float()).to(x.dtype)
+
+
+def lowered_copy(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """A copy of ``module`` in ``dtype`` and channels-last memory, its InstanceNorms in float32."""
+    copy = deepcopy(module)
+    for parent in list(copy.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, nn.InstanceNorm2d):
+                setattr(parent, name, Float32Norm(child))
+    for sub in copy.modules():
+        if not isinstance(sub, nn.InstanceNorm2d):
+            for param in list(sub.parameters(recurse=False)):
+                param.data = param.data.to(dtype)
+            for name, buffer in list(sub.named_buffers(recurse=False)):
+                if buffer.is_floating_point():
+                    setattr(sub, name, buffer.to(dtype))
+    return copy.to(memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
+
+
 def requested_precision(override: str | None = None) -> PrecisionRequest:
     """``override`` if given, else ``P2P_PRECISION``, else ``auto``; anything else is an error."""
     value = (override or os.environ.get(PRECISION_ENV) or "auto").strip().lower()
@@ -106,7 +140,7 @@ def time_convs(
     """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``."""
     torch.manual_seed(0)
     layers = [
-        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)
+        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
         for cin, cout, k in shapes
     ]
     inputs = [

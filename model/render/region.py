@@ -180,7 +180,7 @@ def cover_boxes(region: Region, tile: int = 8, min_fill: float = 0.5, max_boxes:
     gh, gw = -(-mask.shape[0] // tile), -(-mask.shape[1] // tile)
     padded = np.zeros((gh * tile, gw * tile), dtype=bool)
     padded[: mask.shape[0], : mask.shape[1]] = mask
-    occupied = padded.reshape(gh, tile, gw, tile).any(axis=(1, 3))
+    occupied = np.asarray(padded.reshape(gh, tile, gw, tile).any(axis=(1, 3)))
     boxes: list[tuple[int, int, int, int]] = []
     stack = [(0, occupied.shape[0], 0, occupied.shape[1])]
     while stack:
@@ -194,7 +194,7 @@ def cover_boxes(region: Region, tile: int = 8, min_fill: float = 0.5, max_boxes:
         if sub.mean() >= min_fill or len(boxes) + len(stack) + 1 >= max_boxes:
             boxes.append((gy0, gy1, gx0, gx1))
             continue
-        split = _widest_gap(sub.any(axis=1)), _widest_gap(sub.any(axis=0))
+        split = _widest_gap(np.asarray(sub.any(axis=1))), _widest_gap(np.asarray(sub.any(axis=0)))
         (ry, ly), (rx, lx) = split
         if max(ly, lx) == 0:
             boxes.append((gy0, gy1, gx0, gx1))

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from support.render_scenes import street_scene
+from support.tiny_models import EDITS, HEIGHT, WIDTH, edit, scene, tiny
 
 from model.box import Area, mask_box
 from model.networks.generator import GeneratorConfig, downsample_input
@@ -23,43 +24,11 @@ from model.render.region import Region, cover_boxes, propagate, window_any
 from model.render.strokes import brush_stroke
 
 TOL = 1e-4
-HEIGHT, WIDTH = 70, 100  # not a multiple of the stride: exercises the edge padding too
-
-
-def tiny(n_local: int, features: bool = True, seed: int = 0) -> Renderer:
-    feat = 3 if features else 0
-    config = GeneratorConfig(
-        input_nc=35 + 1 + feat,
-        ngf=4,
-        n_downsample_global=2,
-        n_blocks_global=2,
-        n_local_enhancers=n_local,
-        n_blocks_local=1,
-    )
-    return Renderer(random_model(config, feat_num=feat, seed=seed), "cpu")
 
 
 @pytest.fixture(params=[0, 1, 2], ids=["global", "local1", "local2"])
 def renderer(request: pytest.FixtureRequest) -> Renderer:
     return tiny(request.param)
-
-
-def scene(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    return street_scene(WIDTH, HEIGHT, seed=seed)
-
-
-def edit(
-    labels: np.ndarray,
-    instances: np.ndarray,
-    box: tuple[int, int, int, int],
-    class_id: int,
-    instance: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    x0, y0, x1, y1 = box
-    labels, instances = labels.copy(), instances.copy()
-    labels[y0:y1, x0:x1] = class_id
-    instances[y0:y1, x0:x1] = class_id if instance is None else instance
-    return labels, instances
 
 
 def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:
@@ -74,18 +43,6 @@ def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:
         np.array_equal(image, renderer.render(labels, instances, {}, 0))
         or np.abs(image.astype(int) - renderer.render(labels, instances, {}, 0)).max() <= 1
     )
-
-
-EDITS = [
-    (0, 0, 5, 4),  # top-left corner
-    (WIDTH - 3, HEIGHT - 6, WIDTH, HEIGHT),  # bottom-right corner (touches the padded rows)
-    (0, 30, 2, 41),  # left border
-    (40, 0, 61, 1),  # top border, one row
-    (WIDTH - 1, 10, WIDTH, 60),  # right border, one column
-    (47, 33, 48, 34),  # one pixel
-    (10, 10, 90, 60),  # most of the frame
-    (0, 0, WIDTH, HEIGHT),  # everything
-]
 
 
 def test_exact_mode_equals_frozen_full_pass(renderer: Renderer) -> None:
