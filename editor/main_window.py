@@ -109,7 +109,7 @@ class MainWindow(QMainWindow):
         self.views.setChildrenCollapsible(False)
         self.views.addWidget(self.canvas)
         self.views.addWidget(self.mirror)
-        self.views.setSizes([1, 1])
+        self.views.setSizes([10_000, 10_000])  # equal halves ([1, 1] is first raised to the minimum widths)
         self.setCentralWidget(self.views)
         self._build_status_bar()
         self._build_actions()
