@@ -21,6 +21,7 @@ from model import resources
 
 BUNDLED = {
     "checkpoints/default": "pix2pixhd_editor/checkpoints/default",
+    "checkpoints/inpainter": "pix2pixhd_editor/checkpoints/inpainter",
     "assets/scenes": "pix2pixhd_editor/assets/scenes",
 }
 
@@ -102,10 +103,10 @@ def test_unpacked_wheel_finds_its_own_files_from_another_folder(wheel, tmp_path)
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
     script = (
-        "from model.resources import checkout_root, default_checkpoint_dir, label_sets_dir, "
-        "sample_scenes\n"
+        "from model.resources import checkout_root, default_checkpoint_dir, inpainter_dir, "
+        "label_sets_dir, sample_scenes\n"
         "print(default_checkpoint_dir()); print(sample_scenes()[0]); print(label_sets_dir());"
-        "print(checkout_root())"
+        "print(checkout_root()); print(inpainter_dir())"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], cwd=elsewhere, env=env, capture_output=True, text=True, check=True
@@ -114,6 +115,26 @@ def test_unpacked_wheel_finds_its_own_files_from_another_folder(wheel, tmp_path)
     assert (Path(out[0]) / "generator.safetensors").is_file()
     assert Path(out[1]).parent == site / "pix2pixhd_editor" / "assets" / "scenes"
     assert Path(out[2]) == site / "model" / "label_sets" and out[3] == "None"
+    assert Path(out[4]) == site / "pix2pixhd_editor" / "checkpoints" / "inpainter"
+    bench = subprocess.run(  # the CLI finds the bundled inpainter from the installed package
+        [
+            sys.executable,
+            "-m",
+            "pix2pixhd_editor",
+            "synth-anomalies",
+            "--bench",
+            "--steps",
+            "2",
+            "--bench-side",
+            "16",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "one 16² inpaint, 2 steps" in bench
     run = subprocess.run(
         [sys.executable, "-m", "pix2pixhd_editor", "--help"],
         cwd=elsewhere,
@@ -128,6 +149,7 @@ def test_unpacked_wheel_finds_its_own_files_from_another_folder(wheel, tmp_path)
 def test_checkout_resolves_the_repository_folders():
     assert resources.checkout_root() == REPO_ROOT
     assert resources.default_checkpoint_dir() == REPO_ROOT / "checkpoints" / "default"
+    assert resources.inpainter_dir() == REPO_ROOT / "checkpoints" / "inpainter"
     assert resources.sample_scenes()[0].parent == REPO_ROOT / "assets" / "scenes"
 
 
