@@ -159,3 +159,15 @@ def test_bad_input_is_one_clear_line(make_window, qtbot, tmp_path, errors) -> No
     qtbot.waitUntil(lambda: len(errors) == 3, timeout=10000)
     assert "config.json" in errors[2] and "\n" not in errors[2] and not anomaly.running
     assert anomaly.panel.status.text() == errors[2]
+
+
+def test_shortcut_is_in_the_f1_list_and_the_readme(make_window, qtbot, monkeypatch) -> None:
+    from support import REPO_ROOT
+
+    window = make_window()
+    shown: list[str] = []
+    monkeypatch.setattr(QMessageBox, "information", lambda parent, title, text: shown.append(text))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_F1)
+    assert len(shown) == 1 and "<b>A</b></td><td>&nbsp;Anomaly</td>" in shown[0]
+    readme = (REPO_ROOT / "README.md").read_text()
+    assert "| A | anomaly masks" in readme
