@@ -98,6 +98,15 @@ def click(window: MainWindow, x: float, y: float, modifiers=Qt.KeyboardModifier.
     drag(window, [(x, y)], modifiers=modifiers)
 
 
+def paint_some(window: MainWindow, count: int = 3, label: int = SIDEWALK) -> None:
+    """``count`` short brush strokes of ``label`` side by side near the top left: one undo step each."""
+    window.set_tool("brush")
+    window.state.set_label(label)
+    window.state.set_brush_size(8)
+    for i in range(count):
+        drag(window, [(30.0 + 20 * i, 120.0), (50.0 + 20 * i, 130.0), (70.0 + 20 * i, 120.0)])
+
+
 def maps(window: MainWindow) -> tuple[np.ndarray, np.ndarray, dict]:
     doc = window.state.document
     return doc.labels.copy(), doc.instances.copy(), dict(doc.styles)
