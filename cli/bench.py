@@ -13,15 +13,17 @@ import argparse
 import logging
 import sys
 
-from cli.args import size_type
+from cli.args import add_precision_argument, size_type
 from model.render.threads import prefer_passive_omp
 
 prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
 
 from model.checkpoint import load_checkpoint
 from model.render.bench import STROKES_PER_AREA, format_table, random_weights_line, run_bench, to_json
-from model.render.device import check_device
+from model.render.device import check_device, choose_device
+from model.render.full import measure_precision, model_identity
 from model.render.incremental import DEFAULT_EPSILON
+from model.render.precision import choose_precision, requested_precision
 from model.render.random_models import default_generator_config, official_generator_config, random_model
 from model.resources import default_checkpoint_dir
 
@@ -60,6 +62,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=int,
         help=f"brush strokes per edit area and scene (default {STROKES_PER_AREA}; official-size 2)",
     )
+    add_precision_argument(parser)
+    parser.add_argument(
+        "--no-precision-compare",
+        action="store_true",
+        help="skip the float32-against-bf16 rows (full render, 1%% strokes, first pixels, PSNR, cache)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +86,13 @@ def run(args: argparse.Namespace) -> int:
         model, name = random_model(default_generator_config()), f"default architecture (no {default})"
     if random_weights:
         print(random_weights_line(name), file=sys.stderr if args.json else sys.stdout, flush=True)
+    device = check_device(args.device) if args.device else choose_device()
+    precision = choose_precision(
+        requested_precision(args.precision),
+        device,
+        lambda: measure_precision(model, device),
+        model_identity(model),
+    )
     strokes = args.strokes if args.strokes is not None else (0 if official else 50)
     repeats = args.repeats if args.repeats is not None else (1 if official else 3)
     result = run_bench(
@@ -94,6 +109,8 @@ def run(args: argparse.Namespace) -> int:
         random_weights=random_weights,
         scenes=args.scenes or (1 if official else None),
         strokes_per_area=args.strokes_per_area or (2 if official else STROKES_PER_AREA),
+        precision=precision,
+        compare=not args.no_precision_compare,
     )
     if args.json:
         print(to_json(result))

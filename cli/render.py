@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cli.args import add_norm_stats_argument, size_type
+from cli.args import add_norm_stats_argument, add_precision_argument, size_type
 from editor.core.exports import companion_path, label_colours, side_by_side
 from model.errors import EditorError, ImageFileError
 from model.render.full import Renderer
@@ -58,6 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="also write NAME_compare.png, labels and render side by side",
     )
     add_norm_stats_argument(parser)
+    add_precision_argument(parser)
 
 
 def resize_nearest(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -116,12 +117,13 @@ def render_scene(
     start = time.perf_counter()
     image = renderer.render(labels, instances, scene.styles, args.seed)
     log.info(
-        "rendered %s %dx%d in %.0f ms on %s",
+        "rendered %s %dx%d in %.0f ms on %s in %s",
         label.name,
         labels.shape[1],
         labels.shape[0],
         1000 * (time.perf_counter() - start),
         renderer.device,
+        renderer.precision.precision,
     )
     write_png(out, image)
     if args.with_labels or args.side_by_side:
@@ -157,7 +159,8 @@ def run(args: argparse.Namespace) -> int:
     check_targets(args)
     label_set = LabelSet.load(args.labels_json) if args.labels_json else None
     checkpoint = args.checkpoint or default_checkpoint_dir()
-    renderer = Renderer.from_checkpoint(checkpoint, args.device, label_set, args.norm_stats)
+    renderer = Renderer.from_checkpoint(checkpoint, args.device, label_set, args.norm_stats, args.precision)
+    log.info("precision: %s", renderer.precision.describe())
     if args.label_dir is not None:
         return run_folder(renderer, args)
     out = Path(args.out)

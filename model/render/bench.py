@@ -35,6 +35,7 @@ from model.render.full import Renderer
 from model.render.incremental import DEFAULT_EPSILON, IncrementalRenderer
 from model.render.loop import EDITOR_POLICY, RenderLoop, RenderRequest, RenderResult
 from model.render.memory import available_memory_bytes
+from model.render.precision import FP32, PrecisionChoice
 from model.render.samples import SampleMaps, load_samples
 from model.render.strokes import brush_stroke
 
@@ -100,6 +101,7 @@ class EditTiming:
 @dataclass
 class BenchResult:
     device: str
+    precision: str  # the precision of the main figures, and why
     size: str
     model: str
     random_weights: bool
@@ -123,6 +125,7 @@ class BenchResult:
     pooling_speedup: float
     pooling_max_difference: float
     cache_mb: float
+    precisions: list[PrecisionRow] = field(default_factory=list)  # float32 against bf16, when compared
     strokes: list[StrokeEdit] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -196,14 +199,18 @@ def _stroke_edits(
     per_area: int,
     exact: bool,
     seed: int,
+    areas: tuple[float, ...] = EDIT_AREAS,
+    reference_renderer: Renderer | None = None,
 ) -> list[StrokeEdit]:
-    """Time ``per_area`` strokes per area from the cache of the unedited scene (each reverted)."""
-    renderer = incremental.renderer
+    """Time ``per_area`` strokes per area from the cache of the unedited scene (each reverted).
+    PSNRs are against a full render of the edited scene by ``reference_renderer`` (default: the
+    incremental renderer's own)."""
+    renderer = reference_renderer or incremental.renderer
     height, width = sample.labels.shape
     edits = []
     incremental.keep_journal = True
     try:
-        for area_index, area in enumerate(EDIT_AREAS):
+        for area_index, area in enumerate(areas):
             for k in range(per_area):
                 class_id = VEGETATION if k % 2 == 0 else CAR
                 labels, instances, box = brush_stroke(
@@ -418,6 +425,77 @@ def simulate_strokes(
     return delays(arrivals), delays(accurate), exact_frames
 
 
+@dataclass
+class PrecisionRow:
+    """The editing figures of one precision; PSNRs are against float32 renders."""
+
+    precision: str
+    full_ms: float  # median over the scenes
+    stroke_ms: float  # 1% strokes, fast mode, median
+    stroke_speedup: float
+    first_p50_ms: float | None  # first updated pixels through the editor's loop
+    first_p95_ms: float | None
+    cache_mb: float
+    psnr_frame_db: float  # a full render against the float32 one, median over the scenes
+    psnr_stroke_box_db: float  # the 1% strokes' boxes against a float32 render of the edited scene
+
+
+COMPARE_AREA = 0.01
+
+
+def compare_precisions(
+    model: LoadedModel,
+    samples: list[SampleMaps],
+    device: str | None,
+    epsilon: float,
+    strokes: int,
+    repeats: int,
+    per_area: int,
+) -> list[PrecisionRow]:
+    """Full render, 1% strokes, first pixels and cache size in float32 and in bf16, one after the
+    other in this process, with bf16's pictures scored against float32's."""
+    fp32 = Renderer(model, device, precision=FP32)
+    rows = []
+    for choice in (FP32, PrecisionChoice("bf16", "compared")):
+        renderer = fp32 if choice is FP32 else Renderer(model, device, precision=choice)
+        incremental = IncrementalRenderer(renderer, epsilon=epsilon)
+        full_times, frame_db, edits = [], [], []
+        for index, sample in enumerate(samples):
+
+            def fresh_full(
+                s: SampleMaps = sample, inc: IncrementalRenderer = incremental
+            ) -> np.ndarray | None:
+                inc.clear()
+                return inc.full(s.labels, s.instances)
+
+            full_ms, image = _time_ms(fresh_full, repeats)
+            full_times.append(full_ms)
+            frame_db.append(psnr_uint8(image, fp32.render(sample.labels, sample.instances)))  # type: ignore[arg-type]
+            edits += _stroke_edits(
+                incremental, sample, full_ms, per_area, False, 1000 * index, (COMPARE_AREA,), fp32
+            )
+        cache_mb = incremental.cache_bytes / 2**20
+        latencies: list[float] = []
+        if strokes > 0:
+            incremental.clear()
+            latencies, _, _ = simulate_strokes(incremental, samples[0].labels, samples[0].instances, strokes)
+        rows.append(
+            PrecisionRow(
+                choice.precision,
+                float(np.median(full_times)),
+                float(np.median([e.ms for e in edits])),
+                float(np.median([e.speedup for e in edits])),
+                float(np.percentile(latencies, 50)) if latencies else None,
+                float(np.percentile(latencies, 95)) if latencies else None,
+                cache_mb,
+                float(np.median(frame_db)),
+                float(np.median([e.psnr_box_db for e in edits])),
+            )
+        )
+        incremental.clear()  # free its cache before the next precision's
+    return rows
+
+
 def run_bench(
     model: LoadedModel,
     name: str,
@@ -432,8 +510,11 @@ def run_bench(
     random_weights: bool = False,
     scenes: int | None = None,
     strokes_per_area: int = STROKES_PER_AREA,
+    precision: PrecisionChoice = FP32,
+    compare: bool = False,
 ) -> BenchResult:
-    renderer = Renderer(model, device)
+    """The bench in ``precision``; ``compare``: also the float32 / bf16 comparison rows."""
+    renderer = Renderer(model, device, precision=precision)
     incremental = IncrementalRenderer(renderer, epsilon=epsilon)
     check_memory(incremental, width, height)
     threads = torch.get_num_threads()
@@ -495,6 +576,12 @@ def run_bench(
             )
 
     vec_ms, loop_ms, pooling_difference = pooling_times(first.instances)
+    precisions = []
+    if compare:
+        del incremental
+        precisions = compare_precisions(
+            model, samples, device, epsilon, min(strokes, 20), repeats, max(1, strokes_per_area)
+        )
     parameters = sum(p.numel() for p in renderer.generator.parameters())
     notes.append(
         "PSNR: 8-bit frames against a fresh full render of the edited scene (live InstanceNorm "
@@ -503,6 +590,7 @@ def run_bench(
     )
     return BenchResult(
         device=_device_name(renderer.device),
+        precision=precision.describe(),
         size=f"{width}x{height}",
         model=name,
         random_weights=random_weights,
@@ -526,6 +614,7 @@ def run_bench(
         pooling_speedup=loop_ms / vec_ms,
         pooling_max_difference=pooling_difference,
         cache_mb=cache_mb,
+        precisions=precisions,
         strokes=edits,
         notes=notes,
     )
@@ -560,6 +649,7 @@ def format_table(result: BenchResult) -> str:
             f"model {result.model} ({result.parameters / 1e6:.2f}M parameters), {result.size}, {result.device}, "
             f"{result.threads} threads, epsilon {result.epsilon}, scenes {', '.join(result.scenes)}"
         ),
+        f"precision {result.precision}",
         "",
         f"{'measure':44s} {'value':>12s}",
         f"{'full render, median over scenes (ms)':44s} {ms(result.full_ms):>12s}",
@@ -602,6 +692,27 @@ def format_table(result: BenchResult) -> str:
             f"{result.pooling_max_difference:.1e})"
         ),
     ]
+    if result.precisions:
+        lines += [
+            "",
+            "precision (same run; PSNR against float32 renders; strokes: 1% of the area):",
+            (
+                f"{'':9s} {'full ms':>9s} {'1% stroke ms':>13s} {'speed-up':>9s} {'first px p50/p95':>17s}"
+                f" {'cache MB':>9s} {'frame dB':>9s} {'box dB':>7s}"
+            ),
+        ]
+        for row in result.precisions:
+            lines.append(
+                f"{row.precision:9s} {row.full_ms:>9,.0f} {row.stroke_ms:>13,.0f} {row.stroke_speedup:>8.1f}x"
+                f" {ms(row.first_p50_ms):>8s}/{ms(row.first_p95_ms):<8s} {row.cache_mb:>9.0f}"
+                f" {db(row.psnr_frame_db):>9s} {db(row.psnr_stroke_box_db):>7s}"
+            )
+        if len(result.precisions) == 2:
+            a, b = result.precisions
+            lines.append(
+                f"bf16 against float32: full render {a.full_ms / b.full_ms:.2f}x, 1% stroke "
+                f"{a.stroke_ms / b.stroke_ms:.2f}x faster"
+            )
     lines += [f"note: {n}" for n in result.notes]
     return "\n".join(lines)
 

@@ -28,6 +28,8 @@ from typing import Literal
 import torch
 from torch import nn
 
+from model.errors import EditorError
+
 log = logging.getLogger(__name__)
 
 Precision = Literal["fp32", "bf16"]
@@ -98,11 +100,16 @@ def lowered_copy(module: nn.Module, dtype: torch.dtype) -> nn.Module:
     return copy.to(memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
 
 
+class PrecisionError(EditorError, ValueError):
+    """An unknown precision name (from the command line or ``P2P_PRECISION``)."""
+
+
 def requested_precision(override: str | None = None) -> PrecisionRequest:
     """``override`` if given, else ``P2P_PRECISION``, else ``auto``; anything else is an error."""
     value = (override or os.environ.get(PRECISION_ENV) or "auto").strip().lower()
     if value not in PRECISION_REQUESTS:
-        raise ValueError(f"unknown precision {value!r} (choose from {', '.join(PRECISION_REQUESTS)})")
+        where = "" if override else f" in ${PRECISION_ENV}"
+        raise PrecisionError(f"unknown precision {value!r}{where} (choose from {', '.join(PRECISION_REQUESTS)})")
     return value  # type: ignore[return-value]
 
 
