@@ -84,7 +84,7 @@ def read_pair(folder: Path, name: str) -> AnomalyPair:
             int(record["seed"]),
             int(record["steps"]),
             anomalies,
-        )  # type: ignore[arg-type]
+        )
     except (KeyError, TypeError, ValueError) as exc:
         raise ExportError(f"malformed anomaly record ({exc})", record_path) from None
 
