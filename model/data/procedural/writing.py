@@ -64,7 +64,7 @@ def write_dataset(
     A folder made by another generator version or size is refused rather than mixed."""
     from tqdm import tqdm
 
-    from model.scene_io import atomic_write_bytes
+    from model.atomic_files import atomic_write_bytes
 
     out = Path(out)
     record = read_dataset_record(out)
