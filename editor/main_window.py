@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self._cursor: tuple[int, int] | None = None
         self._loader: ModelLoader | None = None
         self._model: ModelBundle | None = None
+        self._model_path: Path | None = None  # where the loaded model came from (reloads)
         self.model_name = "" if renderer is None else "injected model"
         self.mirror = RenderMirror(self.canvas)
         self.views = QSplitter(Qt.Orientation.Horizontal)
@@ -393,7 +394,8 @@ class MainWindow(QMainWindow):
         model.addActions([self.act_open_model, self.act_open_model_dir, self.act_default_model])
         render = bar.addMenu("&Render")
         render.addActions([self.act_incremental, self.act_refresh])
-        self.render_controls = RenderControls(self, self.worker, self.state, render)
+        self.render_controls = RenderControls(self, self.worker, self.state, render, self.settings)
+        self.render_controls.precision_changed.connect(self._reload_model)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(
             self._action("Keyboard shortcuts", "F1", "List the keyboard shortcuts", self.show_shortcuts)
@@ -671,7 +673,12 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A model is already loading", 4000)
             return
         self.model_label.setText(f"Loading model {Path(path).name}…")
-        self._loader = ModelLoader(Path(path), self, (self.document.width, self.document.height))
+        self._loader = ModelLoader(
+            Path(path),
+            self,
+            (self.document.width, self.document.height),
+            self.render_controls.precision_request,
+        )
         self._loader.loaded.connect(self._on_model_loaded)
         self._loader.failed.connect(self._on_model_failed)
         self._loader.start()
@@ -689,8 +696,11 @@ class MainWindow(QMainWindow):
             self._on_model_failed(f"{path}: this model's label set cannot render the open scene ({exc})")
             return
         self._model = loaded
+        self._model_path = Path(path)
         self._use_renderer()
         self.model_name = model_display_name(Path(path))
+        if hasattr(base_renderer(renderer), "precision"):
+            self.render_controls.show_precision(base_renderer(renderer).precision)
         if self.canvas.has_render:  # the previous model's picture stays, dimmed, until the new frame
             self.canvas.set_stale_render(True)
         label_set = base_renderer(renderer).label_set
@@ -701,6 +711,11 @@ class MainWindow(QMainWindow):
         self.state.request_render()
         if self.canvas.stale_render:
             self.render_label.setText(STALE_TEXT)
+
+    def _reload_model(self, _precision: str) -> None:
+        """Load the current model again in the precision just chosen in the Render menu."""
+        if self._model_path is not None:
+            self.load_model(self._model_path)
 
     def _on_model_failed(self, message: str) -> None:
         if self._loader is not None:

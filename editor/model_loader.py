@@ -38,16 +38,25 @@ class ModelLoader(QThread):
     loaded = Signal(object, object)
     failed = Signal(str)
 
-    def __init__(self, path: Path, parent: Any = None, size: tuple[int, int] = (2048, 1024)) -> None:
+    def __init__(
+        self,
+        path: Path,
+        parent: Any = None,
+        size: tuple[int, int] = (2048, 1024),
+        precision: str | None = None,
+    ) -> None:
+        """``precision``: "auto", "fp32" or "bf16" (None: P2P_PRECISION, else auto); auto measures
+        this machine on the first load of a model (model.render.precision), here off the GUI thread."""
         super().__init__(parent)
         self.path = Path(path)
         self.size = size
+        self.precision = precision
 
     def run(self) -> None:
         try:
             from model.render.full import Renderer
 
-            renderer = Renderer.from_checkpoint(self.path)
+            renderer = Renderer.from_checkpoint(self.path, precision=self.precision)
         except EditorError as exc:
             self.failed.emit(str(exc))
             return

@@ -1,5 +1,6 @@
 """Status-bar and menu controls of the render loop: progress of a long exact frame (Esc cancels it),
-the render size (full, ½, ¼; export stays full size) and which mode the activation cache is in.
+the render size (full, ½, ¼; export stays full size), which mode the activation cache is in, and
+the precision renders run in (auto, float32 or bf16; model.render.precision).
 
 The main window creates one :class:`RenderControls` and hands it its status bar and Render menu.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QProgressBar
 
@@ -19,11 +20,27 @@ from model.render.loop import RENDER_SCALES, Progress
 
 SHOW_PROGRESS_AFTER_S = 1.0  # exact frames estimated shorter than this show no bar
 SCALE_NAMES = {1: "Full size", 2: "½ size", 4: "¼ size"}
+PRECISION_NAMES = {
+    "auto": "&Automatic (measured on this machine)",
+    "fp32": "&float32",
+    "bf16": "&bfloat16 (about 2× faster on CPUs with AVX-512 BF16 or AMX)",
+}
+PRECISION_SETTING = "render/precision"
 
 
 class RenderControls(QObject):
-    def __init__(self, window: QMainWindow, worker: RenderWorker, state: Any, menu: QMenu | None) -> None:
+    precision_changed = Signal(str)  # the request ("auto", "fp32", "bf16"): the model must be reloaded
+
+    def __init__(
+        self,
+        window: QMainWindow,
+        worker: RenderWorker,
+        state: Any,
+        menu: QMenu | None,
+        settings: QSettings | None = None,
+    ) -> None:
         super().__init__(window)
+        self.settings = settings
         self.worker = worker
         self.state = state
         self._incremental: Any = None
@@ -36,8 +53,10 @@ class RenderControls(QObject):
         self.cache_label = QLabel()
         self.cache_label.setToolTip("Which mode the activation cache of incremental rendering is in")
         status = window.statusBar()
+        self.precision_label = QLabel()
         status.addPermanentWidget(self.bar)
         status.addPermanentWidget(self.cache_label)
+        status.addPermanentWidget(self.precision_label)
         worker.progress.connect(self.show_progress)
         worker.rendered.connect(lambda _r: self.bar.hide())
         self.escape = QShortcut(QKeySequence(Qt.Key.Key_Escape), window)
@@ -61,6 +80,36 @@ class RenderControls(QObject):
         self.act_full_size.triggered.connect(self.render_full_size)
         if menu is not None:
             menu.addAction(self.act_full_size)
+        self.precision_actions: dict[str, QAction] = {}
+        precisions = QActionGroup(self)
+        submenu = menu.addMenu("&Precision") if menu is not None else None
+        for name, text in PRECISION_NAMES.items():
+            action = QAction(text, self, checkable=True, checked=name == self.precision_request)
+            action.setToolTip("What the generator computes in; changing it reloads the model")
+            action.triggered.connect(lambda _c=False, n=name: self.set_precision_request(n))
+            precisions.addAction(action)
+            self.precision_actions[name] = action
+            if submenu is not None:
+                submenu.addAction(action)
+
+    @property
+    def precision_request(self) -> str | None:
+        """The precision asked for in the Render menu (None: never chosen, so P2P_PRECISION or auto)."""
+        if self.settings is None:
+            return None
+        value = self.settings.value(PRECISION_SETTING)
+        return str(value) if value in PRECISION_NAMES else None
+
+    def set_precision_request(self, name: str) -> None:
+        if self.settings is not None:
+            self.settings.setValue(PRECISION_SETTING, name)
+        self.precision_actions[name].setChecked(True)
+        self.precision_changed.emit(name)
+
+    def show_precision(self, choice: Any) -> None:
+        """The loaded renderer's precision (a model.render.precision.PrecisionChoice) and why."""
+        self.precision_label.setText(choice.precision)
+        self.precision_label.setToolTip(f"Renders run in {choice.describe()}; Render ▸ Precision changes it")
 
     @property
     def scale(self) -> int:
