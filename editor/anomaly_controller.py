@@ -318,12 +318,13 @@ class AnomalyController(QObject):
         changed = np.any(outcome.image != job.frame, axis=2)
         box = mask_box(changed)
         result = AppliedAnomalies(outcome, *self._job_versions, job.config, job.seed, box)
-        if box is not None:
+        if box is not None:  # only the changed pixels are opaque: the blend's tint stays elsewhere
             x0, y0, x1, y1 = box
-            result.buffer = np.ascontiguousarray(outcome.image[y0:y1, x0:x1])
-            result.preview = QImage(
-                result.buffer.data, x1 - x0, y1 - y0, 3 * (x1 - x0), QImage.Format.Format_RGB888
-            )
+            rgba = np.zeros((y1 - y0, x1 - x0, 4), np.uint8)
+            rgba[..., :3] = outcome.image[y0:y1, x0:x1]
+            rgba[..., 3] = np.where(changed[y0:y1, x0:x1], 255, 0)
+            result.buffer = rgba
+            result.preview = QImage(rgba.data, x1 - x0, y1 - y0, 4 * (x1 - x0), QImage.Format.Format_RGBA8888)
         self._repaint_result()
         self.result = result
         self._repaint_result()
