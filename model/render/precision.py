@@ -109,7 +109,9 @@ def requested_precision(override: str | None = None) -> PrecisionRequest:
     value = (override or os.environ.get(PRECISION_ENV) or "auto").strip().lower()
     if value not in PRECISION_REQUESTS:
         where = "" if override else f" in ${PRECISION_ENV}"
-        raise PrecisionError(f"unknown precision {value!r}{where} (choose from {', '.join(PRECISION_REQUESTS)})")
+        raise PrecisionError(
+            f"unknown precision {value!r}{where} (choose from {', '.join(PRECISION_REQUESTS)})"
+        )
     return value  # type: ignore[return-value]
 
 
