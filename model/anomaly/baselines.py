@@ -1,6 +1,6 @@
 """The two baselines that need no inpainter.
 
-* **paste:** a cut-out of a training-family object, drawn at the mask's size and pasted inside it.
+* **paste:** a training-family object stretched over the mask's box and pasted inside it.
 * **Perlin (DRAEM):** a mask from thresholded Perlin noise, filled with a foreign texture (another
   region of the same frame, rotated and with its colour channels permuted) blended with the
   background at a random opacity.
@@ -11,7 +11,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from model.anomaly.crops import paste_patch
 from model.anomaly.families import TRAIN_FAMILIES, draw_random
 
 
@@ -75,12 +74,35 @@ def fill_perlin(
 def fill_paste(
     window: np.ndarray, mask: np.ndarray, rng: np.random.Generator, families: tuple[str, ...] = TRAIN_FAMILIES
 ) -> np.ndarray:
-    """Fill ``mask`` with the colours of a family object drawn at the window's size."""
-    patch = draw_random(families, window.shape[0], rng)
-    rgb = patch.rgb
-    if rgb.shape[:2] != window.shape[:2]:
-        rgb = cv2.resize(rgb, (window.shape[1], window.shape[0]))
-    filled, _ = paste_patch(window, type(patch)(rgb, np.ones(window.shape[:2], bool), patch.family), 0, 0)
+    """Fill ``mask`` (any shape, e.g. drawn by hand) with a family object stretched over the mask's
+    box and lit like the background. Mask pixels outside the object's own shape take the colour of
+    the nearest object pixel, so the whole mask is object and none of the patch's backdrop shows."""
+    box = mask_box(mask)
+    if box is None:
+        return window.copy()
+    x0, y0, x1, y1 = box
+    patch = draw_random(families, max(x1 - x0, y1 - y0, 8), rng)
+    ox0, oy0, ox1, oy1 = mask_box(patch.mask) or (0, 0, patch.mask.shape[1], patch.mask.shape[0])
+    rgb = cv2.resize(patch.rgb[oy0:oy1, ox0:ox1], (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    own = cv2.resize(
+        patch.mask[oy0:oy1, ox0:ox1].astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_NEAREST
+    ).astype(bool)
+    if own.any() and not own.all():
+        _, nearest = cv2.distanceTransformWithLabels(
+            (~own).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        rgb = rgb[own][nearest - 1]  # every pixel: the colour of its nearest object pixel
+    region = window[y0:y1, x0:x1]
+    gain = float(np.clip(np.sqrt(region.mean() / 0.45 + 1e-6), 0.5, 1.5))
     out = window.copy()
-    out[mask] = filled[mask]
+    inside = mask[y0:y1, x0:x1]
+    out[y0:y1, x0:x1][inside] = np.clip(rgb[inside] * gain, 0.0, 1.0)
     return out
+
+
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(x0, y0, x1, y1) of a mask's set pixels, or None when it is empty."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return None
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
