@@ -123,8 +123,9 @@ class AnomalyController(QObject):
             if w.act_export_compare in menu.actions():
                 self._insert_after(menu, w.act_export_compare, self.export_action)
         self.dock = w._dock("Anomalies", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        w.tabifyDockWidget(w.dock_history, self.dock)
-        w.dock_history.raise_()
+        if not w.restoreDockWidget(self.dock):  # the saved layout came before this dock existed
+            w.tabifyDockWidget(w.dock_history, self.dock)
+            w.dock_history.raise_()
         self.canvas.overlays.append(self.paint)
         w.files.scene_saver = self.save_scene
 

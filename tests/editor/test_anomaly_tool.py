@@ -171,3 +171,19 @@ def test_shortcut_is_in_the_f1_list_and_the_readme(make_window, qtbot, monkeypat
     assert len(shown) == 1 and "<b>A</b></td><td>&nbsp;Anomaly</td>" in shown[0]
     readme = (REPO_ROOT / "README.md").read_text()
     assert "| A | anomaly masks" in readme
+
+
+def test_stop_drops_the_running_job(make_window, qtbot, tmp_path) -> None:
+    torch.manual_seed(0)
+    tiny = Inpainter(InpainterConfig(NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16))
+    save_inpainter(tmp_path / "inpainter", tiny)
+    window, anomaly = anomaly_window(make_window, qtbot, FakeRenderer())
+    anomaly.inpainter_path = tmp_path / "inpainter"
+    anomaly.panel.steps.setValue(50)
+    assert anomaly.scatter(4) and anomaly.apply() and anomaly.running
+    assert anomaly.panel.progress.isVisibleTo(anomaly.panel)
+    anomaly.panel.cancel_button.click()
+    assert not anomaly.running and not anomaly.panel.progress.isVisibleTo(anomaly.panel)
+    qtbot.waitUntil(lambda: not anomaly.worker.busy, timeout=10000)
+    qtbot.wait(50)  # a result emitted just before the stop arrives now, and is dropped
+    assert anomaly.result is None
