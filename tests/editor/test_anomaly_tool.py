@@ -19,6 +19,7 @@ from model.anomaly.export import read_pair
 from model.anomaly.inpainter import Inpainter, InpainterConfig, save_inpainter
 from model.anomaly.networks import NetworkConfig
 from model.anomaly.synthesis import ANOMALY, VOID
+from model.scene_io import write_png
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_masks_undo_and_redo_like_any_edit(make_window, qtbot) -> None:
     assert ground[np.nonzero(new)].mean() > 0.5  # scattered objects stand on road / sidewalk
 
 
-def test_masks_save_with_the_scene_and_reopen(make_window, qtbot, tmp_path) -> None:
+def test_masks_save_with_the_scene_and_reopen(make_window, qtbot, tmp_path, errors) -> None:
     window, anomaly = anomaly_window(make_window, qtbot)
     drag(window, [(50.0, 120.0), (90.0, 125.0)])
     path = tmp_path / "street_labelIds.png"
@@ -87,7 +88,10 @@ def test_masks_save_with_the_scene_and_reopen(make_window, qtbot, tmp_path) -> N
     assert window.files.open_path(path)
     assert np.array_equal(anomaly.layer.ids, saved)
     layer_path(path).unlink()  # a scene saved before the layer existed
+    assert window.files.open_path(path) and anomaly.layer.is_empty and not errors
+    write_png(layer_path(path), np.ones((80, 160), np.uint8))  # a layer of another size
     assert window.files.open_path(path) and anomaly.layer.is_empty
+    assert len(errors) == 1 and "160x80 but the scene is 320x160" in errors[0] and "\n" not in errors[0]
 
 
 def test_apply_runs_on_the_worker_and_export_round_trips(make_window, qtbot, tmp_path) -> None:
