@@ -45,6 +45,15 @@ def class_id(instance: int) -> int:
     return int(class_of_instance(np.asarray(instance)))
 
 
+def style_description(style: Style | None, class_name: str) -> str:
+    """The undo history's name of a style change: "Style 2 on car", "Photo style on truck"."""
+    if style is None:
+        return f"Default style on {class_name}"
+    if isinstance(style, int):
+        return f"Style {style} on {class_name}"
+    return f"Photo style on {class_name}"
+
+
 class EditorState(QObject):
     label_changed = Signal(int)
     brush_changed = Signal(int)
@@ -185,11 +194,7 @@ class EditorState(QObject):
         return bool((self.document.instances[y0:y1, x0:x1] == instance).any())
 
     def describe_instance(self, instance: int) -> str:
-        cls = class_id(instance)
-        try:
-            name = self.label_set.by_id(cls).name
-        except LabelSetError:
-            name = f"class {cls}"
+        name = self.class_name(instance)
         kind = f"object {instance}" if self.is_object(instance) else f"stuff id {instance}"
         return f"{name} · {kind}"
 
@@ -300,8 +305,14 @@ class EditorState(QObject):
         return renderer.style_shares(class_id(instance)) if renderer is not None else None
 
     def set_style(self, instance: int, style: Style | None) -> bool:
-        edit = SetStyles({instance: style}, description="Style")
+        edit = SetStyles({instance: style}, description=style_description(style, self.class_name(instance)))
         return self.apply(edit) is not None
+
+    def class_name(self, instance: int) -> str:
+        try:
+            return self.label_set.by_id(class_id(instance)).name
+        except LabelSetError:
+            return f"class {class_id(instance)}"
 
     def random_style(self, instance: int) -> bool:
         n = self.num_styles(instance)

@@ -132,7 +132,7 @@ class PhotoView(QWidget):
         painter.scale(s, s)
         painter.drawImage(0, 0, self.image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        pen = QPen(CANDIDATE, 1.0, Qt.PenStyle.DashLine)
+        pen = QPen(CANDIDATE, 2.0, Qt.PenStyle.DashLine)
         pen.setCosmetic(True)
         painter.setPen(pen)
         for polygon in self.candidates:

@@ -52,6 +52,7 @@ def test_swatch_is_what_the_object_becomes_on_the_canvas(make_window, qtbot) -> 
         shown = window.canvas.render_image()[y0:y1, x0:x1].astype(int)
         swatch = palette.images[index].astype(int)
         assert np.abs(shown[car] - swatch[car]).mean() <= 2.0, index
+        assert window.state.stack.undoText() == f"Style {index} on car"  # the history says which
 
 
 # ----- 2. stale selection -----------------------------------------------------------------------
@@ -339,6 +340,7 @@ def test_style_from_a_photo_of_another_class_warns_in_the_window(make_window, mo
     assert opened[0].target_class == TRUCK
     assert "may look wrong" in window.statusBar().currentMessage()
     assert window.document.styles[TRUCK * 1000] == codes.codes[CAR * 1000]  # used anyway, as chosen
+    assert window.state.stack.undoText() == "Photo style on truck"
     window.statusBar().clearMessage()
     assert window.photo_style_dialog()
     assert "may look wrong" not in window.statusBar().currentMessage()
