@@ -550,13 +550,11 @@ def run_bench(
         styled_ms, _ = _time_ms(lambda: incremental.full(first.labels, first.instances, chosen), 1)
     module_ms = None
     if compare_module:
-        with torch.inference_mode():
-            x = renderer.network_input(first.labels, first.instances, {}, 0).contiguous(
-                memory_format=torch.channels_last
-            )
-            generator = renderer.generator.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-            module_ms, _ = _time_ms(lambda: generator(x), repeats)
-            del x
+        x = renderer.network_input(first.labels, first.instances, {}, 0).contiguous(
+            memory_format=torch.channels_last
+        )
+        module_ms, _ = _time_ms(lambda: renderer.render_tensor(x), repeats)
+        del x
 
     cancels = cancel_times(incremental, first.labels, first.instances)
     p50 = p95 = accurate_p50 = accurate_p95 = None

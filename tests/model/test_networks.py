@@ -116,6 +116,22 @@ def test_instance_average_matches_naive_loop():
     assert torch.allclose(fast, naive, atol=1e-6)
 
 
+def test_instance_average_of_block_maps_keeps_images_apart():
+    """Piecewise-constant maps (long runs), with one id running on from image 0 into image 1."""
+    torch.manual_seed(3)
+    feats = torch.randn(2, 3, 16, 24)
+    inst = torch.full((2, 16, 24), 26000)
+    inst[:, 4:12, 6:18] = 26001
+    inst[0, :, :5] = 7
+    expected = torch.empty_like(feats)
+    for b in range(2):
+        for value in inst[b].unique():
+            mask = inst[b] == value
+            expected[b][:, mask] = feats[b][:, mask].mean(dim=1, keepdim=True)
+    with torch.inference_mode():
+        assert torch.allclose(instance_average(feats, inst), expected, atol=1e-6)
+
+
 def test_edges_match_naive_four_neighbour_rule():
     torch.manual_seed(2)
     inst = torch.randint(0, 3, (1, 9, 11))
