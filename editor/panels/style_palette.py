@@ -78,6 +78,9 @@ class StylePalette(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.grid_host)
+        # at least one whole row of swatches with their captions, however many docks share the column
+        scroll.setMinimumHeight(self.rows_height(1) + 2 * scroll.frameWidth())
+        self.scroll = scroll
         self.default_button = QPushButton("Default")
         self.default_button.setToolTip("Clear this object's style (the model's default code)")
         self.random_button = QPushButton("Random")
@@ -109,6 +112,23 @@ class StylePalette(QWidget):
 
     def shutdown(self) -> None:
         self.swatches.stop()
+
+    def rows_height(self, rows: int) -> int:
+        """The height of ``rows`` rows of swatch buttons (icon and caption) in the grid."""
+        probe = self.swatch_button(0)
+        blank = QPixmap(ICON)
+        blank.fill(Qt.GlobalColor.transparent)
+        probe.setIcon(QIcon(blank))  # a button without an icon would not count the icon's height
+        return rows * probe.sizeHint().height() + (rows - 1) * self.grid.spacing()
+
+    def swatch_button(self, index: int) -> QToolButton:
+        button = QToolButton()
+        button.setIconSize(ICON)
+        button.setText(f"Style {index}")
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
+        button.setCheckable(True)
+        button.setAutoRaise(True)
+        return button
 
     # ----- actions ------------------------------------------------------------------------------
     def apply_style(self, index: int) -> None:
@@ -171,14 +191,9 @@ class StylePalette(QWidget):
             return
         shares = self.state.style_shares(sel)
         for i in range(n):
-            button = QToolButton()
-            button.setIconSize(ICON)
-            button.setText(f"Style {i}")
+            button = self.swatch_button(i)
             common = f", {shares[i]:.0%} of the training examples" if shares is not None else ""
             button.setToolTip(f"Apply style {i} (cluster {i}{common}) to {name}")
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
-            button.setCheckable(True)
-            button.setAutoRaise(True)
             button.clicked.connect(lambda _checked=False, index=i: self.apply_style(index))
             self.grid.addWidget(button, i // self.COLUMNS, i % self.COLUMNS)
             self.buttons.append(button)

@@ -55,6 +55,16 @@ def test_swatch_is_what_the_object_becomes_on_the_canvas(make_window, qtbot) -> 
         assert window.state.stack.undoText() == f"Style {index} on car"  # the history says which
 
 
+def test_style_palette_shows_a_whole_row_of_swatches(make_window, qtbot) -> None:
+    window = make_window(FakeRenderer())
+    window.set_tool("select")
+    click(window, 100, 110)
+    palette = window.style_palette
+    qtbot.waitUntil(lambda: len(palette.images) == 4, timeout=5000)
+    row = palette.buttons[0].height()
+    assert palette.scroll.viewport().height() >= row  # other docks in the column do not squeeze it
+
+
 # ----- 2. stale selection -----------------------------------------------------------------------
 def test_selection_follows_a_region_filled_with_another_class(make_window, qtbot) -> None:
     window = make_window(FakeRenderer())
