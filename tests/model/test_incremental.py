@@ -239,6 +239,20 @@ def test_cover_boxes_cover_every_set_position_and_split_at_gaps() -> None:
     assert bool((covered | ~mask).all())
 
 
+def test_cover_boxes_split_a_diagonal_stroke_into_much_less_than_its_bounding_box() -> None:
+    yy, xx = np.mgrid[0:400, 0:600]
+    mask = np.abs(yy * 1.5 - xx) < 12  # a 16-px-wide diagonal band: no empty row or column inside
+    region = Region(0, 0, mask).tight()
+    boxes = cover_boxes(region)
+    assert 1 < len(boxes) <= 16
+    covered = np.zeros_like(mask)
+    for x0, y0, x1, y1 in boxes:
+        covered[y0:y1, x0:x1] = True
+    assert bool((covered | ~mask).all())
+    bounding = (region.y1 - region.y0) * (region.x1 - region.x0)
+    assert covered.sum() < 0.25 * bounding
+
+
 # ----- the render loop (model/render/loop.py: what the editor runs and bench measures) --------------
 RGB = LoopPolicy(idle_refresh_s=0.0, pixels="rgb", progress_interval_s=0.0)
 
