@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from model.errors import EditorError
-from model.networks.blocks import ResnetBlock
+from model.networks.blocks import ResizeConv, ResnetBlock
 from model.networks.generator import GlobalGenerator, LocalEnhancer
 
 log = logging.getLogger(__name__)
@@ -140,9 +140,10 @@ class _Builder:
                 if len(set(pad)) != 1:
                     raise UnsupportedGeneratorError(f"{label}: asymmetric reflection padding {pad}")
                 pending_pad = int(pad[0])
-            elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, ResizeConv)):
                 flush()
-                pending = self._conv(module, current, label, pending_pad)
+                conv = module.as_transposed() if isinstance(module, ResizeConv) else module
+                pending = self._conv(conv, current, label, pending_pad)
                 pending_pad = 0
             elif isinstance(module, nn.InstanceNorm2d):
                 if pending is None or pending["norm"] is not None or pending["act"] is not None:
@@ -182,8 +183,13 @@ class _Builder:
         padding = module.padding if isinstance(module.padding, tuple) else (module.padding, module.padding)
         if isinstance(module, nn.ConvTranspose2d):
             kind: LayerKind = "convT"
-            if not (k[0] == 3 and s[0] == 2 and padding[0] == 1 and module.output_padding[0] == 1):
-                raise UnsupportedGeneratorError(f"{label}: only 3×3/2 transposed convs with output_padding 1")
+            # both double the size exactly: pix2pixHD's 3×3 (output_padding 1), and the 4×4 of a
+            # resize-conv (model.networks.blocks.ResizeConv)
+            shape = (k[0], s[0], padding[0], module.output_padding[0])
+            if shape not in ((3, 2, 1, 1), (4, 2, 1, 0)):
+                raise UnsupportedGeneratorError(
+                    f"{label}: only 3×3/2 transposed convs with output_padding 1 or 4×4/2 with padding 1"
+                )
             pad, mode = 1, "zeros"
         else:
             kind = "conv"

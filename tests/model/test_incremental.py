@@ -26,9 +26,13 @@ from model.render.strokes import brush_stroke
 TOL = 1e-4
 
 
-@pytest.fixture(params=[0, 1, 2], ids=["global", "local1", "local2"])
+@pytest.fixture(
+    params=[(0, "transposed"), (1, "transposed"), (2, "transposed"), (0, "resize_conv"), (2, "resize_conv")],
+    ids=["global", "local1", "local2", "global-resize-conv", "local2-resize-conv"],
+)
 def renderer(request: pytest.FixtureRequest) -> Renderer:
-    return tiny(request.param)
+    n_local, upsampler = request.param
+    return tiny(n_local, upsampler=upsampler)
 
 
 def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:
@@ -427,8 +431,9 @@ def test_region_layout_round_trips() -> None:
     assert Area.everything((30, 20)).box == (0, 0, 30, 20) and Area.nothing().empty
 
 
-def test_stroke_edit_in_exact_mode_equals_a_frozen_statistics_full_render() -> None:
-    renderer = tiny(2)
+@pytest.mark.parametrize("upsampler", ["transposed", "resize_conv"])
+def test_stroke_edit_in_exact_mode_equals_a_frozen_statistics_full_render(upsampler: str) -> None:
+    renderer = tiny(2, upsampler=upsampler)
     incremental = IncrementalRenderer(renderer, epsilon=0.0)
     labels, instances = street_scene(160, 96, seed=4)
     incremental.full(labels, instances, {}, 0)
