@@ -9,11 +9,13 @@ a multiple of the network's stride are padded (edge-replicated) and the output i
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
 
 from model.checkpoint import LoadedModel, load_checkpoint
 from model.encoding import generator_input
@@ -79,12 +81,8 @@ class Renderer:
             configure_cpu_threads()
         self.generator = model.generator.to(self.device).eval()
         self.precision = precision
-        # what renders run: the generator itself, or its lowered-precision copy
-        self.network = (
-            self.generator
-            if precision.dtype == torch.float32
-            else lowered_copy(self.generator, precision.dtype)
-        )
+        self._network: nn.Module | None = self.generator if precision.dtype == torch.float32 else None
+        self._network_lock = threading.Lock()
         config = model.config
         self.label_set: LabelSet = config.label_set
         self.stride = config.generator.stride
@@ -117,6 +115,15 @@ class Renderer:
             request, checked, lambda: measure_precision(model, checked), model_identity(model)
         )
         return cls(model, checked, norm_stats, choice)
+
+    @property
+    def network(self) -> nn.Module:
+        """What renders run: the generator itself, or its lowered-precision copy, made on first use
+        (the editor renders through the incremental executor and may never need it)."""
+        with self._network_lock:
+            if self._network is None:
+                self._network = lowered_copy(self.generator, self.precision.dtype)
+            return self._network
 
     def needs_reference(self, styles: Mapping[int, Style] | None) -> bool:
         """True when the statistics must come from a separate reference pass: reference statistics,
