@@ -97,18 +97,28 @@ class Executor:
 
     # ----- reading windows ----------------------------------------------------------------------
     def fetch(
-        self, store: Store, tensor: int, y0: int, y1: int, x0: int, x1: int, mode: str
+        self,
+        store: Store,
+        tensor: int,
+        y0: int,
+        y1: int,
+        x0: int,
+        x1: int,
+        mode: str,
+        dtype: torch.dtype | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Window [y0, y1)×[x0, x1) of a tensor, padded outside the image; (window, channel idx or None)."""
+        """Window [y0, y1)×[x0, x1) of a tensor in ``dtype`` (default: the executor's), padded
+        outside the image; (window, channel idx or None)."""
+        dtype = dtype or self.dtype
         height, width = store.shapes[tensor]
         cy0, cy1, cx0, cx1 = max(0, y0), min(height, y1), max(0, x0), min(width, x1)
         if tensor == 0:
             window, idx = store.inputs.window(cy0, cy1, cx0, cx1)
-            window = window.to(self.device, self.dtype)
+            window = window.to(self.device, dtype)
         else:
             window = store.tensors[tensor][:, :, cy0:cy1, cx0:cx1]
-            if window.dtype != self.dtype:
-                window = window.to(self.dtype)
+            if window.dtype != dtype:
+                window = window.to(dtype)
             idx = None
             if tensor in self.input_like:  # pyramid levels: only the channels of classes present
                 present = store.inputs.present_channels()
@@ -144,6 +154,8 @@ class Executor:
             x0 * s - p,
             (x1 - 1) * s + k - p,
             layer.pad_mode,
+            # the input pyramid's depthwise sums gain nothing from bf16 and run slower in it
+            torch.float32 if layer.kind == "pool" else None,
         )
         if layer.kind == "pool":
             # window sums as a depthwise all-ones conv: the same sums as avg_pool2d, faster channels-last
