@@ -89,6 +89,17 @@ def layout_key(labels: np.ndarray, instances: np.ndarray, seed: int) -> bytes:
     return digest.digest()
 
 
+def moved_positions(delta: torch.Tensor, threshold: float) -> np.ndarray:
+    """H×W mask of the positions of a 1×C×H×W change where some channel moved by more than
+    ``threshold``. In bf16, |x| orders like the bit pattern without its sign bit, and the integer
+    maximum over channels runs about twice as fast as the float one."""
+    if delta.dtype == torch.bfloat16:
+        limit = torch.tensor(threshold, dtype=torch.bfloat16).view(torch.int16).item()
+        magnitude = delta.view(torch.int16).bitwise_and_(0x7FFF).amax(dim=1)[0]
+        return (magnitude > limit).cpu().numpy()
+    return (delta.abs_().amax(dim=1)[0] > threshold).cpu().numpy()
+
+
 def _empty_tile() -> Tile:
     """The answer when nothing on screen changes."""
     return Tile(np.zeros((0, 0, 3), np.uint8), (0, 0, 0, 0))
@@ -682,9 +693,8 @@ class IncrementalRenderer:
                 old = view.clone()
                 journal.entries.append((layer.dst, box, old))
                 view.copy_(new)
-                delta = new.sub_(old).abs_().amax(dim=1)[0]  # new is spent: in place, no temporaries
                 stats.recomputed += (y1 - y0) * (x1 - x0)
-                mask = (delta > threshold).cpu().numpy()
+                mask = moved_positions(new.sub_(old), threshold)  # new is spent: in place
                 if mask.any():
                     moved = union(moved, Region(y0, x0, mask).tight())
                 if layer.dst == plan.output:

@@ -121,3 +121,18 @@ def test_the_precision_request_reaches_the_renderer(monkeypatch: pytest.MonkeyPa
     assert IncrementalRenderer(renderer).executor.dtype == torch.bfloat16
     with pytest.raises(ValueError, match="unknown precision"):
         Renderer.from_checkpoint(default_checkpoint_dir(), precision="fp8")
+
+
+@pytest.mark.parametrize("threshold", [0.0, 0.5, 0.0625])
+def test_bf16_moved_positions_equal_the_float_rule(threshold: float) -> None:
+    from model.render.incremental import moved_positions
+
+    torch.manual_seed(0)
+    delta = (
+        (torch.randn(1, 16, 20, 30) * 0.4).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    )
+    delta[:, :, :4] = 0.0
+    delta[:, :, 4:6] = -0.0
+    expected = (delta.float().abs().amax(dim=1)[0] > threshold).numpy()
+    assert np.array_equal(moved_positions(delta.clone(), threshold), expected)
+    assert not expected[:6].any() and expected.any()
