@@ -58,6 +58,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=CropBankConfig().crop,
         help="crop side the networks see (multiple of 4)",
     )
+    parser.add_argument(
+        "--recolour",
+        type=float,
+        default=defaults.recolour,
+        help="share of training objects given a random colour, brightness and texture (0 = none)",
+    )
     parser.add_argument("--save-every", type=int_at_least(1), default=defaults.save_every)
     parser.add_argument("--seed", type=int_at_least(0), default=0)
     parser.add_argument(
@@ -88,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         lr=args.lr,
         farm_weight=args.farm_weight,
         save_every=args.save_every,
+        recolour=args.recolour,
         seed=args.seed,
     )
     model_config = InpainterConfig(

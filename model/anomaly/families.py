@@ -49,7 +49,7 @@ def _blob(y: np.ndarray, x: np.ndarray, rng: np.random.Generator, radius: float,
     return np.asarray(r < radius * edge)
 
 
-def _noise(size: int, rng: np.random.Generator, cells: int) -> np.ndarray:
+def value_noise(size: int, rng: np.random.Generator, cells: int) -> np.ndarray:
     """Smooth value noise in [0, 1]: a random coarse grid upsampled bilinearly."""
     coarse = rng.random((cells + 1, cells + 1)).astype(np.float32)
     pos = np.linspace(0, cells, size, dtype=np.float32)
@@ -72,7 +72,7 @@ def draw_box(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarra
     colours = np.array([[0.62, 0.45, 0.28], [0.2, 0.35, 0.7], [0.85, 0.8, 0.7], [0.75, 0.2, 0.15]])
     base = colours[rng.integers(len(colours))] * rng.uniform(0.8, 1.1)
     top = yr < -h + 2 * h * rng.uniform(0.25, 0.4)
-    light = np.where(top, 1.15, 0.8 + 0.15 * (xr / w)) * (0.9 + 0.2 * _noise(size, rng, 6))
+    light = np.where(top, 1.15, 0.8 + 0.15 * (xr / w)) * (0.9 + 0.2 * value_noise(size, rng, 6))
     rgb = _shade(base, light)
     tape = np.abs(xr - rng.uniform(-0.2, 0.2)) < 0.08
     rgb[tape & ~top] = np.clip(base * 0.6 + 0.35, 0, 1)
@@ -101,7 +101,7 @@ def draw_stain(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     mask = _blob(y / squash, x, rng, 0.8, 0.5)
     dark = rng.random() < 0.7
     base = np.array([0.1, 0.09, 0.08]) if dark else rng.uniform(0.5, 1.0, 3)
-    light = 0.7 + 0.6 * _noise(size, rng, 5)
+    light = 0.7 + 0.6 * value_noise(size, rng, 5)
     rgb = _shade(base, light)
     inner = _blob(y / squash, x, rng, 0.55, 0.4)
     rgb[mask & ~inner] = np.clip(rgb[mask & ~inner] * 1.8 + 0.1, 0, 1)
@@ -113,7 +113,9 @@ def draw_rock(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarr
     y, x = _grid(size)
     mask = _blob(y, x, rng, 0.8, 0.7)
     base = rng.uniform(0.35, 0.6) * np.array([1.0, 0.95, 0.85]) * rng.uniform(0.8, 1.1, 3)
-    light = (0.75 - 0.45 * y) * (0.75 + 0.5 * _noise(size, rng, 9)) * (0.9 + 0.2 * rng.random((size, size)))
+    light = (
+        (0.75 - 0.45 * y) * (0.75 + 0.5 * value_noise(size, rng, 9)) * (0.9 + 0.2 * rng.random((size, size)))
+    )
     return _shade(base, light), mask
 
 
@@ -130,7 +132,7 @@ def draw_animal(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     mask = body | head | legs | tail
     colours = np.array([[0.45, 0.3, 0.18], [0.12, 0.1, 0.09], [0.85, 0.82, 0.75], [0.6, 0.45, 0.3]])
     base = colours[rng.integers(len(colours))]
-    light = (0.85 - 0.3 * y) * (0.85 + 0.3 * _noise(size, rng, 14))
+    light = (0.85 - 0.3 * y) * (0.85 + 0.3 * value_noise(size, rng, 14))
     return _shade(base, light), mask
 
 
@@ -151,7 +153,7 @@ def draw_debris(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     mask = pieces.any(axis=0)
     owner = np.argmax(pieces, axis=0)
     colours = rng.uniform(0.15, 0.95, (count, 3)).astype(np.float32)
-    light = 0.85 + 0.3 * _noise(size, rng, 8)
+    light = 0.85 + 0.3 * value_noise(size, rng, 8)
     rgb = np.clip(colours[owner] * light[..., None], 0, 1).astype(np.float32)
     return rgb, mask
 

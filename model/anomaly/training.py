@@ -22,6 +22,7 @@ from safetensors.torch import load_file
 from safetensors.torch import save as save_tensors_bytes
 from torch.nn import functional as F
 
+from model.anomaly.appearance import AppearanceConfig, vary_appearance
 from model.anomaly.crops import paste_patch
 from model.anomaly.families import TRAIN_FAMILIES, draw_random
 from model.anomaly.inpainter import Inpainter, InpainterConfig, save_inpainter
@@ -44,6 +45,7 @@ class TrainConfig:
     save_every: int = 100
     min_size: float = 0.2  # anomaly side as a fraction of the crop
     max_size: float = 0.7
+    recolour: float = AppearanceConfig().probability  # share of objects recoloured (appearance.py)
     seed: int = 0
 
 
@@ -62,9 +64,10 @@ def make_batch(
     flips = rng.random(config.batch) < 0.5
     clean[flips] = clean[flips, :, ::-1]
     x0s, masks = [], []
+    appearance = AppearanceConfig(probability=config.recolour)
     for image in clean:
         size = int(rng.integers(int(config.min_size * crop), int(config.max_size * crop) + 1))
-        patch = draw_random(TRAIN_FAMILIES, size, rng)
+        patch = vary_appearance(draw_random(TRAIN_FAMILIES, size, rng), appearance, rng)
         top, left = (int(v) for v in rng.integers(0, crop - size + 1, size=2))
         x0, mask = paste_patch(image, patch, top, left)
         x0s.append(x0)

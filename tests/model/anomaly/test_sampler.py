@@ -50,6 +50,21 @@ def test_step_plan_counts_network_evaluations() -> None:
     assert evaluation_timesteps(1000, 10)[-2:] == [(1, 0), (0, -1)]
 
 
+def test_quadratic_spacing_puts_short_segments_near_the_clean_end() -> None:
+    for steps in (3, 10, 27, 50):
+        pairs = evaluation_timesteps(1000, steps, "quadratic")
+        assert len(pairs) == steps and pairs[0][0] == 999
+        assert all(s < t for t, s in pairs) and all(
+            a[1] == b[0] for a, b in zip(pairs[:-1], pairs[1:], strict=True)
+        )
+    quad = [t - s for t, s in evaluation_timesteps(1000, 10, "quadratic")[:-2]]
+    uniform = [t - s for t, s in evaluation_timesteps(1000, 10, "uniform")[:-2]]
+    assert quad == sorted(quad, reverse=True) and quad[-1] < quad[0] / 5
+    assert max(uniform) - min(uniform) <= 1
+    # the last x̂₀ before the two final steps comes from a far less noisy step than with uniform spacing
+    assert evaluation_timesteps(1000, 10)[-3][0] < 30 < evaluation_timesteps(1000, 10, "uniform")[-3][0]
+
+
 def test_sampler_keeps_the_background_and_is_seeded() -> None:
     torch.manual_seed(0)
     model = Inpainter(InpainterConfig(NetworkConfig(width=8, farm_width=4, time_dim=16), crop=16)).eval()
