@@ -122,10 +122,12 @@ class AnomalyController(QObject):
                 self._insert_after(menu, last_tool, action)
             if w.act_export_compare in menu.actions():
                 self._insert_after(menu, w.act_export_compare, self.export_action)
+        # A tab beside History by default, so the right column keeps its height for the Styles dock's
+        # swatches; the window restores a saved layout afterwards, which moves it where the user put it.
+        # (restoreDockWidget here always succeeded, the dock being already added, so it was never tabbed.)
         self.dock = w._dock("Anomalies", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        if not w.restoreDockWidget(self.dock):  # the saved layout came before this dock existed
-            w.tabifyDockWidget(w.dock_history, self.dock)
-            w.dock_history.raise_()
+        w.tabifyDockWidget(w.dock_history, self.dock)
+        w.dock_history.raise_()
         self.canvas.overlays.append(self.paint)
         w.files.scene_saver = self.save_scene
 
