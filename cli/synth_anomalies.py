@@ -26,6 +26,7 @@ from model.anomaly.bench import time_inpaint
 from model.anomaly.export import AnomalyPair, write_pair
 from model.anomaly.families import TEST_FAMILIES, TRAIN_FAMILIES
 from model.anomaly.inpainter import Inpainter, load_inpainter
+from model.anomaly.sampler import SPACINGS, SamplerConfig
 from model.anomaly.synthesis import (
     MAX_STEPS,
     METHODS,
@@ -84,6 +85,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="folder of clean renders to reuse and fill (several methods share one)",
     )
     parser.add_argument("--no-farm", action="store_true", help="diffusion without FARM (ablation)")
+    parser.add_argument(
+        "--spacing",
+        choices=SPACINGS,
+        default=SamplerConfig().spacing,
+        help="where the AIAS segments end: quadratic in t (short ones near the clean end) or uniform",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     parser.add_argument(
         "--bench",
@@ -155,7 +162,12 @@ def run(args: argparse.Namespace) -> int:
     renderer = Renderer.from_checkpoint(args.checkpoint or default_checkpoint_dir())
     families = TEST_FAMILIES if args.families == "test" else TRAIN_FAMILIES
     config = replace(
-        SynthesisConfig(), method=args.method, steps=args.steps, families=families, use_farm=not args.no_farm
+        SynthesisConfig(),
+        method=args.method,
+        steps=args.steps,
+        families=families,
+        use_farm=not args.no_farm,
+        spacing=args.spacing,
     )
     args.out.mkdir(parents=True, exist_ok=True)
     for i in tqdm(range(args.count), desc=f"synth-anomalies ({args.method})", disable=args.no_progress):

@@ -43,6 +43,7 @@ class SynthesisConfig:
     min_size: float = 0.025  # object side / frame height at the top of the ground …
     max_size: float = 0.21  # … and at the bottom of the frame
     use_farm: bool = True
+    spacing: str = SamplerConfig().spacing  # AIAS segment ends (sampler.py)
 
 
 @dataclass
@@ -103,6 +104,7 @@ def inpaint_window(
     seed: int,
     use_farm: bool = True,
     on_step: StepCallback | None = None,
+    spacing: str = SamplerConfig().spacing,
 ) -> np.ndarray:
     """Diffusion content for a square float [0,1] window: resize to the crop, AIAS, resize back."""
     crop = model.config.crop
@@ -114,7 +116,9 @@ def inpaint_window(
     bg = torch.from_numpy(small).permute(2, 0, 1)[None] * 2 - 1
     m = torch.from_numpy(small_mask.astype(np.float32))[None, None]
     gen = torch.Generator().manual_seed(seed)
-    out = aias_sample(model, bg, m, SamplerConfig(steps=steps, use_farm=use_farm), gen, on_step)
+    out = aias_sample(
+        model, bg, m, SamplerConfig(steps=steps, use_farm=use_farm, spacing=spacing), gen, on_step
+    )
     rgb = ((out[0].permute(1, 2, 0).numpy() + 1) / 2).astype(np.float32)
     return cv2.resize(rgb, (side, side), interpolation=cv2.INTER_CUBIC).clip(0, 1)
 
@@ -153,7 +157,9 @@ def fill_mask(
         filled = fill_perlin(window, wmask, frame, rng)
     else:
         assert inpainter is not None
-        filled = inpaint_window(inpainter, window, wmask, config.steps, seed, config.use_farm, on_step)
+        filled = inpaint_window(
+            inpainter, window, wmask, config.steps, seed, config.use_farm, on_step, config.spacing
+        )
     alpha = feather_alpha(mask, config.feather)[sl][..., None]
     out = frame.copy()
     out[sl] = np.round((alpha * filled + (1 - alpha) * window) * 255).clip(0, 255).astype(np.uint8)
