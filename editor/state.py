@@ -89,6 +89,7 @@ class EditorState(QObject):
         self.snapshots = SnapshotPool(document)
         self._dirty: Box | None = None
         self._dirty_all = True
+        self._requested_version = -1  # the document version of the last render request
         self._step_region: Box | None = None  # pixels changed since the last committed step
         self._step_all = False
         self._stroke_open = False
@@ -368,12 +369,15 @@ class EditorState(QObject):
             return
         self._track_selection()
         self.committed.emit()
+        if self.document.version == self._requested_version and self._dirty is None and not self._dirty_all:
+            return  # an undo step outside the maps (the anomaly mask layer): nothing to render
         self.request_render()
 
     def request_render(self) -> RenderRequest | None:
         area = Area.everything() if self._dirty_all else Area.of(self._dirty)
         self._dirty, self._dirty_all = None, False
         doc = self.document
+        self._requested_version = doc.version
         if self.worker is None or self.worker.renderer is None:
             self.render_requested.emit(RenderRequest(doc.version, area))
             return None

@@ -191,3 +191,18 @@ def test_stop_drops_the_running_job(make_window, qtbot, tmp_path) -> None:
     qtbot.waitUntil(lambda: not anomaly.worker.busy, timeout=10000)
     qtbot.wait(50)  # a result emitted just before the stop arrives now, and is dropped
     assert anomaly.result is None
+
+
+def test_mask_edits_and_their_undo_request_no_render(make_window, qtbot) -> None:
+    window, anomaly = anomaly_window(make_window, qtbot)
+    requests = []
+    window.state.render_requested.connect(requests.append)
+    window.state.set_brush_size(12)
+    drag(window, [(40.0 + 5 * i, 120.0) for i in range(10)])
+    window.state.stack.undo()
+    window.state.stack.redo()
+    assert anomaly.layer.mask_ids() == [1] and requests == []  # the maps did not change
+    window.state.stack.undo()
+    window.set_tool("brush")
+    drag(window, [(40.0, 60.0), (60.0, 60.0)])  # a label stroke still renders
+    assert len(requests) >= 1
