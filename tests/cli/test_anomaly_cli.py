@@ -142,3 +142,13 @@ def test_missing_inpainter_is_one_error_line(tmp_path) -> None:
     lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and "nope" in lines[0] and "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+def test_evaluate_needs_a_test_set_or_clean_renders(tmp_path, capsys) -> None:
+    (tmp_path / "pairs").mkdir()
+    assert main.main(["evaluate-anomaly", "--train", str(tmp_path / "pairs")]) == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and "--test" in lines[0] and "--clean" in lines[0]
+    assert main.main(["evaluate-anomaly", "--train", str(tmp_path / "pairs"), "--clean", str(tmp_path)]) == 2
+    assert "--realism-data" in capsys.readouterr().err
