@@ -104,15 +104,18 @@ def run_command(argv: list[str]) -> int:
 
 
 def print_help() -> None:
-    print((__doc__ or "").strip().splitlines()[0])
     prog = program_name()
-    print(
-        f"\nusage: {prog} [SCENE_labelIds.png] | {prog} COMMAND [options]  (COMMAND --help for its options)\n"
-    )
-    print("commands:")
-    for name, (_, help_text) in COMMANDS.items():
-        print(f"  {name:26s} {help_text}")
-    print(f"  {'--version':26s} print the version")
+    lines = [
+        (__doc__ or "").strip().splitlines()[0],
+        "",
+        f"usage: {prog} [SCENE_labelIds.png] | {prog} COMMAND [options]  (COMMAND --help for its options)",
+        "",
+        "commands:",
+        *(f"  {name:26s} {help_text}" for name, (_, help_text) in COMMANDS.items()),
+        f"  {'--version':26s} print the version",
+    ]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
 
 
 def looks_like_command(word: str) -> bool:
@@ -130,6 +133,17 @@ def has_display() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The program; a reader that closes our output early (``--help | head``) ends it quietly."""
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # the reader has what it wanted: point stdout at /dev/null so the exit flush cannot fail
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _main(argv: list[str] | None = None) -> int:
     from model.render.threads import prefer_passive_omp
 
     prefer_passive_omp()  # before torch loads: idle OpenMP threads sleep instead of spinning

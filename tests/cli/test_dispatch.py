@@ -47,3 +47,18 @@ def test_a_misspelt_option_is_named_before_missing_ones(capsys) -> None:
 def test_render_needs_one_scene_or_one_folder(capsys, tmp_path) -> None:
     assert cli.main(["render", "--label", "x.png", "--out-dir", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith("error: use either --label with --out")
+
+
+def test_help_into_a_closed_pipe_ends_quietly() -> None:
+    """``--help | grep -q …`` or ``| head``: the reader may leave before the output is written."""
+    child = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "main.py"), "--help"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # before the child has imported anything: its first write finds no reader
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 0
+    assert "Traceback" not in err and "BrokenPipe" not in err
