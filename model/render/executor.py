@@ -260,7 +260,8 @@ class Executor:
             weights = frozen[layer.dst] if frozen is not None and layer.dst in frozen else self.raw[layer.dst]
             bands = self.bands(height, width, costs[index] / max(1, height))
             dst = None
-            if len(bands) > 1 or live:
+            # one band is the layer itself, unless a live norm must run in float32 on lower-precision output
+            if len(bands) > 1 or (live and self.dtype != torch.float32):
                 dst = torch.empty(
                     1,
                     channels,
