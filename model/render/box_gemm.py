@@ -26,16 +26,18 @@ def prefers_gemm(
 def conv2d_gemm(
     window: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int
 ) -> torch.Tensor:
-    """``F.conv2d(window, weight, bias, stride=stride)`` for an already padded 1×C×H×W window and a
-    contiguous O×C×k×k weight; the result is channels-last."""
+    """``F.conv2d(window, weight, bias, stride=stride)`` for an already padded N×C×H×W window batch
+    and a contiguous O×C×k×k weight; the result is channels-last."""
     out_channels, channels, k, _ = weight.shape
-    _, _, height, width = window.shape
+    batch, _, height, width = window.shape
     out_h, out_w = (height - k) // stride + 1, (width - k) // stride + 1
-    rows = window[0].permute(1, 2, 0)  # H×W×C: a view of channels-last memory
+    pixels = window.permute(0, 2, 3, 1)  # N×H×W×C: a view of channels-last memory
     span_y, span_x = stride * (out_h - 1) + 1, stride * (out_w - 1) + 1
-    taps = [rows[dy : dy + span_y : stride, dx : dx + span_x : stride] for dy in range(k) for dx in range(k)]
+    taps = [
+        pixels[:, dy : dy + span_y : stride, dx : dx + span_x : stride] for dy in range(k) for dx in range(k)
+    ]
     # P×(C·k·k) with the tap index fastest, the order of weight.reshape(O, C·k·k)
-    columns = torch.stack(taps, dim=-1).reshape(out_h * out_w, channels * k * k)
+    columns = torch.stack(taps, dim=-1).reshape(batch * out_h * out_w, channels * k * k)
     matrix = weight.reshape(out_channels, channels * k * k).t()
     out = torch.addmm(bias, columns, matrix) if bias is not None else columns @ matrix
-    return out.view(1, out_h, out_w, out_channels).permute(0, 3, 1, 2)
+    return out.view(batch, out_h, out_w, out_channels).permute(0, 3, 1, 2)

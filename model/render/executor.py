@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -26,6 +27,7 @@ from model.render.box_gemm import GEMM_MAX_POSITIONS, conv2d_gemm, prefers_gemm
 from model.render.frozen_norm import FoldedWeights, NormStats, combine, fold
 from model.render.inputs import InputMaps
 from model.render.plan import Layer, Plan
+from model.render.tiles import Tiles, source_index
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +200,104 @@ class Executor:
             skip = store.tensors[layer.skip][:, :, y0:y1, x0:x1].to(out.dtype)
         return self.finish(layer, out, skip)
 
+    # ----- a batch of equal tiles (incremental updates) ------------------------------------------
+    def gather(
+        self,
+        store: Store,
+        tensor: int,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        mode: str,
+        dtype: torch.dtype,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The windows ``rows`` (N×h) × ``cols`` (N×w) of a tensor in padded coordinates, padded the
+        way ``mode`` says: an N×C'×h×w channels-last batch in ``dtype``, and the C' channel indices
+        (None: every channel)."""
+        height, width = store.shapes[tensor]
+        r, r_out = source_index(rows, height, mode)
+        c, c_out = source_index(cols, width, mode)
+        idx = None
+        if tensor == 0:
+            data, idx = store.inputs.rows_at(r, c)
+            data = data.to(self.device)
+        else:
+            index = torch.from_numpy((r[:, :, None] * width + c[:, None, :]).ravel()).to(self.device)
+            data = take_rows(pixel_rows(store.tensors[tensor]), index)
+            if tensor in self.input_like:  # pyramid levels: only the channels of classes present
+                present = store.inputs.present_channels()
+                if len(present) < data.shape[1]:
+                    idx = present.to(self.device)
+                    data = data.index_select(1, idx)
+        window = data.to(dtype).view(rows.shape[0], rows.shape[1], cols.shape[1], data.shape[1])
+        if r_out is not None or c_out is not None:
+            outside = np.zeros(window.shape[:3], dtype=bool)
+            if r_out is not None:
+                outside |= r_out[:, :, None]
+            if c_out is not None:
+                outside |= c_out[:, None, :]
+            window.masked_fill_(torch.from_numpy(outside).to(self.device)[..., None], 0)
+        return window.permute(0, 3, 1, 2), idx
+
+    def frozen_tiles(self, layer: Layer, store: Store, tiles: Tiles, weights: FoldedWeights) -> torch.Tensor:
+        """The layer's final output on every tile, with frozen (folded) statistics: (N·h·w)×C rows
+        in tile, row, column order (``Tiles.flat_index``), in the executor's dtype (pool: float32)."""
+        th, tw = tiles.size
+        k, s, p = layer.kernel, layer.stride, layer.pad
+        if layer.kind == "convT":
+            # tile corners are multiples of the stride, so every tile reads an equal input window
+            iy0, ix0 = -((-(tiles.ys + p - k + 1)) // s), -((-(tiles.xs + p - k + 1)) // s)
+            h_in = (int(tiles.ys[0]) + th - 1 + p) // s + 1 - int(iy0[0])
+            w_in = (int(tiles.xs[0]) + tw - 1 + p) // s + 1 - int(ix0[0])
+            window, _ = self.gather(
+                store,
+                layer.src,
+                iy0[:, None] + np.arange(h_in),
+                ix0[:, None] + np.arange(w_in),
+                "zeros",
+                self.dtype,
+            )
+            assert weights.weight is not None
+            out = F.conv_transpose2d(window, weights.weight, weights.bias, stride=s)
+            oy, ox = int(tiles.ys[0] - (iy0[0] * s - p)), int(tiles.xs[0] - (ix0[0] * s - p))
+            out = out[:, :, oy : oy + th, ox : ox + tw]
+        else:
+            pool = layer.kind == "pool"
+            window, idx = self.gather(
+                store,
+                layer.src,
+                (tiles.ys * s - p)[:, None] + np.arange((th - 1) * s + k),
+                (tiles.xs * s - p)[:, None] + np.arange((tw - 1) * s + k),
+                layer.pad_mode,
+                torch.float32 if pool else self.dtype,
+            )
+            if pool:
+                ones = torch.ones(window.shape[1], 1, k, k, dtype=window.dtype, device=window.device)
+                summed = F.conv2d(window, ones, stride=s, groups=window.shape[1])
+                h, w = store.shapes[layer.src]
+                counts = (
+                    tap_counts(tiles.rows(), h, k, s, p)[:, :, None]
+                    * tap_counts(tiles.cols(), w, k, s, p)[:, None, :]
+                )
+                out = summed / torch.from_numpy(counts).to(summed.device)[:, None]
+                if idx is not None:  # back to every input channel (absent classes are zero)
+                    channels = (
+                        store.inputs.channels if layer.src == 0 else self.plan.tensors[layer.src].channels
+                    )
+                    out = scatter_channels(out.contiguous(memory_format=CHANNELS_LAST), idx, channels)
+            else:
+                assert weights.weight is not None
+                weight = weights.weight if idx is None else weights.weight[:, idx]
+                if prefers_gemm(window.shape[1], tiles.positions, 1, self.gemm_max_positions):
+                    out = conv2d_gemm(window, weight.contiguous(), weights.bias, s)
+                else:
+                    out = F.conv2d(window, weight, weights.bias, stride=s)
+        rows = out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
+        skip = None
+        if layer.skip is not None:
+            index = tiles.flat_index().to(self.device)
+            skip = take_rows(pixel_rows(store.tensors[layer.skip]), index).to(rows.dtype)
+        return self.finish(layer, rows, skip)
+
     # ----- whole passes ---------------------------------------------------------------------------
     def layer_costs(self, shapes: dict[int, tuple[int, int]]) -> list[float]:
         """Each layer's multiply-adds on a frame of ``shapes`` (what progress is measured in)."""
@@ -360,8 +460,41 @@ def band_moments(out: torch.Tensor) -> tuple[int, torch.Tensor, torch.Tensor]:
 
 def _tap_counts(o0: int, o1: int, size: int, k: int, s: int, p: int) -> torch.Tensor:
     """For outputs o0..o1-1 of a k/s/p window op: how many taps fall inside 0..size-1."""
-    start = torch.arange(o0, o1) * s - p
-    return ((start + k).clamp(max=size) - start.clamp(min=0)).to(torch.float32)
+    return torch.from_numpy(tap_counts(np.arange(o0, o1), size, k, s, p))
+
+
+def tap_counts(outputs: np.ndarray, size: int, k: int, s: int, p: int) -> np.ndarray:
+    """For output indices of a k/s/p window op: how many taps fall inside 0..size-1 (float32)."""
+    start = outputs * s - p
+    return (np.minimum(start + k, size) - np.maximum(start, 0)).astype(np.float32)
+
+
+def take_rows(rows: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``rows.index_select(0, index)`` for a contiguous P×C tensor, moved as the widest integer words
+    that tile a row: torch copies narrow (bf16) elements one by one, several times slower."""
+    words = _word_dtype(rows)
+    return rows.view(words).index_select(0, index).view(rows.dtype)
+
+
+def put_rows(rows: torch.Tensor, index: torch.Tensor, values: torch.Tensor) -> None:
+    """``rows.index_copy_(0, index, values)``, moved as integer words like :func:`take_rows`."""
+    words = _word_dtype(rows)
+    rows.view(words).index_copy_(0, index, values.contiguous().view(words))
+
+
+def _word_dtype(rows: torch.Tensor) -> torch.dtype:
+    row_bytes = rows.shape[1] * rows.element_size()
+    for words in (torch.int64, torch.int32, torch.int16):
+        if row_bytes % words.itemsize == 0 and words.itemsize >= rows.element_size():
+            return words
+    return rows.dtype
+
+
+def pixel_rows(tensor: torch.Tensor) -> torch.Tensor:
+    """A 1×C×H×W channels-last tensor as its (H·W)×C pixel rows: a view, so writes reach the tensor."""
+    if not tensor.is_contiguous(memory_format=CHANNELS_LAST):
+        raise ValueError("activation is not stored channels-last")
+    return tensor.permute(0, 2, 3, 1).reshape(-1, tensor.shape[1])
 
 
 def select_channels(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:

@@ -8,8 +8,8 @@ nothing), and walks the layers:
 * a layer's *candidate* positions are the outputs whose receptive window reads a changed input
   position (``region.propagate``: reflection / zero padding, stride 2, transposed conv, pool), plus
   the changed positions of its skip input;
-* the candidates are covered by a few boxes, each recomputed from padded windows of the cache
-  with the statistics frozen (folded into the conv weights);
+* the candidates are covered by the tiles of a fixed grid (``model.render.tiles``), recomputed as
+  one batch from windows of the cache with the statistics frozen (folded into the conv weights);
 * the new values are compared with the cached ones, and only positions that moved by more than
   ``epsilon`` are passed on as the next layer's changed positions.
 
@@ -57,20 +57,33 @@ import torch
 from model.box import Area, Box, union_box
 from model.errors import ImageFileError
 from model.labels import LabelSet
-from model.render.executor import Executor, RenderCancelled, Store, tensor_shapes
+from model.render.executor import (
+    Executor,
+    RenderCancelled,
+    Store,
+    pixel_rows,
+    put_rows,
+    take_rows,
+    tensor_shapes,
+)
 from model.render.frozen_norm import FoldedWeights, NormStats
 from model.render.full import Renderer, pad_amounts, padded_maps, to_uint8
 from model.render.inputs import InputMaps, feature_map
 from model.render.memory import cache_budget_bytes
 from model.render.plan import Layer, Plan, build_plan
-from model.render.region import Region, cover_boxes, propagate, union
+from model.render.region import Region, propagate, union
+from model.render.tiles import Tiles, occupied_tiles
 from model.scene_io import Style
 
 log = logging.getLogger(__name__)
 
 DEFAULT_EPSILON = 0.5
-BIG_BOX_WORK = 1 << 18  # positions × input channels above which an update box uses every thread
-BIG_BOX_MACS = 1 << 28  # or multiply-adds: a small box of a 1024-channel conv gains from every thread
+BIG_BOX_WORK = 1 << 18  # positions × input channels above which an update batch uses every thread
+BIG_BOX_MACS = 1 << 28  # or multiply-adds: a small batch of a 1024-channel conv gains from every thread
+TILE = 16  # tile side on tensors of at least TILE_FINE_FROM positions
+TILE_COARSE = 8  # and on smaller ones
+TILE_FINE_FROM = 1 << 16
+TILE_BATCH_VALUES = 1 << 24  # gathered input values per batch of tiles (64 MB in float32)
 
 
 class Tile(NamedTuple):
@@ -97,14 +110,14 @@ def _bf16_bits(value: float) -> int:
 
 
 def moved_positions(delta: torch.Tensor, threshold: float) -> np.ndarray:
-    """H×W mask of the positions of a 1×C×H×W change where some channel moved by more than
-    ``threshold``. In bf16, |x| orders like the bit pattern without its sign bit, and the integer
-    maximum over channels runs about twice as fast as the float one."""
+    """Which of the P pixel rows of a P×C change moved by more than ``threshold`` in some channel.
+    In bf16, |x| orders like the bit pattern without its sign bit, and the integer maximum over
+    channels runs about twice as fast as the float one."""
     if delta.dtype == torch.bfloat16:
         limit = _bf16_bits(threshold)
-        magnitude = delta.view(torch.int16).bitwise_and_(0x7FFF).amax(dim=1)[0]
+        magnitude = delta.view(torch.int16).bitwise_and_(0x7FFF).amax(dim=1)
         return (magnitude > limit).cpu().numpy()
-    return (delta.abs_().amax(dim=1)[0] > threshold).cpu().numpy()
+    return (delta.abs_().amax(dim=1) > threshold).cpu().numpy()
 
 
 def _empty_tile() -> Tile:
@@ -130,7 +143,9 @@ class UpdateStats:
 
 @dataclass
 class _Journal:
-    entries: list[tuple[int, Box, torch.Tensor]] = field(default_factory=list)
+    entries: list[tuple[int, torch.Tensor, torch.Tensor]] = field(
+        default_factory=list
+    )  # tensor, pixels, old rows
     maps: list[tuple[Box, np.ndarray, np.ndarray, np.ndarray | None]] = field(default_factory=list)
     styles: dict[int, Style] | None = None
 
@@ -173,6 +188,7 @@ class IncrementalRenderer:
         self.relative_epsilon = False  # True: epsilon is a fraction of each tensor's RMS
         self.keep_journal = False  # True: ``revert_last()`` can undo the last update (benchmarks)
         self._last_journal: _Journal | None = None
+        self.tile, self.tile_coarse = TILE, TILE_COARSE
 
     # ----- a RendererLike too (model.render.loop) ---------------------------------------------------
     @property
@@ -525,9 +541,8 @@ class IncrementalRenderer:
                 torch.set_num_threads(threads)
 
     @contextmanager
-    def _threads_for(self, layer: Layer, box: Box) -> Iterator[None]:
-        """Inside an update (``update_threads``), give a large box every thread the process has."""
-        positions = (box[2] - box[0]) * (box[3] - box[1])
+    def _threads_for(self, layer: Layer, positions: int) -> Iterator[None]:
+        """Inside an update (``update_threads``), give a large batch every thread the process has."""
         work = positions * self.plan.tensors[layer.src].channels
         macs = work * self.plan.tensors[layer.dst].channels * layer.kernel**2
         big = work >= BIG_BOX_WORK or macs >= BIG_BOX_MACS
@@ -539,6 +554,21 @@ class IncrementalRenderer:
             yield
         finally:
             torch.set_num_threads(self.update_threads or self._threads)
+
+    def tile_size(self, shape: tuple[int, int]) -> int:
+        """The side of the tiles an update recomputes on a tensor of ``shape``: fine tiles fit a thin
+        stroke closely; on the small coarse tensors a stroke's dirty area is a few positions wide."""
+        return self.tile if shape[0] * shape[1] >= TILE_FINE_FROM else self.tile_coarse
+
+    def _tiles_per_part(self, layer: Layer, tiles: Tiles) -> int:
+        """How many tiles one batch holds: at most ``Executor.band_macs`` multiply-adds (the
+        cancellation grain) and ``TILE_BATCH_VALUES`` gathered input values."""
+        th, tw = tiles.size
+        span = (th - 1) * layer.stride + layer.kernel, (tw - 1) * layer.stride + layer.kernel
+        channels_in = self.plan.tensors[layer.src].channels
+        window = span[0] * span[1] * channels_in
+        macs = th * tw * channels_in * self.plan.tensors[layer.dst].channels * layer.kernel**2
+        return max(1, min(self.executor.band_macs // max(1, macs), TILE_BATCH_VALUES // max(1, window)))
 
     def _tile(self, out_box: Box | None) -> Tile:
         if out_box is None:
@@ -633,8 +663,8 @@ class IncrementalRenderer:
         maps.mark_present(labels[y0:y1, x0:x1])
         maps.instances[y0:y1, x0:x1] = instances[y0:y1, x0:x1]
         if maps.features is not None:
-            maps.features[:, y0:y1, x0:x1] = self.renderer.styles.feature_map(
-                maps.instances[y0:y1, x0:x1], styles, self._seed
+            maps.features[:, y0:y1, x0:x1] = feature_map(
+                self.renderer.styles, maps.instances[y0:y1, x0:x1], styles, self._seed
             )
 
     def _propagate(
@@ -690,23 +720,26 @@ class IncrementalRenderer:
                 if plan.tensors[layer.dst].is_input_like
                 else (eps * store.rms.get(layer.dst, 1.0) if self.relative_epsilon else eps)
             )
-            for index, box in enumerate(cover_boxes(candidates)):
+            tiles = occupied_tiles(candidates, shape_out, self.tile_size(shape_out))
+            rows = pixel_rows(target)
+            for index, part in enumerate(tiles.split(self._tiles_per_part(layer, tiles))):
                 if index and between_layers is not None:
                     between_layers()  # a newer edit's quick tile need not wait for the whole layer
-                x0, y0, x1, y1 = box
-                with self._threads_for(layer, box):
-                    new = self.executor.frozen_box(layer, store, box, self._frozen[layer.dst])
-                view = target[:, :, y0:y1, x0:x1]
-                old = view.clone()
-                journal.entries.append((layer.dst, box, old))
-                view.copy_(new)
-                stats.recomputed += (y1 - y0) * (x1 - x0)
+                positions = part.flat_index().to(target.device)
+                with self._threads_for(layer, part.positions):
+                    new = self.executor.frozen_tiles(layer, store, part, self._frozen[layer.dst]).to(
+                        target.dtype
+                    )
+                old = take_rows(rows, positions)
+                journal.entries.append((layer.dst, positions, old))
+                put_rows(rows, positions, new)
+                stats.recomputed += part.positions
                 if layer.dst == plan.output:  # no layer reads the output: what moved there is moot
-                    out_box = union_box(out_box, box)
+                    out_box = union_box(out_box, part.box)
                     continue
                 mask = moved_positions(new.sub_(old), threshold)  # new is spent: in place
                 if mask.any():
-                    moved = union(moved, Region(y0, x0, mask).tight())
+                    moved = union(moved, part.region(mask.reshape(part.count, *part.size)))
             dirty[layer.dst] = moved
             stats.per_layer.append(
                 (
@@ -720,8 +753,8 @@ class IncrementalRenderer:
 
     def _rollback(self, journal: _Journal) -> None:
         assert self._store is not None
-        for tensor, (x0, y0, x1, y1), old in reversed(journal.entries):
-            self._store.tensors[tensor][:, :, y0:y1, x0:x1] = old
+        for tensor, positions, old in reversed(journal.entries):
+            put_rows(pixel_rows(self._store.tensors[tensor]), positions, old)
         maps = self._store.inputs
         maps.invalidate()
         for (x0, y0, x1, y1), labels, instances, features in reversed(journal.maps):

@@ -100,20 +100,53 @@ class InputMaps:
         """(h·w)×C' rows: one-hot over ``present`` classes (a superset of the crop's), edge, features."""
         crop = self.labels[y0:y1, x0:x1]
         h, w = crop.shape
+        edges = self._edges(y0, y1, x0, x1).ravel() if self.use_edges else None
+        features = self.features[:, y0:y1, x0:x1].reshape(-1, h * w) if self.features is not None else None
+        return self._assemble(crop.ravel(), edges, features, present)
+
+    def rows_at(self, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+        """The input at the grid of every tile: ``rows`` N×h and ``cols`` N×w (indices inside the
+        maps) → ((N·h·w)×C' float32 rows in tile, row, column order; the C' channel indices)."""
+        ys, xs = rows[:, :, None], cols[:, None, :]
+        labels = self.labels[ys, xs].ravel()
+        present = np.flatnonzero(np.bincount(labels, minlength=self.num_classes)[: self.num_classes])
+        edges = self._edges_at(ys, xs).ravel() if self.use_edges else None
+        features = (
+            self.features[:, ys, xs].reshape(self.features.shape[0], -1)
+            if self.features is not None
+            else None
+        )
+        return self._assemble(labels, edges, features, present), self._channel_index(present)
+
+    def _assemble(
+        self, labels: np.ndarray, edges: np.ndarray | None, features: np.ndarray | None, present: np.ndarray
+    ) -> torch.Tensor:
+        """P×C' rows from P labels (one-hot over ``present``), edge flags and F×P features."""
         lut = np.full(self.num_classes, -1, dtype=np.int64)
         lut[present] = np.arange(len(present))
         extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
         channels = len(present) + extra
         table = np.zeros((len(present), channels), dtype=np.float32)
         table[np.arange(len(present)), np.arange(len(present))] = 1.0
-        data = torch.from_numpy(table[lut[crop.ravel()]])  # one-hot rows, extra columns zero
+        data = torch.from_numpy(table[lut[labels]])  # one-hot rows, extra columns zero
         column = len(present)
-        if self.use_edges:
-            data[:, column] = torch.from_numpy(self._edges(y0, y1, x0, x1).ravel())
+        if edges is not None:
+            data[:, column] = torch.from_numpy(edges.astype(np.float32, copy=False))
             column += 1
-        if self.features is not None:
-            data[:, column:] = torch.from_numpy(self.features[:, y0:y1, x0:x1].reshape(-1, h * w).T)
+        if features is not None:
+            data[:, column:] = torch.from_numpy(features.T)
         return data
+
+    def _edges_at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
+        """``_edges`` at the positions ys × xs (broadcast index arrays inside the maps)."""
+        height, width = self.shape
+        inst = self.instances[ys, xs]
+        edge = np.zeros(inst.shape, dtype=bool)
+        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):  # the 4 neighbours, each one vectorised step
+            ny, nx = ys + dy, xs + dx
+            inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
+            edge |= inside & (self.instances[ny.clip(0, height - 1), nx.clip(0, width - 1)] != inst)
+        return edge
 
     def _edges(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """1 where an instance id differs from a 4-neighbour (neighbours outside the image don't count)."""

@@ -3,7 +3,6 @@
 ``propagate`` maps the dirty positions of a layer's input to the output positions whose receptive
 window touches them, with the layer's own geometry (reflection or zero padding, stride 2, the
 transposed conv's scatter), computed by running the same window operator on the mask.
-``cover_boxes`` splits a sparse mask into a few dense rectangles to recompute.
 Boxes are ``model.box.Box`` (x0, y0, x1, y1), half-open, in the tensor's own pixels. Masks are NumPy arrays: an
 update runs a few hundred of these small mask operations, and torch's per-op dispatch cost was a
 fifth of a 1% edit on the bundled default.
@@ -11,7 +10,6 @@ fifth of a 1% edit on the bundled default.
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import cv2
@@ -89,12 +87,28 @@ def _gather_window(
     (r, r_ok), (c, c_ok) = rows, cols
     r = r - region.y0
     c = c - region.x0
+    if _is_run(r) and _is_run(c) and r_ok.all() and c_ok.all():  # no reflection: a slice, zero outside
+        window = np.zeros((len(r), len(c)), dtype=bool)
+        ry0, ry1 = max(0, int(r[0])), min(region.mask.shape[0], int(r[-1]) + 1)
+        cx0, cx1 = max(0, int(c[0])), min(region.mask.shape[1], int(c[-1]) + 1)
+        if ry0 < ry1 and cx0 < cx1:
+            window[ry0 - r[0] : ry1 - r[0], cx0 - c[0] : cx1 - c[0]] = region.mask[ry0:ry1, cx0:cx1]
+        return window
     r_ok = r_ok & (r >= 0) & (r < region.mask.shape[0])
     c_ok = c_ok & (c >= 0) & (c < region.mask.shape[1])
     if not r_ok.any() or not c_ok.any():
         return np.zeros((len(r), len(c)), dtype=bool)
     window = region.mask[np.ix_(r.clip(0, region.mask.shape[0] - 1), c.clip(0, region.mask.shape[1] - 1))]
     return window & r_ok[:, None] & c_ok[None, :]
+
+
+def _is_run(index: np.ndarray) -> bool:
+    """Whether ``index`` counts up by one (a plain slice)."""
+    return (
+        len(index) > 0
+        and int(index[-1]) - int(index[0]) == len(index) - 1
+        and bool((np.diff(index) == 1).all())
+    )
 
 
 def _window_range(
@@ -173,72 +187,3 @@ def propagate(
     rows = _source_index(oy0 * stride, (oy1 - 1) * stride + kernel, pad, h, mode)
     cols = _source_index(ox0 * stride, (ox1 - 1) * stride + kernel, pad, w, mode)
     return Region(oy0, ox0, window_any(_gather_window(region, rows, cols), kernel, stride)).tight()
-
-
-def cover_boxes(region: Region, tile: int = 8, min_fill: float = 0.5, max_boxes: int = 16) -> list[Box]:
-    """At most ``max_boxes`` boxes that cover every set position, each at least ``min_fill`` full
-    where the budget allows. The most wasteful box is split first: at its widest empty gap of tile
-    rows or columns, else (a diagonal stroke has none) in the middle of its longer side."""
-    mask = region.mask
-    gh, gw = -(-mask.shape[0] // tile), -(-mask.shape[1] // tile)
-    padded = np.zeros((gh * tile, gw * tile), dtype=bool)
-    padded[: mask.shape[0], : mask.shape[1]] = mask
-    occupied = np.asarray(padded.reshape(gh, tile, gw, tile).any(axis=(1, 3)))
-    boxes: list[tuple[int, int, int, int]] = []
-    heap: list[tuple[int, int, tuple[int, int, int, int]]] = []  # (-empty tiles, order, box)
-
-    def push(gy0: int, gy1: int, gx0: int, gx1: int) -> None:
-        sub = occupied[gy0:gy1, gx0:gx1]
-        rows, cols = np.flatnonzero(sub.any(axis=1)), np.flatnonzero(sub.any(axis=0))
-        if len(rows) == 0:
-            return
-        gy0, gy1, gx0, gx1 = gy0 + rows[0], gy0 + rows[-1] + 1, gx0 + cols[0], gx0 + cols[-1] + 1
-        sub = occupied[gy0:gy1, gx0:gx1]
-        empty = int(sub.size - np.count_nonzero(sub))
-        heapq.heappush(heap, (-empty, len(boxes) + len(heap), (int(gy0), int(gy1), int(gx0), int(gx1))))
-
-    push(0, occupied.shape[0], 0, occupied.shape[1])
-    while heap:
-        negative_empty, _, (gy0, gy1, gx0, gx1) = heapq.heappop(heap)
-        area = (gy1 - gy0) * (gx1 - gx0)
-        if -negative_empty <= (1.0 - min_fill) * area or len(boxes) + len(heap) + 2 > max_boxes:
-            boxes.append((gy0, gy1, gx0, gx1))
-            continue
-        sub = occupied[gy0:gy1, gx0:gx1]
-        (ry, ly), (rx, lx) = (
-            _widest_gap(np.asarray(sub.any(axis=1))),
-            _widest_gap(np.asarray(sub.any(axis=0))),
-        )
-        if max(ly, lx) == 0:  # no gap: halve the longer side
-            if max(gy1 - gy0, gx1 - gx0) < 2:
-                boxes.append((gy0, gy1, gx0, gx1))
-                continue
-            if gy1 - gy0 >= gx1 - gx0:
-                ry, ly = (gy1 - gy0) // 2, 1
-            else:
-                rx, lx = (gx1 - gx0) // 2, 1
-        if ly >= lx:
-            push(gy0, gy0 + ry, gx0, gx1)
-            push(gy0 + ry, gy1, gx0, gx1)
-        else:
-            push(gy0, gy1, gx0, gx0 + rx)
-            push(gy0, gy1, gx0 + rx, gx1)
-    out = []
-    for gy0, gy1, gx0, gx1 in boxes:
-        y0, y1 = region.y0 + gy0 * tile, min(region.y1, region.y0 + gy1 * tile)
-        x0, x1 = region.x0 + gx0 * tile, min(region.x1, region.x0 + gx1 * tile)
-        out.append((int(x0), int(y0), int(x1), int(y1)))
-    return out
-
-
-def _widest_gap(occupied: np.ndarray) -> tuple[int, int]:
-    """(split index, length) of the longest run of False strictly inside ``occupied``."""
-    best, best_len, run_start = 0, 0, None
-    for i, value in enumerate(occupied):
-        if not value and run_start is None:
-            run_start = i
-        elif value and run_start is not None:
-            if run_start > 0 and i - run_start > best_len:
-                best, best_len = (run_start + i) // 2, i - run_start
-            run_start = None
-    return best, best_len

@@ -14,14 +14,16 @@ import torch.nn.functional as F
 from support.render_scenes import street_scene
 from support.tiny_models import EDITS, HEIGHT, WIDTH, edit, scene, tiny
 
+import model.render.executor as executor_module
 from model.box import Area, mask_box
 from model.networks.generator import GeneratorConfig, downsample_input
 from model.render.full import Renderer
 from model.render.incremental import IncrementalRenderer
 from model.render.loop import LoopPolicy, Progress, RenderLoop, RenderRequest, RenderResult
 from model.render.random_models import random_model
-from model.render.region import Region, cover_boxes, propagate, window_any
+from model.render.region import Region, propagate, window_any
 from model.render.strokes import brush_stroke
+from model.render.tiles import Tiles, occupied_tiles
 
 TOL = 1e-4
 
@@ -230,31 +232,47 @@ def test_propagate_matches_brute_force(kind: str, kernel: int, stride: int, pad:
         assert torch.equal(changed, expected), f"{kind} region at {(ry, rx, rh, rw)}"
 
 
-def test_cover_boxes_cover_every_set_position_and_split_at_gaps() -> None:
-    mask = torch.zeros(64, 200, dtype=torch.bool)
+def _covered(tiles: Tiles) -> np.ndarray:
+    covered = np.zeros(tiles.shape, dtype=bool)
+    rows, cols = tiles.rows(), tiles.cols()
+    covered[rows[:, :, None], cols[:, None, :]] = True
+    return covered
+
+
+def test_occupied_tiles_cover_every_set_position_and_stay_inside_the_tensor() -> None:
+    mask = np.zeros((64, 200), dtype=bool)
     mask[2:10, 3:20] = True
-    mask[40:60, 150:190] = True
-    region = Region(5, 7, mask.numpy())
-    boxes = cover_boxes(region.tight())
-    assert len(boxes) == 2
-    covered = torch.zeros_like(mask)
-    for x0, y0, x1, y1 in boxes:
-        covered[y0 - 5 : y1 - 5, x0 - 7 : x1 - 7] = True
-    assert bool((covered | ~mask).all())
+    mask[40:59, 150:193] = True  # ends one row above and 7 columns left of the tensor's edge
+    region = Region(5, 7, mask).tight()
+    assert region is not None
+    tiles = occupied_tiles(region, (69, 207), 16)
+    full = np.zeros((69, 207), dtype=bool)
+    full[5:69, 7:207] = mask
+    assert bool((_covered(tiles) | ~full).all())
+    assert tiles.ys.max() + 16 <= 69 and tiles.xs.max() + 16 <= 207  # edge tiles moved inside
+    assert tiles.positions < 0.3 * full.size  # two clusters, not their bounding box
 
 
-def test_cover_boxes_split_a_diagonal_stroke_into_much_less_than_its_bounding_box() -> None:
+def test_occupied_tiles_of_a_diagonal_stroke_hold_much_less_than_its_bounding_box() -> None:
     yy, xx = np.mgrid[0:400, 0:600]
     mask = np.abs(yy * 1.5 - xx) < 12  # a 16-px-wide diagonal band: no empty row or column inside
     region = Region(0, 0, mask).tight()
-    boxes = cover_boxes(region)
-    assert 1 < len(boxes) <= 16
-    covered = np.zeros_like(mask)
-    for x0, y0, x1, y1 in boxes:
-        covered[y0:y1, x0:x1] = True
-    assert bool((covered | ~mask).all())
-    bounding = (region.y1 - region.y0) * (region.x1 - region.x0)
-    assert covered.sum() < 0.25 * bounding
+    assert region is not None
+    tiles = occupied_tiles(region, (400, 600), 16)
+    assert bool((_covered(tiles) | ~mask).all())
+    assert tiles.positions < 0.2 * (region.y1 - region.y0) * (region.x1 - region.x0)
+
+
+def test_tiles_flat_index_and_region_round_trip() -> None:
+    tiles = Tiles(np.array([0, 8, 12]), np.array([4, 0, 20]), (4, 6), (16, 26))
+    index = tiles.flat_index().numpy().reshape(3, 4, 6)
+    assert index[1, 2, 3] == (8 + 2) * 26 + (0 + 3)
+    values = np.zeros((3, 4, 6), dtype=bool)
+    values[2, 3, 5] = values[0, 0, 0] = True
+    region = tiles.region(values)
+    assert region is not None and region.box == (4, 0, 26, 16)
+    assert region.count == 2 and region.mask[0, 0] and region.mask[15, 21]
+    assert tiles.region(np.zeros_like(values)) is None
 
 
 # ----- the render loop (model/render/loop.py: what the editor runs and bench measures) --------------
@@ -426,7 +444,7 @@ def test_region_layout_round_trips() -> None:
     mask = np.zeros((20, 30), bool)
     mask[3:11, 7:19] = True
     assert mask_box(mask) == box
-    assert cover_boxes(region) == [box]
+    assert occupied_tiles(region, (20, 30), 4).box == (4, 0, 20, 12)  # the grid cells it touches
     assert Area.of(box).scaled_down(2) == Area.of((3, 1, 10, 6))
     assert Area.everything((30, 20)).box == (0, 0, 30, 20) and Area.nothing().empty
 
@@ -521,7 +539,9 @@ def test_box_gemm_equals_conv2d(kernel: int, stride: int, bias: bool) -> None:
     assert (got - expected).abs().max().item() < 1e-4
 
 
-def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None:
+def test_wide_bottleneck_tiles_through_gemm_equal_the_direct_conv_pass(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A 512-channel bottleneck, as in official-size models: small update boxes go through the matrix
     product, the reference full pass through F.conv2d only."""
     config = GeneratorConfig(
@@ -537,14 +557,13 @@ def test_wide_bottleneck_boxes_through_gemm_equal_the_direct_conv_pass() -> None
     labels, instances = scene(seed=4)
     incremental.full(labels, instances, {}, 0)
     used = []
-    original = incremental.executor.raw_box
+    original = executor_module.conv2d_gemm
 
-    def spy(layer, store, box, weights):
-        out = original(layer, store, box, weights)
-        used.append(layer.kind == "conv" and incremental.plan.tensors[layer.src].channels >= 512)
-        return out
+    def spy(window, weight, bias, stride):
+        used.append(window.shape[1] >= 512)
+        return original(window, weight, bias, stride)
 
-    incremental.executor.raw_box = spy
+    monkeypatch.setattr(executor_module, "conv2d_gemm", spy)
     for k, box in enumerate([(47, 33, 48, 34), (0, 0, 9, 7), (80, 50, 100, 70)]):
         labels, instances = edit(labels, instances, box, 26, 26000 + k)
         incremental.executor.gemm_max_positions = 0
