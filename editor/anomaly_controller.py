@@ -8,7 +8,8 @@ thread that fills the masks, the canvas overlay, scene save / open, and the anom
   shows the result over the render in the Render and Blend views while it still matches the scene
   and the masks (any later edit makes it out of date: Apply again).
 * **Save / open.** The layer is saved as ``NAME_anomalyMasks.png`` in the same atomic set as the
-  scene; a scene without it opens with an empty layer.
+  scene; a scene without it opens with an empty layer. The autosave copies it and crash recovery
+  restores it (``editor.autosave_ui``).
 * **Export.** ``NAME.png`` (render with anomalies), ``NAME_anomaly.png`` and ``NAME_anomaly.json``
   through ``model.anomaly.export.write_pair``; an out-of-date result is made again first.
 """
@@ -130,6 +131,7 @@ class AnomalyController(QObject):
         w.dock_history.raise_()
         self.canvas.overlays.append(self.paint)
         w.files.scene_saver = self.save_scene
+        w.autosave.anomaly_layer = self.layer  # autosaved and recovered with the maps
 
     @staticmethod
     def _insert_after(widget: QMenu | QToolBar, anchor, action) -> None:  # noqa: ANN001

@@ -1,9 +1,11 @@
 """Autosave in the editor: when to write (AutosavePolicy), the writer thread, and the recovery prompt.
 
 The controller snapshots the maps on the GUI thread (``EditorState.snapshots``: the boxes changed
-since that buffer's last use are copied) and hands them to the
-Qt-free :class:`~editor.core.autosave.AutosaveWriter`, so PNG encoding never blocks the window. It
-never writes in the middle of a stroke. When the undo stack becomes clean (a save, a newly opened
+since that buffer's last use are copied) and the anomaly mask layer (``AnomalyLayer.snapshot``: one
+copy of its ids, made only when they changed since the last autosave, none while the layer is empty)
+and hands them to the Qt-free :class:`~editor.core.autosave.AutosaveWriter`, so PNG encoding never
+blocks the window. It never writes in the middle of a stroke or of a mask drag. Recovery restores
+the layer with the maps; a damaged layer file costs only the masks, with one message naming it. When the undo stack becomes clean (a save, a newly opened
 scene) the recovery copy is cleared; a clean exit clears it too.
 """
 
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.core.anomaly_layer import AnomalyLayer
 from editor.core.autosave import AutosavePolicy, AutosaveWriter, RecoveryEntry, RecoveryStore
 from editor.state import EditorState
 from model.errors import EditorError
@@ -51,7 +54,8 @@ class AutosaveController(QObject):
         self.policy = policy or AutosavePolicy()
         self.writer = AutosaveWriter(self.store, self._report)  # report runs on the writer thread
         self.last_error: str | None = None
-        self.written_version = -1  # the document version of the newest queued copy
+        self.anomaly_layer: AnomalyLayer | None = None  # set by the window's AnomalyController
+        self.written_version: tuple[int, int] | None = None  # (document, layer) versions of the newest copy
         self.unsaved_edits = 0  # undo steps between the saved state and now: what a copy holds
         self._counted_index = 0  # the undo index unsaved_edits was counted at
         self._closed = False
@@ -95,8 +99,14 @@ class AutosaveController(QObject):
         self._counted_index = self.state.stack.index()
 
     def _tick(self) -> None:
-        if self.policy.due(time.monotonic()) and not self.state.document.in_group:
+        layer = self.anomaly_layer
+        mid_drag = self.state.document.in_group or (layer is not None and layer.in_group)
+        if self.policy.due(time.monotonic()) and not mid_drag:
             self.autosave_now()
+
+    def _versions(self) -> tuple[int, int]:
+        layer = self.anomaly_layer
+        return self.state.document.version, layer.version if layer is not None else 0
 
     def _on_clean_changed(self, clean: bool) -> None:
         if self.state.stack.rebuilding:
@@ -106,7 +116,7 @@ class AutosaveController(QObject):
             self._counted_index = self.state.stack.index()
         if clean and not self._closed:
             self.policy.reset()
-            self.written_version = -1
+            self.written_version = None
             self.writer.submit_clear()
 
     # ----- writing ------------------------------------------------------------------------------
@@ -120,16 +130,18 @@ class AutosaveController(QObject):
             self.last_error = None
         labels, instances = self.state.snapshots.take()  # changed boxes copied, not both whole maps
         scene = Scene(labels=labels, instances=instances, styles=dict(doc.styles))
-        self.writer.submit_write(scene, doc.path, doc.label_set.name, edits)
-        self.written_version = doc.version
+        anomaly = self.anomaly_layer.snapshot() if self.anomaly_layer is not None else None
+        self.writer.submit_write(scene, doc.path, doc.label_set.name, edits, anomaly)
+        self.written_version = self._versions()
         self.policy.reset()
         if wait:
             self.writer.flush()
         return True
 
     def ensure_current(self) -> None:
-        """Before a save: make the recovery copy hold exactly the maps about to be written (waits)."""
-        if self.written_version != self.state.document.version or self.last_error is not None:
+        """Before a save: make the recovery copy hold exactly the maps and masks about to be written
+        (waits)."""
+        if self.written_version != self._versions() or self.last_error is not None:
             self.autosave_now(wait=True)
         else:
             self.writer.flush()
@@ -252,7 +264,16 @@ def offer_recovery(
     except EditorError as exc:
         show_error(f"Cannot recover {entry.name}: {exc}")
         return False
+    layer = controller.anomaly_layer
+    masks, masks_error = None, None
+    if layer is not None:
+        try:
+            masks = controller.store.load_anomaly(entry)
+        except EditorError as exc:
+            masks_error = f"Recovered {entry.name} without its anomaly masks: {exc}"
     state.reset_document(scene.labels, scene.instances, scene.styles, entry.source)
+    if layer is not None and masks is not None:
+        layer.reset(scene.size[0], scene.size[1], masks)  # after the reset, which empties the layer
     state.stack.resetClean()  # recovered work is unsaved work
     controller.carry_unsaved_edits(entry.edits)
     controller.policy.note_edit(time.monotonic())
@@ -263,4 +284,6 @@ def offer_recovery(
         f"Recovered {entry.name} (autosaved {time.strftime('%H:%M:%S', time.localtime(entry.saved_at))}); "
         "save it to keep it"
     )
+    if masks_error is not None:
+        show_error(masks_error)
     return True

@@ -57,6 +57,11 @@ from model.labels import cityscapes
 log = logging.getLogger(__name__)
 
 APP_NAME = "pix2pixHD editor"
+# The dock layout's version in the settings (QMainWindow.saveState / restoreState). Raise it when the
+# default dock arrangement changes: a layout saved under another version is not restored, and the
+# window keeps its default arrangement. 1: the Anomalies dock, a tab beside History (layouts saved
+# before carry version 0: without that dock, or with it split off as a third row on the right).
+LAYOUT_VERSION = 1
 
 
 def model_display_name(path: Path) -> str:
@@ -848,12 +853,12 @@ class MainWindow(QMainWindow):
         geometry, layout = self.settings.value("window/geometry"), self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if layout is not None:
-            self.restoreState(layout)
+        if layout is not None and not self.restoreState(layout, LAYOUT_VERSION):
+            log.info("the saved dock layout is from an older version of the editor: using the default")
 
     def _save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
 
     def shutdown(self) -> None:
         """Stop the threads and cut the stack's signals (it emits while being destroyed). Idempotent."""

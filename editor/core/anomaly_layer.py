@@ -84,6 +84,7 @@ class AnomalyLayer:
         self._listeners: list[Listener] = []
         self._group: list[_Atom] | None = None
         self._group_description = ""
+        self._snapshot: tuple[int, np.ndarray | None] | None = None  # (version, ids copy or None: empty)
 
     # ----- shape and queries --------------------------------------------------------------------
     @property
@@ -104,6 +105,18 @@ class AnomalyLayer:
     def masks(self) -> list[np.ndarray]:
         """One H×W bool mask per id, in id order."""
         return [self.ids == i for i in self.mask_ids()]
+
+    def snapshot(self) -> np.ndarray | None:
+        """A read-only copy of the ids as they are now, or None when the layer is empty; the same copy
+        is returned until the layer changes, so an autosave with no mask edit since the last one copies
+        nothing. Safe to hand to another thread."""
+        if self._snapshot is None or self._snapshot[0] != self.version:
+            copy: np.ndarray | None = None
+            if self.ids.any():
+                copy = self.ids.copy()
+                copy.flags.writeable = False
+            self._snapshot = (self.version, copy)
+        return self._snapshot[1]
 
     def id_at(self, x: int, y: int) -> int:
         return int(self.ids[y, x]) if 0 <= x < self.width and 0 <= y < self.height else 0

@@ -3,10 +3,12 @@
 Each running editor owns one *slot*: a folder ``session-<pid>-<time>`` in the recovery folder
 (``$P2P_RECOVERY_DIR``, else ``<user data dir>/recovery`` from platformdirs). The slot holds a lock
 file, locked for the life of the session, and the autosaved scene. A write is crash-safe as a
-whole: the three scene files go to a new generation (``gen-000007_labelIds.png`` …), each written
-atomically, and only then does ``meta.json`` (written atomically too) point at that generation;
-older generations are removed last. A crash at any moment leaves ``meta.json`` naming a complete
-generation.
+whole: the three scene files go to a new generation (``gen-000007_labelIds.png`` …), with the
+anomaly mask layer as ``gen-000007_anomalyMasks.png`` when it holds masks, each written atomically,
+and only then does ``meta.json`` (written atomically too) point at that generation; older
+generations are removed last. A crash at any moment leaves ``meta.json`` naming a complete
+generation. meta.json lists every file of the generation with its digest, so a copy without a layer
+file (an empty layer, or a copy written before the layer was autosaved) recovers an empty layer.
 
 A slot whose lock is free belongs to an editor that ended without a clean exit: that is what
 :meth:`RecoveryStore.discover` offers. A clean exit or an explicit save clears the session's slot.
@@ -30,9 +32,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+import numpy as np
+
+from editor.core.anomaly_layer import layer_path, read_layer
 from model.errors import EditorError
 from model.labels import LabelSet
-from model.scene_io import Scene, atomic_write_bytes, load_scene, save_scene
+from model.scene_io import Scene, atomic_write_bytes, encode_png, load_scene, save_scene
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +151,12 @@ class RecoveryEntry:
         return self.slot / f"{_gen_stem(self.generation)}_labelIds.png"
 
     @property
+    def anomaly_path(self) -> Path | None:
+        """The generation's anomaly mask layer; None when the copy has none (an empty layer)."""
+        path = layer_path(self.label_path)
+        return path if path.name in self.digests else None
+
+    @property
     def name(self) -> str:
         return self.source.name if self.source is not None else "Untitled scene"
 
@@ -198,6 +209,16 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _check_digest(entry: RecoveryEntry, name: str) -> None:
+    path = entry.slot / name
+    try:
+        actual = _sha256(path)
+    except OSError as exc:
+        raise RecoveryError(f"recovery file is missing ({exc.strerror or exc})", path) from None
+    if actual != entry.digests[name]:
+        raise RecoveryError("recovery file is damaged (checksum mismatch)", path)
+
+
 # ----- the store ----------------------------------------------------------------------------------
 class RecoveryStore:
     """This session's slot (written lazily, on the first autosave) plus discovery of crashed ones."""
@@ -211,13 +232,29 @@ class RecoveryStore:
         self._mutex = threading.Lock()  # write / clear / close may come from the writer thread
 
     # ----- this session -------------------------------------------------------------------------
-    def write(self, scene: Scene, source: Path | None, label_set: str, edits: int = 0) -> RecoveryEntry:
-        """Write a new generation, then point meta.json at it; raises EditorError on failure."""
+    def write(
+        self,
+        scene: Scene,
+        source: Path | None,
+        label_set: str,
+        edits: int = 0,
+        anomaly: np.ndarray | None = None,
+    ) -> RecoveryEntry:
+        """Write a new generation, then point meta.json at it; raises EditorError on failure.
+
+        ``anomaly``: the anomaly mask layer's ids (H×W uint8, the scene's size), None when empty."""
         with self._mutex:
             self._open_slot()
             self._generation += 1
             stem = _gen_stem(self._generation)
-            written = save_scene(scene, self.slot / f"{stem}_labelIds.png")
+            label_path = self.slot / f"{stem}_labelIds.png"
+            written = save_scene(scene, label_path)
+            if anomaly is not None:
+                masks = layer_path(label_path)
+                if anomaly.shape != scene.labels.shape or anomaly.dtype != np.uint8:
+                    raise RecoveryError("anomaly mask layer and scene differ in size or type", masks)
+                atomic_write_bytes(masks, encode_png(np.ascontiguousarray(anomaly)))
+                written = (*written, masks)
             digests = {p.name: _sha256(p) for p in written}
             meta = {
                 "version": META_VERSION,
@@ -308,26 +345,40 @@ class RecoveryStore:
         return entries
 
     def load(self, entry: RecoveryEntry, label_set: LabelSet) -> Scene:
-        """The autosaved scene, bit-exact, after checking each file's digest."""
+        """The autosaved scene, bit-exact, after checking each of its files' digests (the anomaly
+        layer is read by :meth:`load_anomaly`, so a damaged layer does not cost the label work)."""
         if entry.label_set != label_set.name:
             raise RecoveryError(
                 f"recovery copy is for label set '{entry.label_set}', the editor has '{label_set.name}'",
                 entry.slot,
             )
-        for name, digest in entry.digests.items():
-            path = entry.slot / name
-            try:
-                actual = _sha256(path)
-            except OSError as exc:
-                raise RecoveryError(f"recovery file is missing ({exc.strerror or exc})", path) from None
-            if actual != digest:
-                raise RecoveryError("recovery file is damaged (checksum mismatch)", path)
+        layer = entry.anomaly_path
+        for name in entry.digests:
+            if layer is None or name != layer.name:
+                _check_digest(entry, name)
         try:
             return load_scene(entry.label_path, label_set)
         except RecoveryError:
             raise
         except EditorError as exc:
             raise RecoveryError(f"recovery copy is unreadable ({exc})", entry.slot) from None
+
+    def load_anomaly(self, entry: RecoveryEntry) -> np.ndarray | None:
+        """The autosaved anomaly mask ids (H×W uint8), bit-exact; None when the copy has no layer
+        file (an empty layer, or a copy from before the layer was autosaved). A damaged or unreadable
+        layer is a RecoveryError naming its file."""
+        path = entry.anomaly_path
+        if path is None:
+            return None
+        _check_digest(entry, path.name)
+        try:
+            ids = read_layer(entry.label_path, (entry.width, entry.height))
+        except EditorError as exc:
+            detail = str(exc).removeprefix(f"{exc.path}: ") if exc.path is not None else str(exc)
+            raise RecoveryError(f"anomaly mask layer is unreadable ({detail})", path) from None
+        if ids is None:
+            raise RecoveryError("recovery file is missing", path)
+        return ids
 
     def discard(self, entry: RecoveryEntry) -> bool:
         """Delete a crashed session's slot; False when another editor holds it now."""
@@ -371,6 +422,7 @@ class _Write:
     source: Path | None
     label_set: str
     edits: int
+    anomaly: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -395,8 +447,11 @@ class AutosaveWriter:
         self._thread = threading.Thread(target=self._run, name="autosave-writer", daemon=True)
         self._thread.start()
 
-    def submit_write(self, scene: Scene, source: Path | None, label_set: str, edits: int) -> None:
-        self._submit(_Write(scene, source, label_set, edits))
+    def submit_write(
+        self, scene: Scene, source: Path | None, label_set: str, edits: int, anomaly: np.ndarray | None = None
+    ) -> None:
+        """Queue a write; the arrays must not change afterwards (snapshots, not the live maps)."""
+        self._submit(_Write(scene, source, label_set, edits, anomaly))
 
     def submit_clear(self) -> None:
         self._submit(_Clear())
@@ -452,7 +507,7 @@ class AutosaveWriter:
         error: str | None = None
         try:
             if isinstance(job, _Write):
-                entry = self.store.write(job.scene, job.source, job.label_set, job.edits)
+                entry = self.store.write(job.scene, job.source, job.label_set, job.edits, job.anomaly)
             else:
                 self.store.clear()
         except EditorError as exc:

@@ -730,14 +730,14 @@ class IncrementalRenderer:
                     new = self.executor.frozen_tiles(layer, store, part, self._frozen[layer.dst]).to(
                         target.dtype
                     )
-                old = take_rows(rows, positions)
-                journal.entries.append((layer.dst, positions, old))
-                put_rows(rows, positions, new)
-                stats.recomputed += part.positions
-                if layer.dst == plan.output:  # no layer reads the output: what moved there is moot
-                    out_box = union_box(out_box, part.box)
-                    continue
-                mask = moved_positions(new.sub_(old), threshold)  # new is spent: in place
+                    old = take_rows(rows, positions)
+                    journal.entries.append((layer.dst, positions, old))
+                    put_rows(rows, positions, new)
+                    stats.recomputed += part.positions
+                    if layer.dst == plan.output:  # no layer reads the output: what moved there is moot
+                        out_box = union_box(out_box, part.box)
+                        continue
+                    mask = moved_positions(new.sub_(old), threshold)  # new is spent: in place
                 if mask.any():
                     moved = union(moved, part.region(mask.reshape(part.count, *part.size)))
             dirty[layer.dst] = moved
