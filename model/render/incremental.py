@@ -143,9 +143,8 @@ class UpdateStats:
 
 @dataclass
 class _Journal:
-    entries: list[tuple[int, torch.Tensor, torch.Tensor]] = field(
-        default_factory=list
-    )  # tensor, pixels, old rows
+    # (tensor id, the pixel rows an update wrote, their values before it)
+    entries: list[tuple[int, torch.Tensor, torch.Tensor]] = field(default_factory=list)
     maps: list[tuple[Box, np.ndarray, np.ndarray, np.ndarray | None]] = field(default_factory=list)
     styles: dict[int, Style] | None = None
 
