@@ -5,8 +5,9 @@ since that buffer's last use are copied) and the anomaly mask layer (``AnomalyLa
 copy of its ids, made only when they changed since the last autosave, none while the layer is empty)
 and hands them to the Qt-free :class:`~editor.core.autosave.AutosaveWriter`, so PNG encoding never
 blocks the window. It never writes in the middle of a stroke or of a mask drag. Recovery restores
-the layer with the maps; a damaged layer file costs only the masks, with one message naming it. When the undo stack becomes clean (a save, a newly opened
-scene) the recovery copy is cleared; a clean exit clears it too.
+the layer with the maps; a damaged layer file costs only the masks, with one message naming it.
+When the undo stack becomes clean (a save, a newly opened scene) the recovery copy is cleared; a
+clean exit clears it too.
 """
 
 from __future__ import annotations

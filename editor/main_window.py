@@ -853,12 +853,12 @@ class MainWindow(QMainWindow):
         geometry, layout = self.settings.value("window/geometry"), self.settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if layout is not None and not self.restoreState(layout):
+        if layout is not None and not self.restoreState(layout, LAYOUT_VERSION):
             log.info("the saved dock layout is from an older version of the editor: using the default")
 
     def _save_layout(self) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
-        self.settings.setValue("window/state", self.saveState())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
 
     def shutdown(self) -> None:
         """Stop the threads and cut the stack's signals (it emits while being destroyed). Idempotent."""
