@@ -258,11 +258,12 @@ def read_layer(label_path: str | Path, size: tuple[int, int]) -> np.ndarray | No
 
 
 def save_scene_with_layer(
-    scene: Scene, label_path: str | Path, layer: AnomalyLayer | None
+    scene: Scene, label_path: str | Path, layer: AnomalyLayer | np.ndarray | None
 ) -> tuple[Path, ...]:
-    """The scene's files (as ``model.scene_io.save_scene`` writes them) and its anomaly layer, as one
-    atomic set. The layer file is written when the layer holds masks or a layer file is already
-    there (an emptied layer must not come back on the next open)."""
+    """The scene's files (as ``model.scene_io.save_scene`` writes them) and its anomaly layer (the
+    layer, or a snapshot of its ids), as one atomic set. The layer file is written when the layer
+    holds masks or a layer file is already there (an emptied layer must not come back on the next
+    open)."""
     label, inst, styles = scene_paths(label_path)
     if scene.instances.max(initial=0) > 65535:
         raise ImageFileError("instance ids above 65535 do not fit a 16-bit PNG", inst)
@@ -272,9 +273,10 @@ def save_scene_with_layer(
         styles: json.dumps(styles_to_json(scene.styles), indent=1).encode("utf-8"),
     }
     masks = layer_path(label)
-    if layer is not None and (not layer.is_empty or masks.exists()):
-        if layer.ids.shape != scene.labels.shape:
-            raise ImageFileError("anomaly mask layer and scene differ in size", masks)
-        files[masks] = encode_png(layer.ids)
+    ids = layer.ids if isinstance(layer, AnomalyLayer) else layer
+    if ids is not None and (ids.any() or masks.exists()):
+        if ids.shape != scene.labels.shape or ids.dtype != np.uint8:
+            raise ImageFileError("anomaly mask layer and scene differ in size or type", masks)
+        files[masks] = encode_png(np.ascontiguousarray(ids))
     atomic_write_files(files)
     return tuple(files)

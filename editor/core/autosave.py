@@ -4,8 +4,8 @@ Each running editor owns one *slot*: a folder ``session-<pid>-<time>`` in the re
 (``$P2P_RECOVERY_DIR``, else ``<user data dir>/recovery`` from platformdirs). The slot holds a lock
 file, locked for the life of the session, and the autosaved scene. A write is crash-safe as a
 whole: the three scene files go to a new generation (``gen-000007_labelIds.png`` …), with the
-anomaly mask layer as ``gen-000007_anomalyMasks.png`` when it holds masks, each written atomically,
-and only then does ``meta.json`` (written atomically too) point at that generation; older
+anomaly mask layer as ``gen-000007_anomalyMasks.png`` when it holds masks, as one atomic set, and
+only then does ``meta.json`` (written atomically too) point at that generation; older
 generations are removed last. A crash at any moment leaves ``meta.json`` naming a complete
 generation. meta.json lists every file of the generation with its digest, so a copy without a layer
 file (an empty layer, or a copy written before the layer was autosaved) recovers an empty layer.
@@ -34,10 +34,10 @@ from typing import IO
 
 import numpy as np
 
-from editor.core.anomaly_layer import layer_path, read_layer
+from editor.core.anomaly_layer import layer_path, read_layer, save_scene_with_layer
 from model.errors import EditorError
 from model.labels import LabelSet
-from model.scene_io import Scene, atomic_write_bytes, encode_png, load_scene, save_scene
+from model.scene_io import Scene, atomic_write_bytes, load_scene
 
 log = logging.getLogger(__name__)
 
@@ -247,14 +247,7 @@ class RecoveryStore:
             self._open_slot()
             self._generation += 1
             stem = _gen_stem(self._generation)
-            label_path = self.slot / f"{stem}_labelIds.png"
-            written = save_scene(scene, label_path)
-            if anomaly is not None:
-                masks = layer_path(label_path)
-                if anomaly.shape != scene.labels.shape or anomaly.dtype != np.uint8:
-                    raise RecoveryError("anomaly mask layer and scene differ in size or type", masks)
-                atomic_write_bytes(masks, encode_png(np.ascontiguousarray(anomaly)))
-                written = (*written, masks)
+            written = save_scene_with_layer(scene, self.slot / f"{stem}_labelIds.png", anomaly)
             digests = {p.name: _sha256(p) for p in written}
             meta = {
                 "version": META_VERSION,

@@ -19,6 +19,7 @@ from editor.autosave_ui import RecoveryChoice
 from editor.core.anomaly_layer import AnomalyLayer
 from editor.core.autosave import META_NAME, META_VERSION, RecoveryError, RecoveryStore, recovery_folder
 from editor.main_window import MainWindow
+from model.errors import ImageFileError
 from model.labels import cityscapes
 from model.scene_io import encode_png, save_scene
 
@@ -67,7 +68,7 @@ def test_store_writes_and_loads_the_layer_bit_exact(tmp_path) -> None:
     empty = RecoveryStore(tmp_path / "e")
     entry = empty.write(scene_of(3), None, "cityscapes", anomaly=None)
     assert entry.anomaly_path is None and empty.load_anomaly(entry) is None
-    with pytest.raises(RecoveryError, match="anomaly mask layer and scene differ in size"):
+    with pytest.raises(ImageFileError, match="anomaly mask layer and scene differ in size"):
         empty.write(scene_of(3), None, "cityscapes", anomaly=masks_of(3, 32, 32))
 
 
@@ -233,3 +234,48 @@ def test_a_damaged_layer_recovers_the_labels_and_says_so_once(window_factory, mo
     assert shown[0].startswith("Recovered Untitled scene without its anomaly masks: ")
     assert "gen-000001_anomalyMasks.png: recovery file is damaged" in shown[0]
     assert np.array_equal(second.state.document.labels, expected[0]) and second.anomaly.layer.is_empty
+
+
+def test_a_write_killed_at_any_step_leaves_maps_and_masks_of_one_generation(tmp_path) -> None:
+    """Crash the second write (scene and layer) at each of its file steps: the copy on disk is
+    generation 1 or 2, its maps and masks both from that generation."""
+    from model import atomic_files
+
+    class Killed(BaseException):
+        pass
+
+    probe = RecoveryStore(tmp_path / "probe")
+    probe.write(scene_of(1), None, "cityscapes", anomaly=masks_of(1))
+    steps: list[str] = []
+    atomic_files.step_hook = lambda step, path: steps.append(step)
+    try:
+        probe.write(scene_of(2), None, "cityscapes", anomaly=masks_of(2))
+    finally:
+        atomic_files.step_hook = None
+    assert len(steps) > 4
+    seen: set[int] = set()
+    for k in range(len(steps)):
+        folder = tmp_path / f"k{k:02d}"
+        store = RecoveryStore(folder)
+        store.write(scene_of(1), None, "cityscapes", anomaly=masks_of(1))
+        calls = {"n": 0}
+
+        def kill(step, path, k=k, calls=calls):
+            calls["n"] += 1
+            if calls["n"] == k + 1:
+                raise Killed
+
+        atomic_files.step_hook = kill
+        try:
+            with pytest.raises(Killed):
+                store.write(scene_of(2), None, "cityscapes", anomaly=masks_of(2))
+        finally:
+            atomic_files.step_hook = None
+        store.close()
+        reader = RecoveryStore(folder)
+        entry = reader.discover()[0]
+        gen = entry.generation
+        seen.add(gen)
+        assert np.array_equal(reader.load(entry, cityscapes()).labels, scene_of(gen).labels), k
+        assert np.array_equal(reader.load_anomaly(entry), masks_of(gen)), k
+    assert seen == {1, 2}  # killed before and after the copy moved to generation 2
