@@ -44,6 +44,7 @@ import cv2
 import numpy as np
 import torch
 
+from model.allocator import release_free_memory
 from model.box import Area, Box, box_area, clip_box, mask_box, union_box
 from model.labels import LabelSet
 from model.scene_io import Style
@@ -374,6 +375,7 @@ class RenderLoop:
             due = self._exact_due
             assert due is not None
             self._guarded(due.version, lambda: self._refresh(due))
+            release_free_memory()  # idle now: the frame's freed activations go back to the OS
             return True
         return False
 

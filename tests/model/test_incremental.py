@@ -595,3 +595,19 @@ def test_channels_last_padding_equals_f_pad(reflect: bool) -> None:
         expected = F.pad(window, pads, mode="reflect" if reflect else "constant")
         assert got.is_contiguous(memory_format=torch.channels_last)
         assert torch.equal(got, expected), pads
+
+
+def test_the_idle_exact_frame_hands_freed_heap_memory_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import model.render.loop as loop_module
+
+    released: list[int] = []
+    monkeypatch.setattr(loop_module, "release_free_memory", lambda: released.append(1) or True)
+    labels, instances = scene()
+    loop = RenderLoop(IncrementalRenderer(tiny(1)), lambda _r: None, RGB)
+    loop.submit(request(1, labels, instances, Area.everything()))
+    loop.step(0)  # a request: no release while edits may follow
+    assert not released
+    new_labels, new_instances = edit(labels, instances, (30, 30, 40, 40), 21)
+    loop.submit(request(2, new_labels, new_instances, Area.of((30, 30, 40, 40))))
+    loop.step(0)
+    assert loop.exact_due and loop.step(0) and released == [1]  # the idle exact frame, then the release
