@@ -724,11 +724,14 @@ class IncrementalRenderer:
             for index, part in enumerate(tiles.split(self._tiles_per_part(layer, tiles))):
                 if index and between_layers is not None:
                     between_layers()  # a newer edit's quick tile need not wait for the whole layer
-                positions = part.flat_index().to(target.device)
+                # only candidates can have changed: the rest of a tile keeps its cached value, which
+                # the frozen-statistics recomputation would only perturb by rounding
+                wanted = part.covered(candidates)
+                keep = torch.from_numpy(np.flatnonzero(wanted)).to(target.device)
+                positions = part.flat_index().to(target.device)[keep]
                 with self._threads_for(layer, part.positions):
-                    new = self.executor.frozen_tiles(layer, store, part, self._frozen[layer.dst]).to(
-                        target.dtype
-                    )
+                    new = self.executor.frozen_tiles(layer, store, part, self._frozen[layer.dst])
+                    new = new.index_select(0, keep).to(target.dtype)
                     old = take_rows(rows, positions)
                     journal.entries.append((layer.dst, positions, old))
                     put_rows(rows, positions, new)
@@ -736,9 +739,10 @@ class IncrementalRenderer:
                     if layer.dst == plan.output:  # no layer reads the output: what moved there is moot
                         out_box = union_box(out_box, part.box)
                         continue
-                    mask = moved_positions(new.sub_(old), threshold)  # new is spent: in place
-                if mask.any():
-                    moved = union(moved, part.region(mask.reshape(part.count, *part.size)))
+                    changed_rows = moved_positions(new.sub_(old), threshold)  # new is spent: in place
+                if changed_rows.any():
+                    wanted[wanted] = changed_rows
+                    moved = union(moved, part.region(wanted.reshape(part.count, *part.size)))
             dirty[layer.dst] = moved
             stats.per_layer.append(
                 (

@@ -70,6 +70,18 @@ class Tiles:
         for start in range(0, self.count, step):
             yield Tiles(self.ys[start : start + step], self.xs[start : start + step], self.size, self.shape)
 
+    def covered(self, region: Region) -> np.ndarray:
+        """Which of the N·h·w positions (``flat_index`` order) are set in ``region``."""
+        rows, cols = self.rows() - region.y0, self.cols() - region.x0
+        r_in = (rows >= 0) & (rows < region.mask.shape[0])
+        c_in = (cols >= 0) & (cols < region.mask.shape[1])
+        inside = r_in[:, :, None] & c_in[:, None, :]
+        values = region.mask[
+            rows.clip(0, region.mask.shape[0] - 1)[:, :, None],
+            cols.clip(0, region.mask.shape[1] - 1)[:, None, :],
+        ]
+        return (values & inside).ravel()
+
     def region(self, values: np.ndarray) -> Region | None:
         """The set positions of an N×h×w boolean array over these tiles, as a tight region."""
         if not values.any():
