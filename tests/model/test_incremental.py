@@ -611,3 +611,28 @@ def test_the_idle_exact_frame_hands_freed_heap_memory_back(monkeypatch: pytest.M
     loop.submit(request(2, new_labels, new_instances, Area.of((30, 30, 40, 40))))
     loop.step(0)
     assert loop.exact_due and loop.step(0) and released == [1]  # the idle exact frame, then the release
+
+
+def test_tiles_covered_reads_the_region_at_every_tile_position() -> None:
+    mask = np.zeros((6, 9), dtype=bool)
+    mask[2, 3] = mask[5, 8] = True
+    region = Region(10, 20, mask)  # rows 10..15, columns 20..28
+    tiles = Tiles(np.array([10, 12]), np.array([20, 25]), (4, 4), (40, 40))
+    covered = tiles.covered(region).reshape(2, 4, 4)
+    assert covered[0, 12 - 10, 23 - 20] and covered[1, 15 - 12, 28 - 25]
+    assert covered.sum() == 2  # and nothing outside the region's mask
+
+
+def test_an_update_writes_only_candidate_positions_not_whole_tiles() -> None:
+    """The rest of a tile keeps its cached (live-statistics) value instead of a frozen-statistics
+    recomputation that differs from it by rounding."""
+    incremental = IncrementalRenderer(tiny(1), epsilon=0.5)
+    incremental.keep_journal = True
+    labels, instances = scene()
+    incremental.full(labels, instances, {}, 0)
+    new_labels, new_instances = edit(labels, instances, (33, 21, 36, 24), 26, 26001)
+    incremental.update(new_labels, new_instances, {}, Area.of((33, 21, 36, 24)), 0)
+    journal = incremental._last_journal
+    assert journal is not None
+    written = sum(len(positions) for _, positions, _ in journal.entries)
+    assert 0 < written < incremental.last_stats.recomputed
