@@ -724,14 +724,21 @@ class IncrementalRenderer:
             for index, part in enumerate(tiles.split(self._tiles_per_part(layer, tiles))):
                 if index and between_layers is not None:
                     between_layers()  # a newer edit's quick tile need not wait for the whole layer
-                # only candidates can have changed: the rest of a tile keeps its cached value, which
-                # the frozen-statistics recomputation would only perturb by rounding
-                wanted = part.covered(candidates)
-                keep = torch.from_numpy(np.flatnonzero(wanted)).to(target.device)
-                positions = part.flat_index().to(target.device)[keep]
+                positions = part.flat_index().to(target.device)
+                wanted = np.ones(part.positions, dtype=bool)
+                if eps == 0.0:
+                    # exact mode: only candidates can have changed. The rest of a tile keeps its cached
+                    # value, which the frozen-statistics recomputation differs from by rounding, and at
+                    # a zero threshold that rounding would spread the update over the whole frame. (The
+                    # fast mode writes whole tiles: there they also carry changes below epsilon, and
+                    # the frame is closer to the exact one; docs/rendering.md.)
+                    wanted = part.covered(candidates)
+                    positions = positions[torch.from_numpy(np.flatnonzero(wanted)).to(target.device)]
                 with self._threads_for(layer, part.positions):
                     new = self.executor.frozen_tiles(layer, store, part, self._frozen[layer.dst])
-                    new = new.index_select(0, keep).to(target.dtype)
+                    if eps == 0.0:
+                        new = new[torch.from_numpy(wanted).to(new.device)]
+                    new = new.to(target.dtype)
                     old = take_rows(rows, positions)
                     journal.entries.append((layer.dst, positions, old))
                     put_rows(rows, positions, new)

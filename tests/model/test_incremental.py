@@ -623,10 +623,10 @@ def test_tiles_covered_reads_the_region_at_every_tile_position() -> None:
     assert covered.sum() == 2  # and nothing outside the region's mask
 
 
-def test_an_update_writes_only_candidate_positions_not_whole_tiles() -> None:
+def test_an_exact_update_writes_only_candidate_positions_not_whole_tiles() -> None:
     """The rest of a tile keeps its cached (live-statistics) value instead of a frozen-statistics
     recomputation that differs from it by rounding."""
-    incremental = IncrementalRenderer(tiny(1), epsilon=0.5)
+    incremental = IncrementalRenderer(tiny(1), epsilon=0.0)
     incremental.keep_journal = True
     labels, instances = scene()
     incremental.full(labels, instances, {}, 0)
