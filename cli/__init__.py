@@ -144,9 +144,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None = None) -> int:
-    from model.render.threads import prefer_passive_omp
+    from model.render.threads import prefer_short_omp_spin
 
-    prefer_passive_omp()  # before torch loads: idle OpenMP threads sleep instead of spinning
+    prefer_short_omp_spin()  # before torch loads: idle OpenMP threads spin briefly, then sleep
     argv = list(sys.argv[1:] if argv is None else argv)
     from model.app_logging import setup_logging
 

@@ -14,9 +14,9 @@ import logging
 import sys
 
 from cli.args import add_precision_argument, size_type
-from model.render.threads import prefer_passive_omp
+from model.render.threads import prefer_short_omp_spin
 
-prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
+prefer_short_omp_spin()  # before torch loads OpenMP (see model/render/threads.py)
 
 from model.checkpoint import load_checkpoint
 from model.render.bench import STROKES_PER_AREA, format_table, random_weights_line, run_bench, to_json

@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from model.render.threads import prefer_passive_omp
+from model.render.threads import prefer_short_omp_spin
 
-prefer_passive_omp()  # before torch loads OpenMP (see model/render/threads.py)
+prefer_short_omp_spin()  # before torch loads OpenMP (see model/render/threads.py)
 
 from cli.args import size_type
 from model.checkpoint import load_checkpoint
