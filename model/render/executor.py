@@ -4,7 +4,8 @@ Every layer computes an output box from a window of its input that is read from 
 store, clipped to the image and padded the way the layer pads (reflection or zeros), so a box at
 the image border gives exactly what the whole-image layer gives there. Transposed convs read the
 input rows that scatter into the box. The average-pool pyramid divides by the count of in-image
-taps (count_include_pad=False).
+taps (count_include_pad=False). Incremental updates run a layer on a batch of equal tiles instead
+(``frozen_tiles``): the windows are gathered by pixel-row index from the channels-last store.
 
 Precision: layers run in the executor's ``dtype`` (float32, or bfloat16 where
 model.render.precision chose it). InstanceNorm statistics are always measured and applied in
