@@ -274,16 +274,16 @@ def crowd(p: Painter) -> None:
     p.tool("polygon")
     p.label("person")
     # far row on the back sidewalk, then the crossing, then the near sidewalk: later ones occlude
-    far = [(120, 650, 150), (230, 655, 160), (300, 660, 150), (520, 640, 130), (600, 645, 140)]
-    far += [(980, 630, 125), (1050, 635, 135), (1420, 630, 130), (1880, 640, 140), (1930, 645, 145)]
+    far = [(120, 650, 150), (230, 655, 160), (270, 662, 150), (520, 640, 130), (560, 646, 140)]
+    far += [(980, 630, 125), (1050, 635, 135), (1420, 630, 130), (1880, 640, 140), (1925, 646, 145)]
     for x, feet, h in far:
         p.zoom_on((x, feet - h / 2), 2)
         p.polygon(person(x, feet, h))
-    for x, feet, h in [(700, 820, 230), (780, 830, 240), (860, 815, 220), (1200, 850, 250), (1290, 860, 255)]:
+    for x, feet, h in [(700, 820, 230), (760, 830, 240), (830, 815, 220), (1200, 850, 250), (1265, 862, 255)]:
         p.zoom_on((x, feet - h / 2), 1)
         p.polygon(person(x, feet, h))
     p.fit()
-    for x, feet, h in [(150, 1010, 360), (330, 1000, 340), (1750, 1015, 380)]:
+    for x, feet, h in [(150, 1010, 360), (250, 1000, 340), (1750, 1015, 380)]:
         p.polygon(person(x, feet, h))
     # riders: a bicycle (two wheels and a frame, one object) under each rider, and a motorcycle
     for x, feet in [(1460, 800), (430, 780)]:
@@ -307,7 +307,7 @@ def crowd(p: Painter) -> None:
     p.polygon([(880, 800), (900, 745), (960, 725), (1040, 720), (1100, 735), (1130, 700), (1150, 705)]
               + [(1140, 750), (1165, 800), (1120, 805), (1095, 770), (930, 775), (920, 805)])  # fmt: skip
     p.label("rider")
-    p.polygon(person(1000, 740, 190, RIDER))
+    p.polygon(person(1000, 762, 190, RIDER))
     p.fit()
 
 
