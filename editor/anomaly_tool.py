@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPolygonF
 
 from editor.core.edits import BrushDab, FillPolygon
 from editor.state import EditorState
-from editor.tools import Tool, _cosmetic
+from editor.tools import Tool, _cosmetic, on_last_press
 
 if TYPE_CHECKING:
     from editor.anomaly_controller import AnomalyController
@@ -43,6 +43,7 @@ class AnomalyTool(Tool):
         self.controller = controller
         self.mode = DrawMode.BRUSH
         self.points: list[QPointF] = []  # polygon corners
+        self._last_press: QPointF | None = None  # the last corner's press, in viewport pixels
         self._last: tuple[float, float] | None = None
         self._value = 0  # the id a drag writes (0 erases)
 
@@ -62,6 +63,7 @@ class AnomalyTool(Tool):
     def press(self, pos: QPointF, event: QMouseEvent) -> None:
         if self.mode is DrawMode.POLYGON:
             self.points.append(QPointF(pos))
+            self._last_press = QPointF(event.position())
             return
         x, y = math.floor(pos.x()), math.floor(pos.y())
         if not (0 <= x < self.layer.width and 0 <= y < self.layer.height):
@@ -103,8 +105,12 @@ class AnomalyTool(Tool):
 
     # ----- polygon ------------------------------------------------------------------------------
     def double_click(self, pos: QPointF, event: QMouseEvent) -> None:
-        if self.mode is DrawMode.POLYGON:
+        if self.mode is not DrawMode.POLYGON:
+            return
+        if self.points and on_last_press(event, self._last_press):
             self.finish()
+        else:
+            self.press(pos, event)
 
     def finish(self) -> None:
         points = [(p.x(), p.y()) for p in self.points]
@@ -113,7 +119,7 @@ class AnomalyTool(Tool):
             and abs(points[-1][0] - points[-2][0]) < 1
             and abs(points[-1][1] - points[-2][1]) < 1
         ):
-            points.pop()  # a double-click also delivers a press
+            points.pop()  # a second click on the last corner adds nothing
         self.points = []
         if len(points) < 3:
             return

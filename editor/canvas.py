@@ -16,7 +16,7 @@ from enum import Enum
 
 import cv2
 import numpy as np
-from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QImage,
@@ -392,6 +392,20 @@ class Canvas(QGraphicsView):
         for rect in (self.tool.overlay_rect(old), self.tool.overlay_rect(new)):
             if rect is not None:
                 self.update_scene_rect(rect, 3)
+
+    def event(self, event: QEvent) -> bool:
+        # Esc is also the window's shortcut (cancel the exact render). While the tool has something
+        # to cancel (polygon corners, a stroke), the tool takes it and the shortcut does not fire.
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Escape
+            and self.tool is not None
+            and self.tool.key(event)
+        ):
+            event.accept()
+            return True
+        return super().event(event)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():

@@ -10,7 +10,7 @@ import logging
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPen, QPolygonF
 
 from editor.core.edits import BrushDab, FillPolygon, FloodFill, rectangle
 from editor.state import EditorState
@@ -20,6 +20,20 @@ log = logging.getLogger(__name__)
 
 def _pixel(pos: QPointF) -> tuple[int, int]:
     return math.floor(pos.x()), math.floor(pos.y())
+
+
+def on_last_press(event: QMouseEvent, last_press: QPointF | None) -> bool:
+    """Whether a double-click lands where the previous press did (within Qt's double-click distance,
+    in viewport pixels).
+
+    Qt delivers a quick second click as press, release, double-click, release: the double-click takes
+    the second press's place wherever it lands. So a polygon closes only on a double-click on the
+    corner just placed; a quick click anywhere else is the next corner.
+    """
+    if last_press is None:
+        return False
+    distance = QGuiApplication.styleHints().mouseDoubleClickDistance()
+    return (event.position() - last_press).manhattanLength() <= distance
 
 
 def _cosmetic(colour: QColor, width: float = 1.0, style: Qt.PenStyle = Qt.PenStyle.SolidLine) -> QPen:
@@ -176,16 +190,21 @@ class PolygonTool(Tool):
         super().__init__(state)
         self.points: list[QPointF] = []
         self._canvas: object | None = None
+        self._last_press: QPointF | None = None  # in viewport pixels
 
     def press(self, pos: QPointF, event: QMouseEvent) -> None:
         self.points.append(QPointF(pos))
+        self._last_press = QPointF(event.position())
 
     def double_click(self, pos: QPointF, event: QMouseEvent) -> None:
-        self.finish()
+        if self.points and on_last_press(event, self._last_press):
+            self.finish()
+        else:
+            self.press(pos, event)
 
     def finish(self) -> None:
         points = [(p.x(), p.y()) for p in self.points]
-        # a double-click also delivers a press: drop a repeated final corner
+        # a second click on the last corner adds nothing: drop a repeated final corner
         if (
             len(points) >= 2
             and abs(points[-1][0] - points[-2][0]) < 1

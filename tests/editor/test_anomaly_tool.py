@@ -51,7 +51,7 @@ def test_masks_undo_and_redo_like_any_edit(make_window, qtbot) -> None:
     anomaly.set_mode(DrawMode.POLYGON)
     for x, y in ((200, 100), (260, 100), (260, 140)):
         click(window, x, y)
-    mouse(window, QEvent.Type.MouseButtonDblClick, 230, 140)
+    mouse(window, QEvent.Type.MouseButtonDblClick, 260, 140)  # on the last corner: closes it
     assert layer.mask_ids() == [1, 2] and layer.ids[110, 250] == 2 and stack.count() == 2
     anomaly.set_mode(DrawMode.BRUSH)
     drag(window, [(60.0, 120.0), (64.0, 120.0)], modifiers=Qt.KeyboardModifier.ShiftModifier)  # erases

@@ -1,0 +1,108 @@
+"""Quick clicks with the polygon tools (pytest-qt, offscreen; events go to canvas.viewport()).
+
+Qt turns the second press of any quick pair (under the double-click interval, ~400 ms) into a
+double-click: press, release, double-click, release. Only a double-click on the corner just placed
+closes the polygon; one anywhere else is the next corner, added exactly once. Enter fills the
+polygon; Esc drops it (before the window's Esc shortcut, which cancels an exact render).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtTest import QTest
+from support.gui import ROAD, SKY, click, mouse, view_point
+
+from editor.anomaly_tool import DrawMode
+
+A, B, C = (40.0, 140.0), (120.0, 140.0), (80.0, 100.0)  # a triangle on the road
+INSIDE = (80, 130)  # (x, y) well inside it
+
+
+def quick_click(window, x: float, y: float) -> None:
+    """A click that follows the previous one within the double-click interval, as Qt delivers it."""
+    mouse(window, QEvent.Type.MouseButtonDblClick, x, y)
+    mouse(window, QEvent.Type.MouseButtonRelease, x, y)
+
+
+def double_click_through_qt(window, x: float, y: float) -> None:
+    """A real double-click: QTest sends it to the window and Qt's own detection makes the event."""
+    at = window.canvas.viewport().mapTo(window, view_point(window, x, y).toPoint())
+    QTest.mouseDClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def corners(tool) -> list[tuple[float, float]]:
+    return [(round(p.x()), round(p.y())) for p in tool.points]
+
+
+def test_quick_clicks_elsewhere_are_corners_and_a_double_click_fills(make_window) -> None:
+    window = make_window()
+    state = window.state
+    window.set_tool("polygon")
+    state.set_label(SKY)
+    tool = window.canvas.tool
+    click(window, *A)
+    quick_click(window, *B)
+    assert corners(tool) == [A, B]  # the quick second click is a corner, once
+    assert state.stack.count() == 0
+    double_click_through_qt(window, *C)  # its press places C, its double-click closes the polygon
+    assert tool.points == []
+    assert state.stack.count() == 1
+    assert state.document.labels[INSIDE[1], INSIDE[0]] == SKY
+    assert state.document.labels[150, 20] == ROAD  # outside the triangle
+
+
+def test_double_click_a_few_pixels_off_the_last_corner_still_closes(make_window) -> None:
+    window = make_window()
+    state = window.state
+    window.set_tool("polygon")
+    state.set_label(SKY)
+    for p in (A, B, C):
+        click(window, *p)
+    near = window.canvas.to_document(view_point(window, *C) + QPointF(2, 1))  # 3 px in the viewport
+    quick_click(window, near.x(), near.y())
+    assert window.canvas.tool.points == []
+    assert state.document.labels[INSIDE[1], INSIDE[0]] == SKY
+    assert state.stack.count() == 1
+
+
+def test_enter_fills_and_escape_cancels_after_quick_clicks(make_window, qtbot) -> None:
+    window = make_window()
+    state = window.state
+    window.set_tool("polygon")
+    state.set_label(SKY)
+    tool = window.canvas.tool
+    click(window, *A)
+    quick_click(window, *B)
+    quick_click(window, *C)
+    assert corners(tool) == [A, B, C]
+    cancelled: list[bool] = []
+    window.render_controls.escape.activated.connect(lambda: cancelled.append(True))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # the tool's, not the window's Esc shortcut
+    assert tool.points == [] and state.stack.count() == 0 and not cancelled
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # nothing to cancel: the shortcut's again
+    assert cancelled == [True]
+    click(window, *A)
+    quick_click(window, *B)
+    quick_click(window, *C)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert tool.points == [] and state.stack.count() == 1
+    assert state.document.labels[INSIDE[1], INSIDE[0]] == SKY
+
+
+def test_anomaly_polygon_takes_quick_clicks_as_corners(make_window, qtbot) -> None:
+    window = make_window()
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    anomaly = window.anomaly
+    anomaly.set_mode(DrawMode.POLYGON)
+    click(window, *A)
+    quick_click(window, *B)
+    assert corners(anomaly.tool) == [A, B]
+    double_click_through_qt(window, *C)
+    assert anomaly.tool.points == []
+    assert anomaly.layer.mask_ids() == [1] and anomaly.layer.ids[INSIDE[1], INSIDE[0]] == 1
+    assert labels_untouched(window)
+
+
+def labels_untouched(window) -> bool:
+    return window.state.stack.count() == 1 and window.state.document.labels[INSIDE[1], INSIDE[0]] == ROAD
