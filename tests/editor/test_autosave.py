@@ -15,6 +15,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 from support import REPO_ROOT
+from support.crash import recovery_write_killed_at_each_step
 from support.gui import CAR, SIDEWALK, drag, maps
 from support.scenes import scene_of
 
@@ -28,7 +29,6 @@ from editor.core.autosave import (
     recovery_folder,
 )
 from editor.main_window import MainWindow
-from model import atomic_files
 from model.labels import cityscapes
 from model.scene_io import Scene
 
@@ -101,41 +101,15 @@ def test_newer_generation_replaces_older_and_clear_removes_the_slot(tmp_path) ->
 def test_autosave_killed_at_any_step_leaves_a_whole_generation(tmp_path) -> None:
     """Crash the second write at each of its steps (the scene's and meta.json's): the copy on disk is
     generation 1 or 2, whole; generation 2 once meta.json names it."""
-
-    class Killed(BaseException):
-        pass
-
-    probe = RecoveryStore(tmp_path / "probe")
-    probe.write(scene_of(1), None, "cityscapes")
-    steps: list[tuple[str, str]] = []
-    atomic_files.step_hook = lambda step, path: steps.append((step, path.name))
-    try:
-        probe.write(scene_of(2), None, "cityscapes")
-    finally:
-        atomic_files.step_hook = None
-    meta_renamed = steps.index(("renamed", META_NAME))
-    for k in range(len(steps)):
-        folder = tmp_path / f"k{k:02d}"
-        store = RecoveryStore(folder)
-        store.write(scene_of(1), None, "cityscapes")
-        calls = {"n": 0}
-
-        def kill(step, path, k=k, calls=calls):
-            calls["n"] += 1
-            if calls["n"] == k + 1:
-                raise Killed
-
-        atomic_files.step_hook = kill
-        try:
-            with pytest.raises(Killed):
-                store.write(scene_of(2), None, "cityscapes")
-        finally:
-            atomic_files.step_hook = None
-        store.close()
-        found = RecoveryStore(folder).discover()
+    killed = recovery_write_killed_at_each_step(
+        tmp_path, lambda store, seed: store.write(scene_of(seed), None, "cityscapes")
+    )
+    meta_renamed = [kill.step for kill in killed].index(("renamed", META_NAME))
+    for k, kill in enumerate(killed):
+        found = RecoveryStore(kill.folder).discover()
         assert len(found) == 1
-        assert found[0].generation == (2 if k >= meta_renamed else 1), (k, steps[k])
-        restored = RecoveryStore(folder).load(found[0], cityscapes())
+        assert found[0].generation == (2 if k >= meta_renamed else 1), (k, kill.step)
+        restored = RecoveryStore(kill.folder).load(found[0], cityscapes())
         assert same_scene(restored, scene_of(found[0].generation))
 
 

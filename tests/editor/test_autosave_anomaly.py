@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QMessageBox
+from support.crash import recovery_write_killed_at_each_step
 from support.gui import CAR, SIDEWALK, drag, maps
 from support.scenes import scene_of
 
@@ -239,40 +240,13 @@ def test_a_damaged_layer_recovers_the_labels_and_says_so_once(window_factory, mo
 def test_a_write_killed_at_any_step_leaves_maps_and_masks_of_one_generation(tmp_path) -> None:
     """Crash the second write (scene and layer) at each of its file steps: the copy on disk is
     generation 1 or 2, its maps and masks both from that generation."""
-    from model import atomic_files
-
-    class Killed(BaseException):
-        pass
-
-    probe = RecoveryStore(tmp_path / "probe")
-    probe.write(scene_of(1), None, "cityscapes", anomaly=masks_of(1))
-    steps: list[str] = []
-    atomic_files.step_hook = lambda step, path: steps.append(step)
-    try:
-        probe.write(scene_of(2), None, "cityscapes", anomaly=masks_of(2))
-    finally:
-        atomic_files.step_hook = None
-    assert len(steps) > 4
+    killed = recovery_write_killed_at_each_step(
+        tmp_path, lambda store, seed: store.write(scene_of(seed), None, "cityscapes", anomaly=masks_of(seed))
+    )
+    assert len(killed) > 4
     seen: set[int] = set()
-    for k in range(len(steps)):
-        folder = tmp_path / f"k{k:02d}"
-        store = RecoveryStore(folder)
-        store.write(scene_of(1), None, "cityscapes", anomaly=masks_of(1))
-        calls = {"n": 0}
-
-        def kill(step, path, k=k, calls=calls):
-            calls["n"] += 1
-            if calls["n"] == k + 1:
-                raise Killed
-
-        atomic_files.step_hook = kill
-        try:
-            with pytest.raises(Killed):
-                store.write(scene_of(2), None, "cityscapes", anomaly=masks_of(2))
-        finally:
-            atomic_files.step_hook = None
-        store.close()
-        reader = RecoveryStore(folder)
+    for k, kill in enumerate(killed):
+        reader = RecoveryStore(kill.folder)
         entry = reader.discover()[0]
         gen = entry.generation
         seen.add(gen)
