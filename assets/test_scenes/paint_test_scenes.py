@@ -221,6 +221,15 @@ def sky_and_buildings(p: Painter, skyline: list[Point], base: float) -> None:
     p.polygon([(0, 0), (2047, 0), *reversed(skyline)])
 
 
+def people(p: Painter, spots: list[tuple[float, float, float]], zoom_steps: int = 0) -> None:
+    """A person polygon at each (body axis x, feet y, height); with ``zoom_steps``, the view is fitted
+    and zoomed in on each person first, so that small ones get exact corners."""
+    for x, feet, height in spots:
+        if zoom_steps:
+            p.zoom_on((x, feet - height / 2), zoom_steps)
+        p.polygon(person(x, feet, height))
+
+
 def ego_hood(p: Painter) -> None:
     """Ego-vehicle hood across the bottom, a road to the horizon, near cars cut by both edges."""
     skyline = [(0, 180), (260, 180), (260, 120), (520, 120), (520, 230), (700, 230), (700, 300)]
@@ -276,15 +285,12 @@ def crowd(p: Painter) -> None:
     # far row on the back sidewalk, then the crossing, then the near sidewalk: later ones occlude
     far = [(120, 650, 150), (230, 655, 160), (270, 662, 150), (520, 640, 130), (560, 646, 140)]
     far += [(980, 630, 125), (1050, 635, 135), (1420, 630, 130), (1880, 640, 140), (1925, 646, 145)]
-    for x, feet, h in far:
-        p.zoom_on((x, feet - h / 2), 2)
-        p.polygon(person(x, feet, h))
-    for x, feet, h in [(700, 820, 230), (760, 830, 240), (830, 815, 220), (1200, 850, 250), (1265, 862, 255)]:
-        p.zoom_on((x, feet - h / 2), 1)
-        p.polygon(person(x, feet, h))
+    crossing = [(700, 820, 230), (760, 830, 240), (830, 815, 220), (1200, 850, 250), (1265, 862, 255)]
+    near = [(150, 1010, 360), (250, 1000, 340), (1750, 1015, 380)]
+    people(p, far, zoom_steps=2)
+    people(p, crossing, zoom_steps=1)
     p.fit()
-    for x, feet, h in [(150, 1010, 360), (250, 1000, 340), (1750, 1015, 380)]:
-        p.polygon(person(x, feet, h))
+    people(p, near)
     # riders: a bicycle (two wheels and a frame, one object) under each rider, and a motorcycle
     for x, feet in [(1460, 800), (430, 780)]:
         p.zoom_on((x, feet - 100), 1)
@@ -397,7 +403,7 @@ def closeup(p: Painter) -> None:
     body += [(1260, 900), (500, 900), (440, 950), (300, 950), (240, 900)]
     p.polygon(body)
     p.label("person")
-    p.polygon(person(1850, 980, 700))
+    people(p, [(1850, 980, 700)])
     p.label("static")  # a bollard and a planter on the sidewalk
     p.tool("rectangle")
     p.rectangle((1980, 520), (2020, 660))
