@@ -219,7 +219,7 @@ class Executor:
         c, c_out = source_index(cols, width, mode)
         idx = None
         if tensor == 0:
-            data, idx = store.inputs.rows_at(r, c)
+            data, idx = store.inputs.rows_at(r, c, dtype)
             data = data.to(self.device)
         else:
             index = torch.from_numpy((r[:, :, None] * width + c[:, None, :]).ravel()).to(self.device)
@@ -295,7 +295,7 @@ class Executor:
         rows = out.permute(0, 2, 3, 1).reshape(-1, out.shape[1])
         skip = None
         if layer.skip is not None:
-            index = tiles.flat_index().to(self.device)
+            index = tiles.flat_index.to(self.device)
             skip = take_rows(pixel_rows(store.tensors[layer.skip]), index).to(rows.dtype)
         return self.finish(layer, rows, skip)
 

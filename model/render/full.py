@@ -153,7 +153,7 @@ class Renderer:
         features = None
         if self.feat_num:
             codes = feature_map(self.styles, instances.astype(np.int64, copy=False), styles, seed)
-            features = torch.from_numpy(codes)[None].to(self.device)
+            features = torch.from_numpy(codes).permute(2, 0, 1)[None].to(self.device)
         return generator_input(
             torch.from_numpy(labels.astype(np.int64))[None].to(self.device),
             torch.from_numpy(instances.astype(np.int64))[None].to(self.device),

@@ -257,13 +257,7 @@ class IncrementalRenderer:
         """Bytes held by the activation cache and the input maps (0 before the first full render)."""
         if self._store is None:
             return 0
-        maps = self._store.inputs
-        extra = (
-            maps.labels.nbytes
-            + maps.instances.nbytes
-            + (maps.features.nbytes if maps.features is not None else 0)
-        )
-        return self._store.nbytes() + extra
+        return self._store.nbytes() + self._store.inputs.nbytes
 
     def estimate_cache_bytes(self, height: int, width: int, dtype: torch.dtype | None = None) -> int:
         """The activation cache's size for an H×W frame in ``dtype`` (default: the compute precision's;
@@ -655,16 +649,15 @@ class IncrementalRenderer:
                 changed.box,
                 maps.labels[y0:y1, x0:x1].copy(),
                 maps.instances[y0:y1, x0:x1].copy(),
-                maps.features[:, y0:y1, x0:x1].copy() if maps.features is not None else None,
+                maps.features[y0:y1, x0:x1].copy() if maps.features is not None else None,
             )
         )
-        maps.labels[y0:y1, x0:x1] = labels[y0:y1, x0:x1]
-        maps.mark_present(labels[y0:y1, x0:x1])
-        maps.instances[y0:y1, x0:x1] = instances[y0:y1, x0:x1]
-        if maps.features is not None:
-            maps.features[:, y0:y1, x0:x1] = feature_map(
-                self.renderer.styles, maps.instances[y0:y1, x0:x1], styles, self._seed
-            )
+        features = (
+            feature_map(self.renderer.styles, instances[y0:y1, x0:x1], styles, self._seed)
+            if maps.features is not None
+            else None
+        )
+        maps.write(changed.box, labels[y0:y1, x0:x1], instances[y0:y1, x0:x1], features)
 
     def _propagate(
         self,
@@ -724,7 +717,7 @@ class IncrementalRenderer:
             for index, part in enumerate(tiles.split(self._tiles_per_part(layer, tiles))):
                 if index and between_layers is not None:
                     between_layers()  # a newer edit's quick tile need not wait for the whole layer
-                positions = part.flat_index().to(target.device)
+                positions = part.flat_index.to(target.device)
                 wanted = np.ones(part.positions, dtype=bool)
                 if eps == 0.0:
                     # exact mode: only candidates can have changed. The rest of a tile keeps its cached
@@ -766,9 +759,5 @@ class IncrementalRenderer:
         for tensor, positions, old in reversed(journal.entries):
             put_rows(pixel_rows(self._store.tensors[tensor]), positions, old)
         maps = self._store.inputs
-        maps.invalidate()
-        for (x0, y0, x1, y1), labels, instances, features in reversed(journal.maps):
-            maps.labels[y0:y1, x0:x1] = labels
-            maps.instances[y0:y1, x0:x1] = instances
-            if features is not None and maps.features is not None:
-                maps.features[:, y0:y1, x0:x1] = features
+        for box, labels, instances, features in reversed(journal.maps):
+            maps.write(box, labels, instances, features)

@@ -14,17 +14,19 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from model.box import Box
 from model.render.styles import StyleTable
 from model.scene_io import Style
 
 
 @dataclass
 class InputMaps:
-    """Padded H×W maps the input is built from (owned: the incremental renderer edits them in place)."""
+    """Padded H×W maps the input is built from. The incremental renderer changes them through
+    ``write``, which also keeps the derived edge map current."""
 
     labels: np.ndarray  # H×W integer class ids
     instances: np.ndarray  # H×W int64 instance ids
-    features: np.ndarray | None  # F×H×W float32, or None without feature channels
+    features: np.ndarray | None  # H×W×F float32 (a pixel's codes are one row), or None
     num_classes: int
     use_edges: bool
 
@@ -33,15 +35,40 @@ class InputMaps:
         return self.labels.shape[0], self.labels.shape[1]
 
     @property
+    def feat_num(self) -> int:
+        return 0 if self.features is None else self.features.shape[2]
+
+    @property
     def channels(self) -> int:
-        return (
-            self.num_classes + int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
-        )
+        return self.num_classes + int(self.use_edges) + self.feat_num
+
+    @property
+    def nbytes(self) -> int:
+        maps = (self.labels, self.instances, self.features, self.edges)
+        return sum(array.nbytes for array in maps if array is not None)
 
     def __post_init__(self) -> None:
         self._memo: tuple[tuple[int, int, int, int], torch.Tensor, torch.Tensor] | None = None
         self._present = np.zeros(self.num_classes, dtype=bool)
         self.mark_present(self.labels)
+        # The edge channel of every pixel, kept so that a batch of tiles reads it with one gather
+        # instead of comparing each position with its four neighbours again.
+        height, width = self.shape
+        self.edges = self._edges(0, height, 0, width) if self.use_edges else None
+
+    def write(self, box: Box, labels: np.ndarray, instances: np.ndarray, features: np.ndarray | None) -> None:
+        """Put new maps into ``box``, and refresh the edges they touch."""
+        x0, y0, x1, y1 = box
+        self.labels[y0:y1, x0:x1] = labels
+        self.mark_present(labels)
+        self.instances[y0:y1, x0:x1] = instances
+        if features is not None and self.features is not None:
+            self.features[y0:y1, x0:x1] = features
+        if self.edges is not None:  # a pixel's edge flag reads its 4-neighbours: one pixel around
+            height, width = self.shape
+            ey0, ey1, ex0, ex1 = max(0, y0 - 1), min(height, y1 + 1), max(0, x0 - 1), min(width, x1 + 1)
+            self.edges[ey0:ey1, ex0:ex1] = self._edges(ey0, ey1, ex0, ex1)
+        self._memo = None
 
     def mark_present(self, labels: np.ndarray) -> None:
         """Note the classes of ``labels`` as present (the set only grows until the next full render)."""
@@ -51,12 +78,7 @@ class InputMaps:
 
     def present_channels(self) -> torch.Tensor:
         """Input channels that may be non-zero somewhere: present classes, edge and features."""
-        extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
-        return torch.from_numpy(
-            np.concatenate(
-                [np.flatnonzero(self._present), np.arange(self.num_classes, self.num_classes + extra)]
-            )
-        )
+        return self._channel_index(np.flatnonzero(self._present))
 
     def invalidate(self) -> None:
         self._memo = None
@@ -91,62 +113,53 @@ class InputMaps:
         return tensor, idx
 
     def _channel_index(self, present: np.ndarray) -> torch.Tensor:
-        extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
+        extra = int(self.use_edges) + self.feat_num
         return torch.from_numpy(
             np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)])
         )
 
     def _rows(self, y0: int, y1: int, x0: int, x1: int, present: np.ndarray) -> torch.Tensor:
-        """(h·w)×C' rows: one-hot over ``present`` classes (a superset of the crop's), edge, features."""
+        """(h·w)×C' float32 rows: one-hot over ``present`` classes (a superset of the crop's), edge,
+        features."""
         crop = self.labels[y0:y1, x0:x1]
-        h, w = crop.shape
-        edges = self._edges(y0, y1, x0, x1).ravel() if self.use_edges else None
-        features = self.features[:, y0:y1, x0:x1].reshape(-1, h * w) if self.features is not None else None
-        return self._assemble(crop.ravel(), edges, features, present)
+        edges = self.edges[y0:y1, x0:x1].ravel() if self.edges is not None else None
+        features = self.features[y0:y1, x0:x1].reshape(crop.size, -1) if self.features is not None else None
+        return self._assemble(crop.ravel(), edges, features, present, torch.float32)
 
-    def rows_at(self, rows: np.ndarray, cols: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    def rows_at(
+        self, rows: np.ndarray, cols: np.ndarray, dtype: torch.dtype
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The input at the grid of every tile: ``rows`` N×h and ``cols`` N×w (indices inside the
-        maps) → ((N·h·w)×C' float32 rows in tile, row, column order; the C' channel indices)."""
+        maps) → ((N·h·w)×C' rows in ``dtype``, in tile, row, column order; the C' channel indices)."""
         ys, xs = rows[:, :, None], cols[:, None, :]
         labels = self.labels[ys, xs].ravel()
         present = np.flatnonzero(np.bincount(labels, minlength=self.num_classes)[: self.num_classes])
-        edges = self._edges_at(ys, xs).ravel() if self.use_edges else None
-        features = (
-            self.features[:, ys, xs].reshape(self.features.shape[0], -1)
-            if self.features is not None
-            else None
-        )
-        return self._assemble(labels, edges, features, present), self._channel_index(present)
+        edges = self.edges[ys, xs].ravel() if self.edges is not None else None
+        features = self.features[ys, xs].reshape(labels.size, -1) if self.features is not None else None
+        return self._assemble(labels, edges, features, present, dtype), self._channel_index(present)
 
     def _assemble(
-        self, labels: np.ndarray, edges: np.ndarray | None, features: np.ndarray | None, present: np.ndarray
+        self,
+        labels: np.ndarray,
+        edges: np.ndarray | None,
+        features: np.ndarray | None,
+        present: np.ndarray,
+        dtype: torch.dtype,
     ) -> torch.Tensor:
-        """P×C' rows from P labels (one-hot over ``present``), edge flags and F×P features."""
-        lut = np.full(self.num_classes, -1, dtype=np.int64)
+        """P×C' rows in ``dtype`` from P labels (one-hot over ``present``), edge flags and P×F features."""
+        lut = np.zeros(self.num_classes, dtype=np.int64)
         lut[present] = np.arange(len(present))
-        extra = int(self.use_edges) + (0 if self.features is None else self.features.shape[0])
-        channels = len(present) + extra
-        table = np.zeros((len(present), channels), dtype=np.float32)
-        table[np.arange(len(present)), np.arange(len(present))] = 1.0
-        data = torch.from_numpy(table[lut[labels]])  # one-hot rows, extra columns zero
+        channels = len(present) + int(self.use_edges) + self.feat_num
+        table = torch.zeros(len(present), channels, dtype=dtype)  # one-hot rows, extra columns zero
+        table[torch.arange(len(present)), torch.arange(len(present))] = 1.0
+        data = table.index_select(0, torch.from_numpy(lut[labels]))
         column = len(present)
         if edges is not None:
-            data[:, column] = torch.from_numpy(edges.astype(np.float32, copy=False))
+            data[:, column] = torch.from_numpy(edges)
             column += 1
         if features is not None:
-            data[:, column:] = torch.from_numpy(features.T)
+            data[:, column:] = torch.from_numpy(features)
         return data
-
-    def _edges_at(self, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        """``_edges`` at the positions ys × xs (broadcast index arrays inside the maps)."""
-        height, width = self.shape
-        inst = self.instances[ys, xs]
-        edge = np.zeros(inst.shape, dtype=bool)
-        for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):  # the 4 neighbours, each one vectorised step
-            ny, nx = ys + dy, xs + dx
-            inside = (ny >= 0) & (ny < height) & (nx >= 0) & (nx < width)
-            edge |= inside & (self.instances[ny.clip(0, height - 1), nx.clip(0, width - 1)] != inst)
-        return edge
 
     def _edges(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """1 where an instance id differs from a 4-neighbour (neighbours outside the image don't count)."""
@@ -160,13 +173,13 @@ class InputMaps:
         edge[:, :-1] |= horizontal
         edge[1:, :] |= vertical
         edge[:-1, :] |= vertical
-        return edge[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0].astype(np.float32)
+        return edge[y0 - gy0 : y1 - gy0, x0 - gx0 : x1 - gx0].view(np.uint8)
 
 
 def feature_map(
     table: StyleTable, instances: np.ndarray, styles: Mapping[int, Style], seed: int
 ) -> np.ndarray:
-    """F×H×W codes; a lookup table indexed by id when ids are small (Cityscapes: < 34 000), else np.unique."""
+    """H×W×F codes; a lookup table indexed by id when ids are small (Cityscapes: < 34 000), else np.unique."""
     flat = instances.ravel()
     low, high = int(flat.min()), int(flat.max())
     if low < 0 or high > 4_000_000:
@@ -174,4 +187,4 @@ def feature_map(
     ids = np.flatnonzero(np.bincount(flat, minlength=high + 1))
     lookup = np.zeros((high + 1, table.feat_num), dtype=np.float32)
     lookup[ids] = table.codes(ids, styles, seed)
-    return np.ascontiguousarray(lookup[instances].transpose(2, 0, 1))
+    return lookup[instances]

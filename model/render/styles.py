@@ -101,10 +101,10 @@ class StyleTable:
         return codes
 
     def feature_map(self, instances: np.ndarray, styles: Mapping[int, Style], seed: int) -> np.ndarray:
-        """H×W instance ids → F×H×W float32 feature map."""
+        """H×W instance ids → H×W×F float32 feature map (pixel-major: a pixel's codes are one row)."""
         unique, inverse = np.unique(instances, return_inverse=True)
         codes = self.codes(unique, styles, seed)
-        return np.ascontiguousarray(codes[inverse.reshape(instances.shape)].transpose(2, 0, 1))
+        return codes[inverse.reshape(instances.shape)]
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

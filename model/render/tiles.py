@@ -14,6 +14,7 @@ the same values there).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -49,9 +50,11 @@ class Tiles:
         """N×w: each tile's columns."""
         return self.xs[:, None] + np.arange(self.size[1])
 
+    @functools.cached_property
     def flat_index(self) -> torch.Tensor:
         """The N·h·w positions as row-major indices into the tensor's H·W pixels (tile, row, column
-        order: the order of a channels-last N×C×h×w batch's pixels)."""
+        order: the order of a channels-last N×C×h×w batch's pixels). Computed once: a layer with a
+        skip input reads it twice."""
         return torch.from_numpy((self.rows()[:, :, None] * self.shape[1] + self.cols()[:, None, :]).ravel())
 
     @property

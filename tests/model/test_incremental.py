@@ -140,6 +140,7 @@ def test_cancelled_update_returns_nothing_and_leaves_the_cache_consistent(stop_a
     incremental.full(labels, instances, {}, 0)
     before = _snapshot(incremental)
     before_labels = incremental._store.inputs.labels.copy()
+    before_edges = incremental._store.inputs.edges.copy()
     calls = 0
 
     def cancelled() -> bool:
@@ -152,11 +153,33 @@ def test_cancelled_update_returns_nothing_and_leaves_the_cache_consistent(stop_a
     after = _snapshot(incremental)
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert np.array_equal(before_labels, incremental._store.inputs.labels)
+    assert np.array_equal(before_edges, incremental._store.inputs.edges)
     # the next update (a different edit: the cancelled one was undone) must be exact, with no stale tile
     new_labels, new_instances = edit(labels, instances, (70, 5, 80, 15), 26, 26007)
     reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
     incremental.update(new_labels, new_instances, {}, None, 0)
     assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+
+
+def test_the_kept_edge_map_follows_edits_and_their_rollback() -> None:
+    incremental = IncrementalRenderer(tiny(1), epsilon=0.0)
+    incremental.keep_journal = True
+    labels, instances = scene()
+    incremental.full(labels, instances, {}, 0)
+    maps = incremental._store.inputs
+    height, width = maps.shape
+    original = maps.edges.copy()
+    for k, box in enumerate(EDITS):
+        labels, instances = edit(labels, instances, box, 26, 26100 + k)
+        incremental.update(labels, instances, {}, None, 0)
+        assert np.array_equal(maps.edges, maps._edges(0, height, 0, width))
+    assert not np.array_equal(maps.edges, original)
+    before_last = maps.edges.copy()
+    labels, instances = edit(labels, instances, (5, 5, 40, 30), 26, 26200)
+    incremental.update(labels, instances, {}, None, 0)
+    assert not np.array_equal(maps.edges, before_last)
+    incremental.revert_last()
+    assert np.array_equal(maps.edges, before_last)
 
 
 def test_cancelled_full_render_keeps_the_previous_cache() -> None:
@@ -265,7 +288,7 @@ def test_occupied_tiles_of_a_diagonal_stroke_hold_much_less_than_its_bounding_bo
 
 def test_tiles_flat_index_and_region_round_trip() -> None:
     tiles = Tiles(np.array([0, 8, 12]), np.array([4, 0, 20]), (4, 6), (16, 26))
-    index = tiles.flat_index().numpy().reshape(3, 4, 6)
+    index = tiles.flat_index.numpy().reshape(3, 4, 6)
     assert index[1, 2, 3] == (8 + 2) * 26 + (0 + 3)
     values = np.zeros((3, 4, 6), dtype=bool)
     values[2, 3, 5] = values[0, 0, 0] = True
