@@ -348,6 +348,11 @@ class IncrementalRenderer:
         dtype = self._choose_dtype(*labels.shape)
         keep = dtype is not None
         folded = None
+        # Nothing reads the current cache's folded weights while the pass runs (this thread owns the
+        # renderer), so they are let go: a model-sized copy less at the pass's peak, where the old
+        # cache and the new one are both held. A pass that does not finish folds them again.
+        self._frozen = {}
+        finished = False
         try:
             if self.renderer.needs_reference(styles):
                 stats = self._reference_stats(labels, instances, seed, cancelled)
@@ -366,11 +371,14 @@ class IncrementalRenderer:
                 )
                 if self.renderer.norm_stats == "reference" and not styles:
                     self._reference = (layout_key(labels, instances, seed), stats)
+            finished = True
         except RenderCancelled:
             log.debug("full render cancelled")
             return None
         finally:
             maps.invalidate()
+            if not finished and self._store is not None:
+                self._frozen = self.executor.fold_all(self._stats)
         self._size = labels.shape
         self._last_journal = None
         if not keep:  # no room for a cache: show the frame, keep nothing (updates render in full)

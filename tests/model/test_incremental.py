@@ -192,6 +192,26 @@ def test_cancelled_full_render_keeps_the_previous_cache() -> None:
     assert np.array_equal(incremental.image(), first)
 
 
+def test_an_update_after_a_full_pass_cancelled_midway_is_still_exact() -> None:
+    incremental = IncrementalRenderer(tiny(2), epsilon=0.0)
+    labels, instances = scene()
+    incremental.full(labels, instances, {}, 0)
+    calls = 0
+
+    def cancelled() -> bool:  # lets the pass start, then stops it a few layers in
+        nonlocal calls
+        calls += 1
+        return calls > 6
+
+    other_labels, other_instances = edit(labels, instances, (0, 0, 50, 50), 21)
+    assert incremental.full(other_labels, other_instances, {}, 0, cancelled=cancelled) is None
+    assert calls > 6  # it was stopped inside the pass, not before it
+    new_labels, new_instances = edit(labels, instances, (60, 10, 75, 30), 26, 26300)
+    reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    incremental.update(new_labels, new_instances, {}, None, 0)
+    assert (incremental.output_tensor() - reference).abs().max().item() < TOL
+
+
 # ----- region geometry: the propagated mask is exactly the set of outputs an input change reaches ---
 def test_window_any_equals_max_pool_of_the_mask() -> None:
     rng = np.random.default_rng(0)
