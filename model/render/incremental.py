@@ -176,7 +176,7 @@ class IncrementalRenderer:
         self.compute_dtype = renderer.precision.dtype
         self.executor = Executor(self.plan, self.device, dtype=self.compute_dtype)
         self._store: Store | None = None
-        self._frozen: dict[int, FoldedWeights] = {}
+        self._frozen: Mapping[int, FoldedWeights] = {}
         self._stats: dict[int, NormStats] = {}
         self._reference: tuple[bytes, dict[int, NormStats]] | None = None  # (layout_key, statistics)
         self._styles: dict[int, Style] = {}
@@ -350,7 +350,8 @@ class IncrementalRenderer:
         folded = None
         # Nothing reads the current cache's folded weights while the pass runs (this thread owns the
         # renderer), so they are let go: a model-sized copy less at the pass's peak, where the old
-        # cache and the new one are both held. A pass that does not finish folds them again.
+        # cache and the new one are both held. A pass that does not finish has them folded again,
+        # each layer when an update first needs it, so that cancelling stays quick.
         self._frozen = {}
         finished = False
         try:
@@ -378,7 +379,7 @@ class IncrementalRenderer:
         finally:
             maps.invalidate()
             if not finished and self._store is not None:
-                self._frozen = self.executor.fold_all(self._stats)
+                self._frozen = self.executor.fold_lazily(self._stats)
         self._size = labels.shape
         self._last_journal = None
         if not keep:  # no room for a cache: show the frame, keep nothing (updates render in full)

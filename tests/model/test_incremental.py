@@ -192,10 +192,17 @@ def test_cancelled_full_render_keeps_the_previous_cache() -> None:
     assert np.array_equal(incremental.image(), first)
 
 
-def test_an_update_after_a_full_pass_cancelled_midway_is_still_exact() -> None:
+def test_an_update_after_a_full_pass_cancelled_midway_is_still_exact(monkeypatch: pytest.MonkeyPatch) -> None:
     incremental = IncrementalRenderer(tiny(2), epsilon=0.0)
     labels, instances = scene()
     incremental.full(labels, instances, {}, 0)
+    folded: list[int] = []
+    fold_layer = incremental.executor.fold_layer
+    monkeypatch.setattr(
+        incremental.executor,
+        "fold_layer",
+        lambda layer, stats: folded.append(layer.dst) or fold_layer(layer, stats),
+    )
     calls = 0
 
     def cancelled() -> bool:  # lets the pass start, then stops it a few layers in
@@ -206,8 +213,10 @@ def test_an_update_after_a_full_pass_cancelled_midway_is_still_exact() -> None:
     other_labels, other_instances = edit(labels, instances, (0, 0, 50, 50), 21)
     assert incremental.full(other_labels, other_instances, {}, 0, cancelled=cancelled) is None
     assert calls > 6  # it was stopped inside the pass, not before it
+    assert folded == []  # cancelling folds nothing: the weights are folded when an update asks
     new_labels, new_instances = edit(labels, instances, (60, 10, 75, 30), 26, 26300)
     reference = incremental.frozen_reference(new_labels, new_instances, {}, 0)
+    assert len(folded) == len(set(folded))  # each layer once, whether the reference or the update asked
     incremental.update(new_labels, new_instances, {}, None, 0)
     assert (incremental.output_tensor() - reference).abs().max().item() < TOL
 
