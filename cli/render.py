@@ -48,7 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--device", help="cpu, cuda, mps (default: best available)")
     parser.add_argument("--out", help="output PNG (with --label)")
-    parser.add_argument("--out-dir", help="output folder (with --label-dir): NAME_render.png per scene")
+    parser.add_argument(
+        "--out-dir", help="output folder (with --label-dir; made if missing): NAME_render.png per scene"
+    )
     parser.add_argument(
         "--with-labels", action="store_true", help="also write NAME_labels.png, the label colours"
     )
@@ -84,7 +86,8 @@ def scene_name(label_path: Path) -> str:
 
 
 def check_targets(args: argparse.Namespace) -> None:
-    """Exactly one of --label/--out and --label-dir/--out-dir, with existing folders."""
+    """Exactly one of --label/--out and --label-dir/--out-dir; the label folder and --out's folder
+    must exist (a typo there is refused), the --out-dir folder is made when the renders start."""
     if args.label_dir is not None or args.out_dir is not None:
         if args.label is not None or args.out is not None:
             raise UsageError("use either --label with --out, or --label-dir with --out-dir")
@@ -92,8 +95,8 @@ def check_targets(args: argparse.Namespace) -> None:
             raise UsageError("--label-dir and --out-dir go together")
         if not Path(args.label_dir).is_dir():
             raise ImageFileError("label folder does not exist", args.label_dir)
-        if not Path(args.out_dir).is_dir():
-            raise ImageFileError("output folder does not exist", args.out_dir)
+        if Path(args.out_dir).exists() and not Path(args.out_dir).is_dir():
+            raise ImageFileError("not a folder", args.out_dir)
         return
     if args.label is None or args.out is None:
         raise UsageError("give --label and --out (one scene) or --label-dir and --out-dir (a folder)")
@@ -141,6 +144,7 @@ def run_folder(renderer: Renderer, args: argparse.Namespace) -> int:
     scenes = scene_files(Path(args.label_dir))
     if not scenes:
         raise ImageFileError("no label PNGs in this folder", args.label_dir)
+    Path(args.out_dir).mkdir(parents=True, exist_ok=True)
     failed = 0
     for label in tqdm(scenes, desc="render", unit="scene"):
         out = Path(args.out_dir) / f"{scene_name(label)}_render.png"

@@ -17,8 +17,7 @@ def test_batch_render_of_a_folder(tmp_path, capsys) -> None:
         labels = np.asarray(Image.open(sample))[::8, ::8]  # small: a fast render
         Image.fromarray(labels).save(scenes / f"s{i}_labelIds.png")
     (scenes / "broken_labelIds.png").write_bytes(b"not a png")
-    out = tmp_path / "out"
-    out.mkdir()
+    out = tmp_path / "out" / "renders"  # not there yet: the command makes it
     code = cli.main(
         ["render", "--label-dir", str(scenes), "--out-dir", str(out), "--with-labels", "--side-by-side"]
     )
