@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 from support.data import BUILDING, CAR, COLOURS, ROAD, SKY, TinyScenes, tiny_scene, write_folder  # noqa: F401
 
 from model import atomic_files
-from model.checkpoint import load_checkpoint
+from model.checkpoint import ModelConfig, load_checkpoint
 from model.errors import CheckpointError, EditorError
 from model.labels import cityscapes
 from model.losses import GANLoss, VGG19Features, VGGLoss, feature_matching_loss
@@ -488,13 +488,13 @@ def test_cropped_enhancer_forward_equals_the_naive_pyramid():
 
 
 # ----- config, recipes, old runs ----------------------------------------------------------------
-def test_bundled_training_json_converts_and_equals_step_2c_recipe():
-    """The old flat training.json of checkpoints/default loads, and recipes/default/2c reproduces it."""
+def test_legacy_training_json_converts_and_equals_step_2c_recipe():
+    """The former default's flat training.json loads, and recipes/default/2c reproduces it."""
     from support import REPO_ROOT
 
     from model.train.legacy import convert_training_json
 
-    old = json.loads((REPO_ROOT / "checkpoints/default/training.json").read_text())
+    old = json.loads((REPO_ROOT / "tests/support/legacy_default/training.json").read_text())
     converted = TrainConfig.from_json(old["train"])
     assert converted.arch.encoder_downsample == old["encoder_downsample"] == 2
     assert converted.schedule.fix_global_steps == 980 and converted.data.crop_size == (256, 1024)
@@ -606,9 +606,12 @@ def test_encoder_downsample_comes_from_config_json_or_an_old_training_json(tmp_p
     from cli.encode_features import encoder_downsample_of
     from model.checkpoint import make_random_checkpoint
 
-    bundled = load_checkpoint(REPO_ROOT / "checkpoints/default")
-    assert bundled.config.encoder.encoder_downsample == 0  # its config.json predates the field
-    assert encoder_downsample_of(REPO_ROOT / "checkpoints/default", bundled.config.encoder) == 2
+    legacy = REPO_ROOT / "tests/support/legacy_default"
+    config_json = legacy / "config.json"
+    legacy_config = ModelConfig.from_json(json.loads(config_json.read_text()), config_json)
+    assert legacy_config.encoder is not None
+    assert legacy_config.encoder.encoder_downsample == 0  # its config.json predates the field
+    assert encoder_downsample_of(legacy, legacy_config.encoder) == 2
     folder = make_random_checkpoint(tmp_path / "new", with_features=True, tiny=True)
     config = json.loads((folder / "config.json").read_text())
     config["encoder"]["encoder_downsample"] = 3
