@@ -34,12 +34,16 @@ def corners(tool) -> list[tuple[float, float]]:
     return [(round(p.x()), round(p.y())) for p in tool.points]
 
 
-def test_quick_clicks_elsewhere_are_corners_and_a_double_click_fills(make_window) -> None:
+def polygon_window(make_window):
+    """A window with the polygon tool painting sky."""
     window = make_window()
-    state = window.state
     window.set_tool("polygon")
-    state.set_label(SKY)
-    tool = window.canvas.tool
+    window.state.set_label(SKY)
+    return window, window.state, window.canvas.tool
+
+
+def test_quick_clicks_elsewhere_are_corners_and_a_double_click_fills(make_window) -> None:
+    window, state, tool = polygon_window(make_window)
     click(window, *A)
     quick_click(window, *B)
     assert corners(tool) == [A, B]  # the quick second click is a corner, once
@@ -52,25 +56,18 @@ def test_quick_clicks_elsewhere_are_corners_and_a_double_click_fills(make_window
 
 
 def test_double_click_a_few_pixels_off_the_last_corner_still_closes(make_window) -> None:
-    window = make_window()
-    state = window.state
-    window.set_tool("polygon")
-    state.set_label(SKY)
+    window, state, tool = polygon_window(make_window)
     for p in (A, B, C):
         click(window, *p)
     near = window.canvas.to_document(view_point(window, *C) + QPointF(2, 1))  # 3 px in the viewport
     quick_click(window, near.x(), near.y())
-    assert window.canvas.tool.points == []
+    assert tool.points == []
     assert state.document.labels[INSIDE[1], INSIDE[0]] == SKY
     assert state.stack.count() == 1
 
 
 def test_enter_fills_and_escape_cancels_after_quick_clicks(make_window, qtbot) -> None:
-    window = make_window()
-    state = window.state
-    window.set_tool("polygon")
-    state.set_label(SKY)
-    tool = window.canvas.tool
+    window, state, tool = polygon_window(make_window)
     click(window, *A)
     quick_click(window, *B)
     quick_click(window, *C)
