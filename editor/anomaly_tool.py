@@ -106,6 +106,7 @@ class AnomalyTool(Tool):
     # ----- polygon ------------------------------------------------------------------------------
     def double_click(self, pos: QPointF, event: QMouseEvent) -> None:
         if self.mode is not DrawMode.POLYGON:
+            self.press(pos, event)  # a quick second dab (a second one on the same mask changes nothing)
             return
         if self.points and on_last_press(event, self._last_press):
             self.finish()

@@ -335,13 +335,19 @@ class Canvas(QGraphicsView):
     def _doc_point(self, event: QMouseEvent) -> QPointF:
         return self.to_document(event.position())
 
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        self.setFocus()
+    def _start_pan(self, event: QMouseEvent) -> bool:
+        """A middle-button press, or a left one with Space held, starts panning."""
         if event.button() == Qt.MouseButton.MiddleButton or (
             self._space and event.button() == Qt.MouseButton.LeftButton
         ):
             self._pan_from = event.position()
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return True
+        return False
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.setFocus()
+        if self._start_pan(event):
             return
         if self.tool is not None:
             self.tool.press(self._doc_point(event), event)
@@ -377,6 +383,11 @@ class Canvas(QGraphicsView):
             self.tool.release(self._doc_point(event), event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        # Qt sends a quick second click's press as a double-click: it pans like a press would, and
+        # otherwise goes to the tool (most tools take it as a press; the polygon closes on one).
+        self.setFocus()
+        if self._start_pan(event):
+            return
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
             self.tool.double_click(self._doc_point(event), event)
 

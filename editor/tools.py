@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import math
 
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QKeyEvent, QMouseEvent, QPainter, QPen, QPolygonF
 
 from editor.core.edits import BrushDab, FillPolygon, FloodFill, rectangle
@@ -52,6 +52,8 @@ class Tool:
 
     def __init__(self, state: EditorState) -> None:
         self.state = state
+        # the last press's pixel and the (label, instance) it painted with: see target_at
+        self._pressed: tuple[tuple[int, int], tuple[int, int]] | None = None
 
     def press(self, pos: QPointF, event: QMouseEvent) -> None: ...
 
@@ -59,7 +61,27 @@ class Tool:
 
     def release(self, pos: QPointF, event: QMouseEvent) -> None: ...
 
-    def double_click(self, pos: QPointF, event: QMouseEvent) -> None: ...
+    def double_click(self, pos: QPointF, event: QMouseEvent) -> None:
+        """Qt delivers a quick second click as press, release, double-click, release: the double-click
+        stands in for the second press. A tool with no double-click action of its own takes it as a
+        press, so a quick second dab, fill or pick is not lost."""
+        self.press(pos, event)
+
+    def target_at(self, x: int, y: int, event: QMouseEvent) -> tuple[int, int]:
+        """(label, instance id) a press at pixel (x, y) paints with: the state's stroke_target, except
+        that a double-click on the pixel just pressed keeps that press's target. It is the same click
+        again: in "new object" mode it would otherwise replace the object just made by another, one
+        more undo step for nothing; with the same target it changes nothing and adds no step."""
+        if (
+            event.type() == QEvent.Type.MouseButtonDblClick
+            and self._pressed is not None
+            and self._pressed[0] == (x, y)
+            and self._pressed[1][0] == self.state.current_label
+        ):
+            return self._pressed[1]
+        target = self.state.stroke_target(x, y)
+        self._pressed = ((x, y), target)
+        return target
 
     def key(self, event: QKeyEvent) -> bool:
         return False
@@ -94,7 +116,7 @@ class BrushTool(Tool):
         x, y = _pixel(pos)
         if not doc.contains(x, y):
             return
-        self._target = self.state.stroke_target(x, y)
+        self._target = self.target_at(x, y, event)
         # a fresh object id: all its pixels will lie inside this stroke's box (select scans only that)
         self._fresh = self._target[1] not in (doc.instance_at(x, y), self.state.selection)
         self.state.begin_stroke("Brush")
@@ -166,7 +188,7 @@ class FillTool(Tool):
         x, y = _pixel(pos)
         if not self.state.document.contains(x, y):
             return
-        label, instance = self.state.stroke_target(x, y)
+        label, instance = self.target_at(x, y, event)
         self.state.apply(FloodFill(x, y, label, instance, "Fill"))
         if self.state.document.is_thing(label):
             self.state.select(instance)
