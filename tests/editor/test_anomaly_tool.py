@@ -10,7 +10,7 @@ import pytest
 import torch
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import QMessageBox
-from support.gui import ROAD, SIDEWALK, FakeRenderer, click, drag, maps, mouse, same
+from support.gui import ROAD, SIDEWALK, FakeRenderer, click, drag, maps, mouse, open_anomaly_tool, same
 
 from editor.anomaly_tool import DrawMode
 from editor.canvas import ViewMode
@@ -33,8 +33,7 @@ def anomaly_window(make_window, qtbot, renderer=None):
     window = make_window(renderer)
     if renderer is not None:
         qtbot.waitUntil(lambda: window.exact_version == window.document.version, timeout=5000)
-    window.canvas.setFocus()
-    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    open_anomaly_tool(window, qtbot)
     assert window.canvas.tool is window.anomaly.tool
     assert window.canvas.view_mode is ViewMode.BLEND  # side by side switches to blend, where masks show
     return window, window.anomaly

@@ -10,24 +10,23 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtTest import QTest
-from support.gui import BUILDING, CAR, ROAD, SIDEWALK, SKY, click, mouse, view_point
+from support.gui import (
+    BUILDING,
+    CAR,
+    ROAD,
+    SIDEWALK,
+    SKY,
+    click,
+    double_click_through_qt,
+    mouse,
+    open_anomaly_tool,
+    quick_click,
+    view_point,
+)
 
 from editor.anomaly_tool import DrawMode
 
 P, Q = (40.0, 20.0), (200.0, 20.0)  # two spots in the sky, far apart
-
-
-def quick_click(window, x: float, y: float, button: Qt.MouseButton = Qt.MouseButton.LeftButton) -> None:
-    """A click that follows the previous one within the double-click interval, as Qt delivers it."""
-    mouse(window, QEvent.Type.MouseButtonDblClick, x, y, button)
-    mouse(window, QEvent.Type.MouseButtonRelease, x, y, button)
-
-
-def double_click_through_qt(window, x: float, y: float) -> None:
-    """A real double-click: QTest sends it to the window and Qt's own detection makes the event."""
-    at = window.canvas.viewport().mapTo(window, view_point(window, x, y).toPoint())
-    QTest.mouseDClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
 
 
 def label_at(window, x: float, y: float) -> int:
@@ -107,8 +106,7 @@ def test_rectangle_drag_right_after_a_click_fills(make_window) -> None:
 
 def test_anomaly_brush_paints_a_quick_second_mask(make_window, qtbot) -> None:
     window = make_window()
-    window.canvas.setFocus()
-    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    open_anomaly_tool(window, qtbot)
     anomaly = window.anomaly
     anomaly.set_mode(DrawMode.BRUSH)
     window.state.set_brush_size(8)

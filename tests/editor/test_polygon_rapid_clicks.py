@@ -8,26 +8,21 @@ polygon; Esc drops it (before the window's Esc shortcut, which cancels an exact 
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtTest import QTest
-from support.gui import ROAD, SKY, click, mouse, view_point
+from PySide6.QtCore import QPointF, Qt
+from support.gui import (
+    ROAD,
+    SKY,
+    click,
+    double_click_through_qt,
+    open_anomaly_tool,
+    quick_click,
+    view_point,
+)
 
 from editor.anomaly_tool import DrawMode
 
 A, B, C = (40.0, 140.0), (120.0, 140.0), (80.0, 100.0)  # a triangle on the road
 INSIDE = (80, 130)  # (x, y) well inside it
-
-
-def quick_click(window, x: float, y: float) -> None:
-    """A click that follows the previous one within the double-click interval, as Qt delivers it."""
-    mouse(window, QEvent.Type.MouseButtonDblClick, x, y)
-    mouse(window, QEvent.Type.MouseButtonRelease, x, y)
-
-
-def double_click_through_qt(window, x: float, y: float) -> None:
-    """A real double-click: QTest sends it to the window and Qt's own detection makes the event."""
-    at = window.canvas.viewport().mapTo(window, view_point(window, x, y).toPoint())
-    QTest.mouseDClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
 
 
 def corners(tool) -> list[tuple[float, float]]:
@@ -88,8 +83,7 @@ def test_enter_fills_and_escape_cancels_after_quick_clicks(make_window, qtbot) -
 
 def test_anomaly_polygon_takes_quick_clicks_as_corners(make_window, qtbot) -> None:
     window = make_window()
-    window.canvas.setFocus()
-    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
+    open_anomaly_tool(window, qtbot)
     anomaly = window.anomaly
     anomaly.set_mode(DrawMode.POLYGON)
     click(window, *A)

@@ -7,6 +7,7 @@ import time
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from editor.main_window import MainWindow
@@ -119,3 +120,24 @@ def same(window: MainWindow, snap: tuple[np.ndarray, np.ndarray, dict]) -> bool:
         and np.array_equal(doc.instances, snap[1])
         and doc.styles == snap[2]
     )
+
+
+def quick_click(
+    window: MainWindow, x: float, y: float, button: Qt.MouseButton = Qt.MouseButton.LeftButton
+) -> None:
+    """A click that follows the previous one within the double-click interval, as Qt delivers it:
+    a double-click in place of its press, then the release."""
+    mouse(window, QEvent.Type.MouseButtonDblClick, x, y, button)
+    mouse(window, QEvent.Type.MouseButtonRelease, x, y, button)
+
+
+def double_click_through_qt(window: MainWindow, x: float, y: float) -> None:
+    """A real double-click: QTest sends it to the window and Qt's own detection makes the event."""
+    at = window.canvas.viewport().mapTo(window, view_point(window, x, y).toPoint())
+    QTest.mouseDClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def open_anomaly_tool(window: MainWindow, qtbot) -> None:
+    """Switch the canvas to the Anomaly tool with its shortcut, A."""
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_A)
