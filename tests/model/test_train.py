@@ -505,6 +505,16 @@ def test_legacy_training_json_converts_and_equals_step_2c_recipe():
     assert convert_training_json(record) == record  # the new format passes through
 
 
+def test_bundled_training_json_equals_the_last_default_v2_recipe():
+    """checkpoints/default was trained by recipes/default_v2; its training.json is step 2b's recipe."""
+    from support import REPO_ROOT
+
+    bundled = json.loads((REPO_ROOT / "checkpoints/default/training.json").read_text())
+    recipe = TrainConfig.from_recipe(REPO_ROOT / "recipes/default_v2/2b_local_all.toml")
+    assert TrainConfig.from_json(bundled["train"]) == recipe
+    assert bundled["step"] == 2800
+
+
 def test_every_recipe_loads_and_validates():
     from support import REPO_ROOT
 
