@@ -57,13 +57,14 @@ class ModelConfig:
     train_size: tuple[int, int] | None = None  # (width, height) of the finest training resolution
 
     def __post_init__(self) -> None:
-        expected = self.label_set.num_classes + int(self.use_edges) + self.feat_num
+        noise = self.generator.noise_nc
+        expected = self.label_set.num_classes + int(self.use_edges) + self.feat_num + noise
         if self.generator.input_nc != expected:
             raise CheckpointError(
                 f"generator takes {self.generator.input_nc} input channels but label set "
                 f"'{self.label_set.name}' ({self.label_set.num_classes} classes)"
                 f"{' + edge' if self.use_edges else ''}{f' + {self.feat_num} features' if self.feat_num else ''}"
-                f" gives {expected}"
+                f"{f' + {noise} noise' if noise else ''} gives {expected}"
             )
         if self.encoder is not None and self.encoder.feat_num != self.feat_num:
             raise CheckpointError(

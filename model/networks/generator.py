@@ -29,7 +29,7 @@ from model.networks.blocks import (
 class GeneratorConfig:
     """Everything needed to rebuild a generator; saved in checkpoints."""
 
-    input_nc: int  # one-hot classes + edge channel + feature channels
+    input_nc: int  # one-hot classes + edge channel + feature channels + noise channels
     output_nc: int = 3
     ngf: int = 64  # filters of the finest level's first conv
     n_downsample_global: int = 4
@@ -37,10 +37,13 @@ class GeneratorConfig:
     n_local_enhancers: int = 0  # 0 = plain GlobalGenerator ("global"); ≥1 = LocalEnhancer ("local")
     n_blocks_local: int = 3
     upsampler: Upsampler = "transposed"  # official weights: transposed; "resize_conv" has no checkerboard
+    noise_nc: int = 0  # the last input channels are Gaussian noise (model.noise); official weights: 0
 
     def __post_init__(self) -> None:
         if self.upsampler not in UPSAMPLERS:
             raise ValueError(f"unknown upsampler {self.upsampler!r} (choose from {', '.join(UPSAMPLERS)})")
+        if not 0 <= self.noise_nc < self.input_nc:
+            raise ValueError(f"noise_nc {self.noise_nc} must be in [0, input_nc {self.input_nc})")
 
     @property
     def stride(self) -> int:

@@ -21,6 +21,7 @@ from model.checkpoint import LoadedModel, load_checkpoint
 from model.encoding import generator_input
 from model.errors import ImageFileError
 from model.labels import LabelSet
+from model.noise import noise_field
 from model.render.device import choose_device, configure_cpu_threads
 from model.render.inputs import feature_map
 from model.render.norm_stats import NORM_MODES, NormMode, forward_with_moments, measure_moments
@@ -87,6 +88,7 @@ class Renderer:
         self.label_set: LabelSet = config.label_set
         self.stride = config.generator.stride
         self.feat_num = config.feat_num
+        self.noise_nc = config.generator.noise_nc
         self.use_edges = config.use_edges
         self.styles = StyleTable(
             model.clusters,
@@ -154,6 +156,11 @@ class Renderer:
         if self.feat_num:
             codes = feature_map(self.styles, instances.astype(np.int64, copy=False), styles, seed)
             features = torch.from_numpy(codes).permute(2, 0, 1)[None].to(self.device)
+        if self.noise_nc:  # the render noise goes after the codes, as G was trained
+            field = np.require(noise_field(*labels.shape, self.noise_nc), requirements="W")  # a copy
+            noise = torch.from_numpy(field).permute(2, 0, 1)[None]
+            noise = noise.to(self.device)
+            features = noise if features is None else torch.cat([features, noise], 1)
         return generator_input(
             torch.from_numpy(labels.astype(np.int64))[None].to(self.device),
             torch.from_numpy(instances.astype(np.int64))[None].to(self.device),

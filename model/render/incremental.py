@@ -57,6 +57,7 @@ import torch
 from model.box import Area, Box, union_box
 from model.errors import ImageFileError
 from model.labels import LabelSet
+from model.noise import noise_field
 from model.render.executor import (
     Executor,
     RenderCancelled,
@@ -297,8 +298,9 @@ class IncrementalRenderer:
         features = (
             feature_map(self.renderer.styles, instances, styles, seed) if self.renderer.feat_num else None
         )
+        noise = noise_field(*labels.shape, self.renderer.noise_nc) if self.renderer.noise_nc else None
         return InputMaps(
-            labels, instances, features, self.renderer.label_set.num_classes, self.renderer.use_edges
+            labels, instances, features, self.renderer.label_set.num_classes, self.renderer.use_edges, noise
         )
 
     def _reference_stats(

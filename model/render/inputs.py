@@ -29,6 +29,7 @@ class InputMaps:
     features: np.ndarray | None  # H×W×F float32 (a pixel's codes are one row), or None
     num_classes: int
     use_edges: bool
+    noise: np.ndarray | None = None  # H×W×K float32 render noise (model.noise): never written
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -39,12 +40,16 @@ class InputMaps:
         return 0 if self.features is None else self.features.shape[2]
 
     @property
+    def noise_nc(self) -> int:
+        return 0 if self.noise is None else self.noise.shape[2]
+
+    @property
     def channels(self) -> int:
-        return self.num_classes + int(self.use_edges) + self.feat_num
+        return self.num_classes + int(self.use_edges) + self.feat_num + self.noise_nc
 
     @property
     def nbytes(self) -> int:
-        maps = (self.labels, self.instances, self.features, self.edges)
+        maps = (self.labels, self.instances, self.features, self.edges)  # noise: shared, not owned
         return sum(array.nbytes for array in maps if array is not None)
 
     def __post_init__(self) -> None:
@@ -77,7 +82,7 @@ class InputMaps:
         self._memo = None
 
     def present_channels(self) -> torch.Tensor:
-        """Input channels that may be non-zero somewhere: present classes, edge and features."""
+        """Input channels that may be non-zero somewhere: present classes, edge, features, noise."""
         return self._channel_index(np.flatnonzero(self._present))
 
     def invalidate(self) -> None:
@@ -113,18 +118,19 @@ class InputMaps:
         return tensor, idx
 
     def _channel_index(self, present: np.ndarray) -> torch.Tensor:
-        extra = int(self.use_edges) + self.feat_num
+        extra = int(self.use_edges) + self.feat_num + self.noise_nc
         return torch.from_numpy(
             np.concatenate([present, np.arange(self.num_classes, self.num_classes + extra)])
         )
 
     def _rows(self, y0: int, y1: int, x0: int, x1: int, present: np.ndarray) -> torch.Tensor:
         """(h·w)×C' float32 rows: one-hot over ``present`` classes (a superset of the crop's), edge,
-        features."""
+        features, noise."""
         crop = self.labels[y0:y1, x0:x1]
         edges = self.edges[y0:y1, x0:x1].ravel() if self.edges is not None else None
         features = self.features[y0:y1, x0:x1].reshape(crop.size, -1) if self.features is not None else None
-        return self._assemble(crop.ravel(), edges, features, present, torch.float32)
+        noise = self.noise[y0:y1, x0:x1].reshape(crop.size, -1) if self.noise is not None else None
+        return self._assemble(crop.ravel(), edges, features, noise, present, torch.float32)
 
     def rows_at(
         self, rows: np.ndarray, cols: np.ndarray, dtype: torch.dtype
@@ -136,20 +142,23 @@ class InputMaps:
         present = np.flatnonzero(np.bincount(labels, minlength=self.num_classes)[: self.num_classes])
         edges = self.edges[ys, xs].ravel() if self.edges is not None else None
         features = self.features[ys, xs].reshape(labels.size, -1) if self.features is not None else None
-        return self._assemble(labels, edges, features, present, dtype), self._channel_index(present)
+        noise = self.noise[ys, xs].reshape(labels.size, -1) if self.noise is not None else None
+        return self._assemble(labels, edges, features, noise, present, dtype), self._channel_index(present)
 
     def _assemble(
         self,
         labels: np.ndarray,
         edges: np.ndarray | None,
         features: np.ndarray | None,
+        noise: np.ndarray | None,
         present: np.ndarray,
         dtype: torch.dtype,
     ) -> torch.Tensor:
-        """P×C' rows in ``dtype`` from P labels (one-hot over ``present``), edge flags and P×F features."""
+        """P×C' rows in ``dtype`` from P labels (one-hot over ``present``), edge flags, P×F features
+        and P×K noise."""
         lut = np.zeros(self.num_classes, dtype=np.int64)
         lut[present] = np.arange(len(present))
-        channels = len(present) + int(self.use_edges) + self.feat_num
+        channels = len(present) + int(self.use_edges) + self.feat_num + self.noise_nc
         table = torch.zeros(len(present), channels, dtype=dtype)  # one-hot rows, extra columns zero
         table[torch.arange(len(present)), torch.arange(len(present))] = 1.0
         data = table.index_select(0, torch.from_numpy(lut[labels]))
@@ -158,7 +167,10 @@ class InputMaps:
             data[:, column] = torch.from_numpy(edges)
             column += 1
         if features is not None:
-            data[:, column:] = torch.from_numpy(features)
+            data[:, column : column + self.feat_num] = torch.from_numpy(features)
+            column += self.feat_num
+        if noise is not None:  # the shared field is read-only; torch wants a writable array
+            data[:, column:] = torch.from_numpy(np.require(noise, requirements="W"))
         return data
 
     def _edges(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Export the generator to ONNX, check it against torch on a sample, and time both on the CPU.
 
-The exported graph takes the network input (one-hot + edge + features, N×C×H×W, H and W multiples
-of the generator's stride; both dynamic) and returns the tanh image. The check renders a synthetic
+The exported graph takes the network input (one-hot + edge + features + noise, N×C×H×W, H and W
+multiples of the generator's stride; both dynamic) and returns the tanh image. The check renders a synthetic
 street scene through torch and ONNX Runtime and reports the largest absolute difference.
 """
 
@@ -60,7 +60,8 @@ def export_onnx(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     generator = renderer.generator.to("cpu").eval()
-    channels = renderer.label_set.num_classes + int(renderer.use_edges) + renderer.feat_num
+    label_set = renderer.label_set
+    channels = label_set.num_classes + int(renderer.use_edges) + renderer.feat_num + renderer.noise_nc
     sample = torch.zeros(1, channels, height, width)
     tmp = out.with_name(f".{out.name}.tmp")
     errors = []

@@ -44,7 +44,7 @@ def random_model(
     """A LoadedModel with random weights (and random cluster centres when it takes features)."""
     label_set = label_set or cityscapes()
     if feat_num is None:
-        feat_num = generator.input_nc - label_set.num_classes - 1
+        feat_num = generator.input_nc - label_set.num_classes - 1 - generator.noise_nc
     torch.manual_seed(seed)
     config = ModelConfig(
         generator,

@@ -52,6 +52,12 @@ class ArchConfig:
         "transposed", "G's ×2 upsampling: transposed conv (pix2pixHD) or resize-conv", choices=UPSAMPLERS
     )
     use_edges: bool = setting(True, "feed G and D the instance-boundary channel")
+    noise_nc: int = setting(
+        0,
+        "channels of Gaussian noise appended to G's input (model.noise): fresh every step in training, "
+        "a fixed function of pixel position in renders; a source for textures no label describes",
+        check=at_least(0),
+    )
     instance_feat: bool = setting(
         False, "train the feature encoder E jointly; its per-instance codes become G's style channels"
     )
@@ -139,7 +145,13 @@ class ScheduleConfig:
     init_weights: Path | None = setting(
         None,
         "run or checkpoint of this architecture: G (+E) start from "
-        "it, D fresh; with init_global, that replaces the global part",
+        "it, D fresh; with init_global, that replaces the global part. "
+        "A G without this run's noise channels gets zero weights on them (the same function at the start)",
+    )
+    init_discriminator: bool = setting(
+        False,
+        "with init_weights naming a run folder: D starts from that run's D too "
+        "(a fine-tune that only adds inputs to G keeps its trained critic)",
     )
     ema_decay: float = setting(
         0.0,
@@ -220,6 +232,7 @@ class TrainConfig:
             n_local_enhancers=arch.n_local_enhancers if arch.netG == "local" else 0,
             n_blocks_local=arch.n_blocks_local,
             upsampler=arch.upsampler,  # type: ignore[arg-type]
+            noise_nc=arch.noise_nc,
         )
 
     # ----- building and changing --------------------------------------------------------------
@@ -262,6 +275,8 @@ class TrainConfig:
             raise EditorError("data.rare_repeat favours data.rare_classes: name them, e.g. person,rider")
         if self.loss.lambda_labelmix and self.arch.discriminator != "oasis":
             raise EditorError("loss.lambda_labelmix needs the segmentation D: set arch.discriminator=oasis")
+        if self.schedule.init_discriminator and self.schedule.init_weights is None:
+            raise EditorError("schedule.init_discriminator reads the run that schedule.init_weights names")
         adversarial = self.loss.lambda_gan > 0 or self.loss.lambda_feat > 0
         if not (adversarial or self.loss.lambda_l1 or self.loss.vgg_weights is not None):
             raise EditorError(
@@ -270,7 +285,7 @@ class TrainConfig:
 
     def check_image_size(self, size: Size) -> None:
         """Refuse image and crop sizes the networks cannot take, with one clear line."""
-        stride = self.generator_config(1).stride * 2**self.arch.input_downsample
+        stride = self.generator_config(1 + self.arch.noise_nc).stride * 2**self.arch.input_downsample
         for what, (w, h) in (("image", size), ("crop", self.data.crop_size or size)):
             if w % stride or h % stride:
                 raise EditorError(f"{what} size {w}x{h} is not a multiple of {stride} (the network's stride)")

@@ -149,3 +149,17 @@ def load_state(run_dir: Path, parts: Trainable) -> tuple[int, dict[str, torch.Te
             f"cannot resume ({exc.__class__.__name__}: {str(exc).splitlines()[0]})", run_dir
         ) from None
     return step, saved_average
+
+
+def saved_discriminator(run_dir: Path) -> dict[str, torch.Tensor]:
+    """D's weights from a run's training state (``state.safetensors``), for ``init_discriminator``."""
+    path = run_dir / STATE_FILE
+    try:
+        with reading((path, run_dir / STATE_JSON)):
+            data = path.read_bytes()
+        weights = {k[2:]: v for k, v in load(data).items() if k.startswith("D.")}
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"no discriminator to start from ({exc})", path) from None
+    if not weights:
+        raise CheckpointError("the training state holds no discriminator", path)
+    return weights

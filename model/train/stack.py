@@ -36,6 +36,7 @@ class GeneratorStack(nn.Module):
         use_edges: bool,
         input_downsample: int,
         encoder_downsample: int,
+        noise_nc: int = 0,
     ) -> None:
         super().__init__()
         self.generator = generator
@@ -44,6 +45,7 @@ class GeneratorStack(nn.Module):
         self.use_edges = use_edges
         self.input_downsample = input_downsample
         self.encoder_downsample = encoder_downsample
+        self.noise_nc = noise_nc
 
     def forward(
         self, labels: torch.Tensor, instances: torch.Tensor, image: torch.Tensor, box: Window | None = None
@@ -55,6 +57,10 @@ class GeneratorStack(nn.Module):
             instances = instances.long()
             unique, codes, _ = raw_instance_codes(self.encoder, image, instances, self.encoder_downsample)
             features = codes_per_pixel(unique, codes, instances)
+        if self.noise_nc:  # fresh every step; the channels after the codes (model.noise)
+            height, width = labels.shape[-2:]
+            noise = torch.randn(labels.shape[0], self.noise_nc, height, width, device=labels.device)
+            features = noise if features is None else torch.cat([features, noise], 1)
         enhancer = self.generator if isinstance(self.generator, LocalEnhancer) else None
         base = self.input_downsample
         levels = base + (enhancer.n_local_enhancers if enhancer is not None and box is not None else 0)

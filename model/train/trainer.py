@@ -14,6 +14,7 @@ import signal
 import threading
 import time
 from collections.abc import Mapping, Sized
+from dataclasses import replace
 from pathlib import Path
 from typing import NoReturn, cast
 
@@ -41,7 +42,13 @@ from model.networks.segmentation_discriminator import (
 from model.scene_io import write_png
 from model.train.config import Size, TrainConfig
 from model.train.distributed import Dist, setup_distributed
-from model.train.run_state import Trainable, export_checkpoint, load_state, save_state
+from model.train.run_state import (
+    Trainable,
+    export_checkpoint,
+    load_state,
+    save_state,
+    saved_discriminator,
+)
 from model.train.sampler import StepSampler, class_aware_weights, step_generator
 from model.train.segmentation_loss import (
     class_balance_weights,
@@ -52,7 +59,12 @@ from model.train.segmentation_loss import (
     mix,
 )
 from model.train.stack import GeneratorStack
-from model.train.weights import global_parameters, load_global_into_local, load_run_or_checkpoint
+from model.train.weights import (
+    global_parameters,
+    load_global_into_local,
+    load_run_or_checkpoint,
+    widened_inputs,
+)
 from model.weight_average import WeightAverage
 
 log = logging.getLogger(__name__)
@@ -86,7 +98,7 @@ class Trainer:
         # networks (same seed on every rank; DDP also broadcasts rank 0's weights)
         torch.manual_seed(config.run.seed)
         feat_num = arch.feat_num if arch.instance_feat else 0
-        input_nc = label_set.num_classes + int(arch.use_edges) + feat_num
+        input_nc = label_set.num_classes + int(arch.use_edges) + feat_num + arch.noise_nc
         self.encoder_config = (
             EncoderConfig(
                 feat_num=feat_num,
@@ -109,6 +121,7 @@ class Trainer:
             arch.use_edges,
             arch.input_downsample,
             arch.encoder_downsample,
+            arch.noise_nc,
         ).to(self.device)
         self.segmenting_d = arch.discriminator == "oasis"
         self.D = build_discriminator(config, label_set).to(self.device)
@@ -172,22 +185,35 @@ class Trainer:
         return weights
 
     def load_init_weights(self, path: Path) -> None:
-        """Start G (and E) from a checkpoint with the same architecture; D and the optimisers start fresh."""
+        """Start G (and E) from a checkpoint with the same architecture, or one lacking only this
+        run's noise inputs; the optimisers start fresh, and D too unless ``init_discriminator``."""
         source, loaded = load_run_or_checkpoint(path)
-        if loaded.config.generator != self.model_config.generator:
+        own = self.model_config.generator
+        theirs = loaded.config.generator
+        extra = own.noise_nc - theirs.noise_nc
+        if extra < 0 or replace(theirs, input_nc=theirs.input_nc + extra, noise_nc=own.noise_nc) != own:
             raise CheckpointError(
-                f"init_weights holds a different generator ({loaded.config.generator}); "
-                f"this run builds {self.model_config.generator}",
-                source,
+                f"init_weights holds a different generator ({theirs}); this run builds {own}", source
             )
         if (loaded.encoder is None) != (self.stack.encoder is None):
             raise CheckpointError(
                 "init_weights: the checkpoint and this run disagree on arch.instance_feat", source
             )
-        self.stack.generator.load_state_dict(loaded.generator.state_dict())
+        generator = self.stack.generator
+        generator.load_state_dict(
+            widened_inputs(generator.state_dict(), loaded.generator.state_dict(), extra)
+        )
         if self.stack.encoder is not None and loaded.encoder is not None:
             self.stack.encoder.load_state_dict(loaded.encoder.state_dict())
-        log.info("initialised G%s from %s", " and E" if loaded.encoder is not None else "", source)
+        log.info(
+            "initialised G%s from %s%s",
+            " and E" if loaded.encoder is not None else "",
+            source,
+            f" ({extra} noise inputs added at zero weight)" if extra else "",
+        )
+        if self.config.schedule.init_discriminator:
+            self.D.load_state_dict(saved_discriminator(Path(path)))
+            log.info("initialised D from %s", path)
 
     def load_init_global(self, path: Path) -> None:
         """Copy a trained global G (and its E) into this local G's global part."""

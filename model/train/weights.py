@@ -43,3 +43,19 @@ def load_global_into_local(local: LocalEnhancer, global_state: Mapping[str, torc
         raise CheckpointError(f"global weights lack {missing[:3]}")
     local.model.load_state_dict(copied)
     return len(copied)
+
+
+def widened_inputs(
+    own: Mapping[str, torch.Tensor], source: Mapping[str, torch.Tensor], extra: int
+) -> dict[str, torch.Tensor]:
+    """``source`` for a G that reads ``extra`` more input channels (noise, appended last): every conv
+    weight that reads the input gets zero weights on them, so G computes what the source did."""
+    out = {}
+    for key, value in source.items():
+        want = own[key].shape if key in own else value.shape
+        if tuple(want) != tuple(value.shape):
+            if value.dim() != 4 or want[1] != value.shape[1] + extra or want[0] != value.shape[0]:
+                raise CheckpointError(f"'{key}' is {tuple(value.shape)}, this G needs {tuple(want)}")
+            value = torch.cat([value, value.new_zeros(value.shape[0], extra, *value.shape[2:])], 1)
+        out[key] = value
+    return out

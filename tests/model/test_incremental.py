@@ -29,12 +29,19 @@ TOL = 1e-4
 
 
 @pytest.fixture(
-    params=[(0, "transposed"), (1, "transposed"), (2, "transposed"), (0, "resize_conv"), (2, "resize_conv")],
-    ids=["global", "local1", "local2", "global-resize-conv", "local2-resize-conv"],
+    params=[
+        (0, "transposed", 0),
+        (1, "transposed", 0),
+        (2, "transposed", 0),
+        (0, "resize_conv", 0),
+        (2, "resize_conv", 0),
+        (2, "resize_conv", 2),
+    ],
+    ids=["global", "local1", "local2", "global-resize-conv", "local2-resize-conv", "local2-noise"],
 )
 def renderer(request: pytest.FixtureRequest) -> Renderer:
-    n_local, upsampler = request.param
-    return tiny(n_local, upsampler=upsampler)
+    n_local, upsampler, noise = request.param
+    return tiny(n_local, upsampler=upsampler, noise=noise)
 
 
 def test_full_pass_matches_the_torch_module(renderer: Renderer) -> None:

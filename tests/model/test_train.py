@@ -328,6 +328,47 @@ def test_init_weights_continues_g_and_e_and_refuses_another_architecture(tmp_pat
         )
 
 
+def test_noise_inputs_start_at_zero_weight_keep_d_and_reach_the_render(tmp_path):
+    label_set = cityscapes()
+    Trainer(local_config(tmp_path, "first", max_steps=2), TinyScenes(1), label_set, Dist()).train()
+    noisy = Trainer(
+        local_config(
+            tmp_path,
+            "noisy",
+            noise_nc=2,
+            max_steps=3,
+            init_weights=tmp_path / "first",
+            init_discriminator=True,
+        ),
+        TinyScenes(1),
+        label_set,
+        Dist(),
+    )
+    saved = load_file(str(tmp_path / "first" / "checkpoint" / "generator.safetensors"))
+    state = noisy.stack.generator.state_dict()
+    widened = [key for key in saved if state[key].shape != saved[key].shape]
+    assert widened == ["model.1.weight", "model1_1.1.weight"]  # the convs that read G's input
+    for key in widened:
+        assert torch.equal(state[key][:, :-2], saved[key]) and not state[key][:, -2:].any()
+    first_d = load_file(str(tmp_path / "first" / STATE_FILE))
+    for key, value in noisy.D.state_dict().items():
+        torch.testing.assert_close(value, first_d[f"D.{key}"], msg=key)
+
+    noisy.train()  # the noise weights learn, and the exported model takes noise when rendering
+    trained = load_file(str(tmp_path / "noisy" / "checkpoint" / "generator.safetensors"))
+    assert trained["model1_1.1.weight"][:, -2:].abs().sum() > 0
+    from model.render.full import Renderer  # training itself loads no renderer
+
+    renderer = Renderer(load_checkpoint(tmp_path / "noisy" / "checkpoint"), "cpu")
+    assert renderer.noise_nc == 2
+    labels, instances = tiny_scene(0)[:2]
+    x = renderer.network_input(labels, instances, {})
+    assert x.shape[1] == renderer.label_set.num_classes + 1 + 3 + 2
+    assert torch.equal(x, renderer.network_input(labels, instances, {}))  # fixed, not drawn per render
+    with pytest.raises(EditorError, match="init_discriminator"):
+        local_config(tmp_path, "alone", init_discriminator=True).validate()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

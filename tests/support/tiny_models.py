@@ -12,16 +12,19 @@ from support.render_scenes import street_scene
 HEIGHT, WIDTH = 70, 100  # not a multiple of the stride: exercises the edge padding too
 
 
-def tiny(n_local: int, features: bool = True, seed: int = 0, upsampler: str = "transposed") -> Renderer:
+def tiny(
+    n_local: int, features: bool = True, seed: int = 0, upsampler: str = "transposed", noise: int = 0
+) -> Renderer:
     feat = 3 if features else 0
     config = GeneratorConfig(
-        input_nc=35 + 1 + feat,
+        input_nc=35 + 1 + feat + noise,
         ngf=4,
         n_downsample_global=2,
         n_blocks_global=2,
         n_local_enhancers=n_local,
         n_blocks_local=1,
         upsampler=upsampler,  # type: ignore[arg-type]
+        noise_nc=noise,
     )
     return Renderer(random_model(config, feat_num=feat, seed=seed), "cpu")
 
