@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from model.checkpoint import LoadedModel, load_checkpoint
+from model.cpu_speed import bf16_speedup
 from model.encoding import generator_input
 from model.errors import ImageFileError
 from model.labels import LabelSet
@@ -30,11 +31,9 @@ from model.render.precision import (
     FP32,
     PrecisionChoice,
     choose_precision,
-    conv_shapes,
     lowered_copy,
     psnr,
     requested_precision,
-    time_convs,
 )
 from model.render.styles import StyleTable
 from model.scene_io import Style
@@ -239,9 +238,7 @@ def measure_precision(model: LoadedModel, device: torch.device) -> tuple[float, 
     synthetic layout) rendered in both at 512×256."""
     from model.render.samples import load_samples
 
-    shapes = conv_shapes(model.generator)
-    fp32_ms = time_convs(shapes, torch.float32)
-    bf16_ms = time_convs(shapes, torch.bfloat16)
+    fp32_ms, bf16_ms = bf16_speedup(model.generator)
     fp32 = Renderer(model, device, precision=FP32)
     bf16 = Renderer(model, device, precision=PrecisionChoice("bf16", "probe"))
     width, height = PROBE_SIZE

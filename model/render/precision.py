@@ -18,8 +18,7 @@ import json
 import logging
 import os
 import platform
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from model.cpu_speed import MIN_SPEEDUP
 from model.errors import EditorError
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,6 @@ PrecisionRequest = Literal["auto", "fp32", "bf16"]
 PRECISION_REQUESTS: tuple[str, ...] = ("auto", "fp32", "bf16")
 PRECISION_ENV = "P2P_PRECISION"
 
-MIN_SPEEDUP = 1.3  # bf16 must be this much faster than fp32 to be worth its rounding
 MIN_PSNR_DB = 40.0  # and its render this close to the fp32 render (PSNR on [0, 255] images)
 
 DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "bf16": torch.bfloat16}
@@ -126,46 +125,6 @@ def decide(fp32_ms: float, bf16_ms: float, psnr_db: float) -> PrecisionChoice:
         reason = f"auto: bf16 {speedup:.2f}× faster but {psnr_db:.1f} dB from fp32 (needs {MIN_PSNR_DB:.0f})"
         return PrecisionChoice("fp32", reason, **timing)
     return PrecisionChoice("bf16", f"auto: {speedup:.2f}× faster than fp32, {psnr_db:.1f} dB", **timing)
-
-
-def conv_shapes(model: nn.Module, limit: int = 4) -> list[tuple[int, int, int]]:
-    """(in channels, out channels, kernel) of the model's most expensive-looking convs, distinct."""
-    shapes: dict[tuple[int, int, int], int] = {}
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
-            k = module.kernel_size[0]
-            key = (module.in_channels, module.out_channels, k)
-            shapes[key] = shapes.get(key, 0) + module.in_channels * module.out_channels * k * k
-    return sorted(shapes, key=lambda key: -shapes[key])[:limit]
-
-
-def time_convs(
-    shapes: Sequence[tuple[int, int, int]],
-    dtype: torch.dtype,
-    size: tuple[int, int] = (128, 256),
-    repeats: int = 3,
-    clock: Callable[[], float] = time.perf_counter,
-) -> float:
-    """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``."""
-    torch.manual_seed(0)
-    layers = [
-        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
-        for cin, cout, k in shapes
-    ]
-    inputs = [
-        torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
-        for cin, _cout, _k in shapes
-    ]
-    best = float("inf")
-    with torch.inference_mode():
-        for layer, x in zip(layers, inputs, strict=True):  # warm-up: first calls pick kernels
-            layer(x)
-        for _ in range(repeats):
-            start = clock()
-            for layer, x in zip(layers, inputs, strict=True):
-                layer(x)
-            best = min(best, clock() - start)
-    return best * 1000.0
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:

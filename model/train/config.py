@@ -207,7 +207,12 @@ class RunConfig:
     log_every: int = setting(10, "append the losses to loss_log.csv every N steps", check=at_least(1))
     threads: int | None = setting(None, "torch CPU threads (none: torch's choice)", check=at_least(1))
     device: str | None = setting(None, "cpu, cuda, cuda:1 (none: the best available)")
-    amp: bool = setting(True, "mixed precision (CUDA only)")
+    amp: bool = setting(True, "mixed precision on CUDA: float16 autocast with loss scaling")
+    cpu_bf16: bool = setting(
+        False,
+        "bfloat16 autocast on the CPU: about 2× faster steps where the CPU has AVX-512 BF16 or AMX; "
+        "timed at start on G's own conv shapes, and left off where bf16 is not faster",
+    )
 
 
 @dataclass

@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from model.checkpoint import ModelConfig
+from model.cpu_speed import MIN_SPEEDUP, bf16_speedup
 from model.data.folders import PairedDataset
 from model.errors import CheckpointError
 from model.features import instance_colours, linear_fit_error, pooled_instances
@@ -85,6 +86,7 @@ class Trainer:
         if config.run.threads:
             torch.set_num_threads(config.run.threads)
         self.amp = config.run.amp and self.device.type == "cuda"
+        self.cpu_bf16 = False  # decided once G exists (cpu_bf16_pays)
 
         # schedule, in optimiser steps
         self.steps_per_epoch = max(1, self.dataset_size // (config.data.batch_size * self.dist.world))
@@ -113,6 +115,8 @@ class Trainer:
             config.generator_config(input_nc), label_set, arch.use_edges, feat_num, self.encoder_config
         )
         generator = build_generator(self.model_config.generator)
+        if config.run.cpu_bf16 and self.device.type == "cpu":
+            self.cpu_bf16 = cpu_bf16_pays(generator)
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
         self.stack = GeneratorStack(
             generator,
@@ -278,7 +282,13 @@ class Trainer:
         return flip, (x0, y0, cw, ch)
 
     def autocast(self) -> contextlib.AbstractContextManager:
-        return torch.autocast("cuda", dtype=torch.float16) if self.amp else contextlib.nullcontext()
+        """The forward passes' precision: float16 on CUDA (amp), bfloat16 on a CPU where it pays
+        (run.cpu_bf16); the weights, the optimiser state and the losses stay float32."""
+        if self.amp:
+            return torch.autocast("cuda", dtype=torch.float16)
+        if self.cpu_bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # ----- one optimiser step -------------------------------------------------------------------
     def train_step(self, batch: Mapping[str, torch.Tensor]) -> dict[str, float]:
@@ -377,14 +387,14 @@ class Trainer:
         n = labels.shape[0]
         with self.autocast():
             scores = self.d_train(torch.cat([fake.detach(), real]))
-        logits = segmentation_logits(scores)
+        logits = segmentation_logits(scores).float()  # losses in float32 under bf16 autocast
         d_real, d_fake = discriminator_loss(logits[n:], logits[:n], labels, weights)
         d_mix = fake.new_zeros((), dtype=torch.float32)
         if loss.lambda_labelmix:
             gen = step_generator(self.config.run.seed, self.step, self.dist.rank, stream=1)
             mask = labelmix_mask(labels, num_classes, gen).to(real.dtype)
             with self.autocast():
-                mixed = segmentation_logits(self.d_train(mix(mask, real, fake.detach())))
+                mixed = segmentation_logits(self.d_train(mix(mask, real, fake.detach()))).float()
             d_mix = loss.lambda_labelmix * labelmix_loss(mixed, logits[n:], logits[:n], mask)
         self.opt_D.zero_grad(set_to_none=True)
         self.scaler_D.scale(d_real + d_fake + d_mix).backward()
@@ -393,7 +403,7 @@ class Trainer:
         self.D.requires_grad_(False)
         with self.autocast():
             scores_g = self.D(fake)
-        g_gan = loss.lambda_gan * generator_loss(segmentation_logits(scores_g), labels, weights)
+        g_gan = loss.lambda_gan * generator_loss(segmentation_logits(scores_g).float(), labels, weights)
         g_feat = d_mix.new_zeros(())
         if loss.lambda_feat:
             g_feat = loss.lambda_feat * feature_matching_loss(scores_g, pred_real)
@@ -528,6 +538,22 @@ class Trainer:
         self.step, saved_average = restored
         log.info("resumed %s at step %d", self.config.run_dir, self.step)
         return saved_average
+
+
+def cpu_bf16_pays(generator: nn.Module) -> bool:
+    """Whether this CPU runs G's own conv shapes at least MIN_SPEEDUP× faster in bf16 (logged)."""
+    fp32_ms, bf16_ms = bf16_speedup(generator)
+    speedup = fp32_ms / bf16_ms if bf16_ms > 0 else 0.0
+    if speedup < MIN_SPEEDUP:
+        log.warning(
+            "run.cpu_bf16: bf16 convs only %.2f× the float32 speed on this CPU (needs %.1f×): training "
+            "in float32",
+            speedup,
+            MIN_SPEEDUP,
+        )
+        return False
+    log.info("run.cpu_bf16: bf16 autocast (G's convs %.2f× faster than float32 here)", speedup)
+    return True
 
 
 def build_discriminator(config: TrainConfig, label_set: LabelSet) -> nn.Module:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
+from model.cpu_speed import MIN_SPEEDUP, conv_shapes, time_convs
 from model.render.precision import (
     MIN_PSNR_DB,
-    MIN_SPEEDUP,
     PrecisionChoice,
     choose_precision,
-    conv_shapes,
     decide,
     psnr,
     requested_precision,
-    time_convs,
 )
 
 CPU = torch.device("cpu")

@@ -1,0 +1,63 @@
+"""How fast this CPU runs a network's own convolutions in float32 and in bfloat16.
+
+bf16 convolutions run about twice as fast as float32 on CPUs with AVX-512 BF16 or AMX and many
+times slower on CPUs without them, so every bf16 decision (renders: ``model.render.precision``;
+training: ``run.cpu_bf16``) is taken by timing a few of the model's own layer shapes, never by
+assuming. This module has no renderer or trainer dependencies so that both can use it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+MIN_SPEEDUP = 1.3  # bf16 must be this much faster than fp32 to be worth its rounding
+
+
+def conv_shapes(model: nn.Module, limit: int = 4) -> list[tuple[int, int, int]]:
+    """(in channels, out channels, kernel) of the model's most expensive-looking convs, distinct."""
+    shapes: dict[tuple[int, int, int], int] = {}
+    for module in model.modules():
+        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d):
+            k = module.kernel_size[0]
+            key = (module.in_channels, module.out_channels, k)
+            shapes[key] = shapes.get(key, 0) + module.in_channels * module.out_channels * k * k
+    return sorted(shapes, key=lambda key: -shapes[key])[:limit]
+
+
+def time_convs(
+    shapes: Sequence[tuple[int, int, int]],
+    dtype: torch.dtype,
+    size: tuple[int, int] = (128, 256),
+    repeats: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``."""
+    torch.manual_seed(0)
+    layers = [
+        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
+        for cin, cout, k in shapes
+    ]
+    inputs = [
+        torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
+        for cin, _cout, _k in shapes
+    ]
+    best = float("inf")
+    with torch.inference_mode():
+        for layer, x in zip(layers, inputs, strict=True):  # warm-up: first calls pick kernels
+            layer(x)
+        for _ in range(repeats):
+            start = clock()
+            for layer, x in zip(layers, inputs, strict=True):
+                layer(x)
+            best = min(best, clock() - start)
+    return best * 1000.0
+
+
+def bf16_speedup(model: nn.Module) -> tuple[float, float]:
+    """(fp32 ms, bf16 ms) for one conv of each of the model's most expensive shapes."""
+    shapes = conv_shapes(model)
+    return time_convs(shapes, torch.float32), time_convs(shapes, torch.bfloat16)
