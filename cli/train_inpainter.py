@@ -72,6 +72,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="also write the weight-averaged model as an inpainter checkpoint here",
     )
+    parser.add_argument(
+        "--cpu-bf16",
+        action="store_true",
+        help="bf16 autocast: about 2× faster steps on CPUs with AVX-512 BF16 or AMX (timed at start; "
+        "float32 where bf16 is not faster)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 
 
@@ -96,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
         save_every=args.save_every,
         recolour=args.recolour,
         seed=args.seed,
+        cpu_bf16=args.cpu_bf16,
     )
     model_config = InpainterConfig(
         network=NetworkConfig(width=args.width, farm_width=args.farm_width), extra={"data": str(args.data)}

@@ -8,11 +8,14 @@ assuming. This module has no renderer or trainer dependencies so that both can u
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn
+
+log = logging.getLogger(__name__)
 
 MIN_SPEEDUP = 1.3  # bf16 must be this much faster than fp32 to be worth its rounding
 
@@ -61,3 +64,20 @@ def bf16_speedup(model: nn.Module) -> tuple[float, float]:
     """(fp32 ms, bf16 ms) for one conv of each of the model's most expensive shapes."""
     shapes = conv_shapes(model)
     return time_convs(shapes, torch.float32), time_convs(shapes, torch.bfloat16)
+
+
+def bf16_training_pays(model: nn.Module, setting: str) -> bool:
+    """Whether this CPU runs the model's own conv shapes at least MIN_SPEEDUP× faster in bf16, for
+    a trainer's bf16 autocast ``setting`` (named in the log line either way)."""
+    fp32_ms, bf16_ms = bf16_speedup(model)
+    speedup = fp32_ms / bf16_ms if bf16_ms > 0 else 0.0
+    if speedup < MIN_SPEEDUP:
+        log.warning(
+            "%s: bf16 convs only %.2f× the float32 speed on this CPU (needs %.1f×): training in float32",
+            setting,
+            speedup,
+            MIN_SPEEDUP,
+        )
+        return False
+    log.info("%s: bf16 autocast (the model's convs %.2f× faster than float32 here)", setting, speedup)
+    return True

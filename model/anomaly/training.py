@@ -27,6 +27,7 @@ from model.anomaly.crops import paste_patch
 from model.anomaly.families import TRAIN_FAMILIES, draw_random
 from model.anomaly.inpainter import Inpainter, InpainterConfig, save_inpainter
 from model.atomic_files import atomic_write_bytes
+from model.cpu_speed import bf16_training_pays
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class TrainConfig:
     max_size: float = 0.7
     recolour: float = AppearanceConfig().probability  # share of objects recoloured (appearance.py)
     seed: int = 0
+    cpu_bf16: bool = False  # bf16 autocast where this CPU runs the networks' convs faster in it
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -82,14 +84,17 @@ def diffusion_losses(
     mask: torch.Tensor,
     background: torch.Tensor,
     generator: torch.Generator,
+    bf16: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(noise MSE, FARM reconstruction MSE) for one batch at random timesteps."""
+    """(noise MSE, FARM reconstruction MSE) for one batch at random timesteps; ``bf16``: the
+    networks run under CPU bf16 autocast, the losses in float32."""
     t = torch.randint(0, model.schedule.steps, (x0.shape[0],), generator=generator)
     noise = torch.randn(x0.shape, generator=generator)
     x_t = model.schedule.add_noise(x0, noise, t)
-    eps = model.denoiser(x_t, mask, background, t)
-    farm = model.farm(x_t, mask, t)
-    return F.mse_loss(eps, noise), F.mse_loss(farm, mask * x0)
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        eps = model.denoiser(x_t, mask, background, t)
+        farm = model.farm(x_t, mask, t)
+    return F.mse_loss(eps.float(), noise), F.mse_loss(farm.float(), mask * x0)
 
 
 def _optimizer_state(opt: torch.optim.Optimizer, params: list[torch.nn.Parameter]) -> dict[str, torch.Tensor]:
@@ -147,6 +152,7 @@ def train_inpainter(
         _load_optimizer_state(opt, params, tensors)
         step = int(json.loads((run_dir / STATE_JSON).read_text())["step"])
         log.info("resumed %s at step %d", run_dir, step)
+    bf16 = config.cpu_bf16 and bf16_training_pays(model, "train-inpainter --cpu-bf16")
     rng = np.random.default_rng([config.seed, step])
     gen = torch.Generator().manual_seed(config.seed * 100003 + step)
     bar = tqdm(total=config.steps, initial=step, disable=not progress, desc="train-inpainter")
@@ -154,7 +160,7 @@ def train_inpainter(
     start = time.time()
     while step < config.steps:
         x0, mask, background = make_batch(bank, config, rng)
-        noise_loss, farm_loss = diffusion_losses(model, x0, mask, background, gen)
+        noise_loss, farm_loss = diffusion_losses(model, x0, mask, background, gen, bf16)
         loss = noise_loss + config.farm_weight * farm_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from model.checkpoint import ModelConfig
-from model.cpu_speed import MIN_SPEEDUP, bf16_speedup
+from model.cpu_speed import bf16_training_pays
 from model.data.folders import PairedDataset
 from model.errors import CheckpointError
 from model.features import instance_colours, linear_fit_error, pooled_instances
@@ -86,7 +86,7 @@ class Trainer:
         if config.run.threads:
             torch.set_num_threads(config.run.threads)
         self.amp = config.run.amp and self.device.type == "cuda"
-        self.cpu_bf16 = False  # decided once G exists (cpu_bf16_pays)
+        self.cpu_bf16 = False  # decided once G exists, by timing its convs
 
         # schedule, in optimiser steps
         self.steps_per_epoch = max(1, self.dataset_size // (config.data.batch_size * self.dist.world))
@@ -116,7 +116,7 @@ class Trainer:
         )
         generator = build_generator(self.model_config.generator)
         if config.run.cpu_bf16 and self.device.type == "cpu":
-            self.cpu_bf16 = cpu_bf16_pays(generator)
+            self.cpu_bf16 = bf16_training_pays(generator, "run.cpu_bf16")
         encoder = FeatureEncoder.from_config(self.encoder_config) if self.encoder_config else None
         self.stack = GeneratorStack(
             generator,
@@ -538,22 +538,6 @@ class Trainer:
         self.step, saved_average = restored
         log.info("resumed %s at step %d", self.config.run_dir, self.step)
         return saved_average
-
-
-def cpu_bf16_pays(generator: nn.Module) -> bool:
-    """Whether this CPU runs G's own conv shapes at least MIN_SPEEDUP× faster in bf16 (logged)."""
-    fp32_ms, bf16_ms = bf16_speedup(generator)
-    speedup = fp32_ms / bf16_ms if bf16_ms > 0 else 0.0
-    if speedup < MIN_SPEEDUP:
-        log.warning(
-            "run.cpu_bf16: bf16 convs only %.2f× the float32 speed on this CPU (needs %.1f×): training "
-            "in float32",
-            speedup,
-            MIN_SPEEDUP,
-        )
-        return False
-    log.info("run.cpu_bf16: bf16 autocast (G's convs %.2f× faster than float32 here)", speedup)
-    return True
 
 
 def build_discriminator(config: TrainConfig, label_set: LabelSet) -> nn.Module:

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 from support import REPO_ROOT
 from support.data import CAR, ROAD, SKY, TinyScenes, write_folder
 
-import model.train.trainer as trainer_module
+from model import cpu_speed
 from model.errors import EditorError
 from model.labels import cityscapes
 from model.networks.segmentation_discriminator import (
@@ -167,7 +167,7 @@ def test_a_few_oasis_steps_teach_d_the_classes_and_g_the_photo(tmp_path):
 def test_bf16_autocast_on_the_cpu_still_teaches_d_and_g_and_falls_back_where_it_is_slow(
     tmp_path, monkeypatch, caplog
 ):
-    monkeypatch.setattr(trainer_module, "bf16_speedup", lambda generator: (100.0, 50.0))
+    monkeypatch.setattr(cpu_speed, "bf16_speedup", lambda model: (100.0, 50.0))
     trainer = Trainer(
         oasis_config(tmp_path, lambda_l1=1.0, lr=2e-3, cpu_bf16=True), TinyScenes(1), cityscapes(), Dist()
     )
@@ -180,7 +180,7 @@ def test_bf16_autocast_on_the_cpu_still_teaches_d_and_g_and_falls_back_where_it_
     assert last["D_real"] + last["D_fake"] < 0.8 * (first["D_real"] + first["D_fake"]), (first, last)
     assert last["G_L1"] < first["G_L1"]
 
-    monkeypatch.setattr(trainer_module, "bf16_speedup", lambda generator: (100.0, 400.0))  # emulated bf16
+    monkeypatch.setattr(cpu_speed, "bf16_speedup", lambda model: (100.0, 400.0))  # emulated bf16
     slow = Trainer(oasis_config(tmp_path, "slow", cpu_bf16=True), TinyScenes(1), cityscapes(), Dist())
     assert not slow.cpu_bf16 and "training in float32" in caplog.text
     slow.train_step(batch)
