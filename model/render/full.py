@@ -157,8 +157,7 @@ class Renderer:
             features = torch.from_numpy(codes).permute(2, 0, 1)[None].to(self.device)
         if self.noise_nc:  # the render noise goes after the codes, as G was trained
             field = np.require(noise_field(*labels.shape, self.noise_nc), requirements="W")  # a copy
-            noise = torch.from_numpy(field).permute(2, 0, 1)[None]
-            noise = noise.to(self.device)
+            noise = torch.from_numpy(field).permute(2, 0, 1)[None].to(self.device)
             features = noise if features is None else torch.cat([features, noise], 1)
         return generator_input(
             torch.from_numpy(labels.astype(np.int64))[None].to(self.device),
