@@ -38,8 +38,20 @@ def time_convs(
     repeats: int = 3,
     clock: Callable[[], float] = time.perf_counter,
 ) -> float:
-    """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``."""
-    torch.manual_seed(0)
+    """Best-of-``repeats`` milliseconds to run one conv of each shape on a ``size`` map in ``dtype``.
+    The caller's random state is left as it was (a trainer times G between seeding and building D)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return _time_convs(shapes, dtype, size, repeats, clock)
+
+
+def _time_convs(
+    shapes: Sequence[tuple[int, int, int]],
+    dtype: torch.dtype,
+    size: tuple[int, int],
+    repeats: int,
+    clock: Callable[[], float],
+) -> float:
     layers = [
         nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
         for cin, cout, k in shapes

@@ -85,3 +85,11 @@ def test_psnr_of_equal_images_is_infinite_and_falls_with_noise() -> None:
     assert psnr(a, a) == float("inf")
     assert psnr(a, a + 0.01) > psnr(a, a + 0.1)
     assert isinstance(PrecisionChoice("fp32", "x").describe(), str)
+
+
+def test_timing_convs_leaves_the_callers_random_state_alone() -> None:
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    time_convs([(4, 4, 3)], torch.float32, size=(8, 8), repeats=1)
+    assert torch.equal(torch.rand(3), expected)
