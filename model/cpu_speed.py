@@ -42,24 +42,14 @@ def time_convs(
     The caller's random state is left as it was (a trainer times G between seeding and building D)."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return _time_convs(shapes, dtype, size, repeats, clock)
-
-
-def _time_convs(
-    shapes: Sequence[tuple[int, int, int]],
-    dtype: torch.dtype,
-    size: tuple[int, int],
-    repeats: int,
-    clock: Callable[[], float],
-) -> float:
-    layers = [
-        nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
-        for cin, cout, k in shapes
-    ]
-    inputs = [
-        torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
-        for cin, _cout, _k in shapes
-    ]
+        layers = [
+            nn.Conv2d(cin, cout, k, padding=k // 2).to(dtype=dtype, memory_format=torch.channels_last)  # type: ignore[call-overload]
+            for cin, cout, k in shapes
+        ]
+        inputs = [
+            torch.randn(1, cin, *size).to(dtype=dtype, memory_format=torch.channels_last)
+            for cin, _cout, _k in shapes
+        ]
     best = float("inf")
     with torch.inference_mode():
         for layer, x in zip(layers, inputs, strict=True):  # warm-up: first calls pick kernels

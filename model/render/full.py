@@ -88,6 +88,7 @@ class Renderer:
         self.stride = config.generator.stride
         self.feat_num = config.feat_num
         self.noise_nc = config.generator.noise_nc
+        self.input_nc = config.generator.input_nc  # classes + edge + features + noise
         self.use_edges = config.use_edges
         self.styles = StyleTable(
             model.clusters,

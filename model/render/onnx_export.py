@@ -1,8 +1,8 @@
 """Export the generator to ONNX, check it against torch on a sample, and time both on the CPU.
 
 The exported graph takes the network input (one-hot + edge + features + noise, N×C×H×W, H and W
-multiples of the generator's stride; both dynamic) and returns the tanh image. The check renders a synthetic
-street scene through torch and ONNX Runtime and reports the largest absolute difference.
+multiples of the generator's stride; both dynamic) and returns the tanh image. The check renders a
+synthetic street scene through torch and ONNX Runtime and reports the largest absolute difference.
 """
 
 from __future__ import annotations
@@ -60,9 +60,7 @@ def export_onnx(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     generator = renderer.generator.to("cpu").eval()
-    label_set = renderer.label_set
-    channels = label_set.num_classes + int(renderer.use_edges) + renderer.feat_num + renderer.noise_nc
-    sample = torch.zeros(1, channels, height, width)
+    sample = torch.zeros(1, renderer.input_nc, height, width)
     tmp = out.with_name(f".{out.name}.tmp")
     errors = []
     for noisy in ("onnx_ir", "onnxscript", "torch.onnx"):

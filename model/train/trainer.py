@@ -216,7 +216,7 @@ class Trainer:
             f" ({extra} noise inputs added at zero weight)" if extra else "",
         )
         if self.config.schedule.init_discriminator:
-            self.D.load_state_dict(saved_discriminator(Path(path)))
+            self.D.load_state_dict(saved_discriminator(path))
             log.info("initialised D from %s", path)
 
     def load_init_global(self, path: Path) -> None:
